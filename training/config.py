@@ -1,0 +1,106 @@
+"""Training settings: the shipped recipe's defaults, their valid ranges and validation.
+
+TensorFlow-free, so the retraining page can validate a form without importing it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+# name -> (lowest, highest) accepted value; checked by TrainConfig.validate().
+RANGES = {
+    "epochs": (1, 200),
+    "batch_size": (8, 2048),
+    "learning_rate": (1e-6, 1.0),
+    "weight_decay": (0.0, 0.1),
+    "label_smoothing": (0.0, 0.5),
+    "warmup_epochs": (0.0, 20.0),
+    "erasing_probability": (0.0, 1.0),
+    "limit": (64, 60_000),
+    "val_size": (10, 30_000),
+    "seed": (0, 2**31 - 1),
+}
+OPTIMIZERS = ("adamw", "rmsprop")
+SCHEDULES = ("cosine", "constant")
+
+
+@dataclass
+class TrainConfig:
+    """One training run. The defaults are the recipe of the shipped model."""
+
+    epochs: int = 30
+    batch_size: int = 128
+    learning_rate: float = 2e-3
+    optimizer: str = "adamw"
+    weight_decay: float = 0.01
+    schedule: str = "cosine"  # linear warm-up, then cosine decay to zero
+    warmup_epochs: float = 1.0
+    label_smoothing: float = 0.1
+    augment: bool = True  # shifts of up to 2 px and horizontal flips
+    erasing_probability: float = 0.25  # random erasing (only when augment is on)
+    seed: int = 42
+    val_size: int | None = None  # None: 5,000, or a tenth of --limit
+    limit: int | None = None  # use only the first N training images
+
+    @classmethod
+    def original_recipe(cls, **overrides) -> "TrainConfig":
+        """The original notebook's recipe with only its defects fixed (softmax, honest validation)."""
+        base = dict(
+            epochs=15,
+            batch_size=32,
+            learning_rate=1e-3,  # Keras' RMSprop default
+            optimizer="rmsprop",
+            weight_decay=0.0,
+            schedule="constant",
+            warmup_epochs=0.0,
+            label_smoothing=0.0,
+            augment=False,
+            erasing_probability=0.0,
+        )
+        base.update(overrides)
+        return cls(**base)
+
+    @property
+    def effective_val_size(self) -> int:
+        if self.val_size is not None:
+            return self.val_size
+        return 5000 if self.limit is None else max(self.limit // 10, RANGES["val_size"][0])
+
+    def validate(self) -> list[str]:
+        """Every problem with these settings, as messages a user can act on (empty if fine)."""
+        problems = []
+        for name, (low, high) in RANGES.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                problems.append(f"{name} must be a number, not {value!r}.")
+            elif not low <= value <= high:
+                problems.append(f"{name} must be between {low:g} and {high:g}; got {value:g}.")
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}.")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"schedule must be one of {', '.join(SCHEDULES)}; got {self.schedule!r}.")
+        n_train = self.limit if self.limit is not None else 60_000
+        if self.effective_val_size >= n_train:
+            problems.append(
+                f"The validation split ({self.effective_val_size}) must be smaller than the "
+                f"training images used ({n_train})."
+            )
+        elif n_train - self.effective_val_size < self.batch_size:
+            problems.append(
+                f"batch_size ({self.batch_size}) is larger than the {n_train - self.effective_val_size} "
+                "images left for training; lower it or use more images."
+            )
+        if self.warmup_epochs >= self.epochs and self.schedule == "cosine" and self.warmup_epochs > 0:
+            problems.append(f"warmup_epochs ({self.warmup_epochs:g}) must be shorter than epochs ({self.epochs}).")
+        return problems
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in fields})

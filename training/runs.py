@@ -1,0 +1,304 @@
+"""The run folder: the contract between training and everything that shows a model.
+
+One folder per training run::
+
+    model.keras        the selected model (best validation accuracy), no optimizer state
+    history.csv        one row per epoch: epoch, loss, accuracy, val_loss, val_accuracy,
+                       learning_rate, seconds, finished_at
+    metrics.json       test accuracy and loss, best epoch, per-class precision/recall/F1,
+                       the 10x10 confusion matrix (rows: true class, columns: predicted)
+    test_outputs.npz   probabilities (10000, 10) float32, features (10000, 250) float16
+                       (the penultimate layer), labels (10000,) uint8
+    architecture.json  one row per layer as in model.summary(), plus kernel sizes
+    model_card.json    command line, git commit, data MD5s, settings, versions, hardware, wall time
+    status.json        state (running, complete, failed, cancelled), message, updated_at
+    progress.json      live progress while training (epoch, batch, seconds per epoch, ETA)
+    train.log          the training process's output (runs started from the app)
+    checkpoint/        resume state while a run is unfinished; removed when it completes
+
+A run is *complete* when status.json says so and every result file is present;
+only complete runs are offered to the pages. Every file is written atomically
+(a temporary file in the same folder, then ``os.replace``), so a reader never
+sees half a file. This module needs numpy and pandas only (no TensorFlow).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+MODEL_FILE = "model.keras"
+HISTORY_FILE = "history.csv"
+METRICS_FILE = "metrics.json"
+OUTPUTS_FILE = "test_outputs.npz"
+ARCHITECTURE_FILE = "architecture.json"
+CARD_FILE = "model_card.json"
+STATUS_FILE = "status.json"
+PROGRESS_FILE = "progress.json"
+LOG_FILE = "train.log"
+CHECKPOINT_DIR = "checkpoint"
+RESULT_FILES = (MODEL_FILE, HISTORY_FILE, METRICS_FILE, OUTPUTS_FILE, ARCHITECTURE_FILE, CARD_FILE)
+HISTORY_COLUMNS = (
+    "epoch",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "learning_rate",
+    "seconds",
+    "finished_at",
+)
+
+# The run folders shipped with the project, in the order the app offers them.
+SHIPPED_RUNS = {
+    "shipped": REPO_ROOT / "model" / "shipped",
+    "original-recipe": REPO_ROOT / "model" / "original_recipe",
+}
+DEFAULT_RUN = "shipped"
+RUNS_DIR_ENV = "TGN_RUNS_DIR"
+
+STATE_RUNNING = "running"
+STATE_COMPLETE = "complete"
+STATE_FAILED = "failed"
+STATE_CANCELLED = "cancelled"
+
+
+class RunFolderError(RuntimeError):
+    """A run folder is missing or incomplete; the message names it and how to recreate it."""
+
+
+def runs_dir() -> Path:
+    """Where new runs go: $TGN_RUNS_DIR, else ./runs in the repository."""
+    return Path(os.environ.get(RUNS_DIR_ENV) or REPO_ROOT / "runs")
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; run folders are meant to be shared
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    write_bytes_atomic(path, json.dumps(obj, indent=2, default=_json_default).encode())
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def write_npz_atomic(path: Path, **arrays) -> None:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def write_history(path: Path, rows: list[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_bytes_atomic(path, buffer.getvalue().encode())
+
+
+def read_history_rows(path: Path) -> list[dict]:
+    """History rows as dicts of floats (epoch as int); empty when the file does not exist."""
+    if not Path(path).is_file():
+        return []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v not in (None, "")} for row in rows]
+
+
+def write_status(folder: Path, state: str, message: str = "", **extra) -> None:
+    write_json_atomic(Path(folder) / STATUS_FILE, {"state": state, "message": message, "updated_at": time.time(), **extra})
+
+
+def read_json(path: Path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def read_status(folder: Path) -> dict:
+    return read_json(Path(folder) / STATUS_FILE, default={}) or {}
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def confusion_counts(labels: np.ndarray, predictions: np.ndarray, num_classes: int = 10) -> np.ndarray:
+    """10x10 counts; rows are true classes, columns predicted classes."""
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (np.asarray(labels, dtype=np.int64), np.asarray(predictions, dtype=np.int64)), 1)
+    return counts
+
+
+def per_class_scores(confusion: np.ndarray) -> dict[str, list[float]]:
+    """Precision, recall, F1 and support per class from a confusion matrix."""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    true_positives = np.diag(confusion)
+    predicted = confusion.sum(axis=0)
+    actual = confusion.sum(axis=1)
+    precision = np.divide(true_positives, predicted, out=np.zeros_like(true_positives), where=predicted > 0)
+    recall = np.divide(true_positives, actual, out=np.zeros_like(true_positives), where=actual > 0)
+    denominator = precision + recall
+    f1 = np.divide(2 * precision * recall, denominator, out=np.zeros_like(denominator), where=denominator > 0)
+    return {
+        "precision": precision.tolist(),
+        "recall": recall.tolist(),
+        "f1": f1.tolist(),
+        "support": actual.astype(int).tolist(),
+    }
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run folder as listed in the run selector."""
+
+    name: str
+    folder: Path
+    shipped: bool
+    state: str
+    message: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return self.state == STATE_COMPLETE
+
+
+def inspect_run(name: str, folder: Path, shipped: bool = False) -> RunInfo:
+    folder = Path(folder)
+    status = read_status(folder)
+    state = status.get("state", "")
+    message = status.get("message", "")
+    missing = [f for f in RESULT_FILES if not (folder / f).is_file()]
+    if not folder.is_dir():
+        state, message = "missing", f"Run folder {folder} does not exist."
+    elif state == STATE_COMPLETE and missing:
+        state, message = "incomplete", f"Run folder {folder} lacks {', '.join(missing)}."
+    elif not state:
+        state, message = "incomplete", f"Run folder {folder} has no {STATUS_FILE}."
+    return RunInfo(name=name, folder=folder, shipped=shipped, state=state, message=message)
+
+
+def list_runs(include_unfinished: bool = False) -> list[RunInfo]:
+    """The shipped runs, then the runs in runs_dir() newest first.
+
+    By default only complete runs are returned, so nothing half-written is offered.
+    """
+    runs = [inspect_run(name, folder, shipped=True) for name, folder in SHIPPED_RUNS.items()]
+    base = runs_dir()
+    if base.is_dir():
+        folders = [p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        runs += [inspect_run(p.name, p) for p in folders]
+    return [r for r in runs if include_unfinished or r.complete]
+
+
+def recreate_command(folder: Path) -> str:
+    folder = Path(folder)
+    for name, shipped in SHIPPED_RUNS.items():
+        if folder.resolve() == shipped.resolve():
+            extra = " --recipe original" if name == "original-recipe" else ""
+            return f"python -m training.train{extra} --out {shipped.relative_to(REPO_ROOT)}"
+    return f"python -m training.train --out {folder}"
+
+
+def require_complete(folder: Path) -> None:
+    info = inspect_run(Path(folder).name, folder)
+    if not info.complete:
+        raise RunFolderError(
+            f"{info.message or f'Run folder {folder} is {info.state}.'} "
+            f"Recreate it with `{recreate_command(folder)}`."
+        )
+
+
+@dataclass
+class RunResults:
+    """Everything the TensorFlow-free pages show, read from one complete run folder."""
+
+    folder: Path
+    history: "object"  # pandas.DataFrame
+    metrics: dict
+    probabilities: np.ndarray
+    labels: np.ndarray
+    architecture: list[dict]
+    card: dict
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+    @property
+    def confusion(self) -> np.ndarray:
+        return np.asarray(self.metrics["confusion_matrix"])
+
+
+def load_results(folder: Path) -> RunResults:
+    """Read a complete run folder; RunFolderError with a recreate command otherwise."""
+    import pandas as pd
+
+    folder = Path(folder)
+    require_complete(folder)
+    try:
+        history = pd.read_csv(folder / HISTORY_FILE)
+        with open(folder / METRICS_FILE) as f:
+            metrics = json.load(f)
+        with np.load(folder / OUTPUTS_FILE) as outputs:
+            probabilities = outputs["probabilities"].astype(np.float32)
+            labels = outputs["labels"].astype(np.int64)
+        with open(folder / ARCHITECTURE_FILE) as f:
+            architecture = json.load(f)
+        with open(folder / CARD_FILE) as f:
+            card = json.load(f)
+        confusion = np.asarray(metrics["confusion_matrix"])
+        if probabilities.ndim != 2 or probabilities.shape[1] != 10 or len(probabilities) != len(labels):
+            raise ValueError(f"test outputs have shape {probabilities.shape}")
+        if confusion.shape != (10, 10):
+            raise ValueError(f"confusion matrix has shape {confusion.shape}")
+    except (OSError, ValueError, KeyError, json.JSONDecodeError, pd.errors.ParserError) as exc:
+        raise RunFolderError(
+            f"Run folder {folder} is corrupt ({type(exc).__name__}: {exc}). "
+            f"Recreate it with `{recreate_command(folder)}`."
+        ) from exc
+    return RunResults(folder, history, metrics, probabilities, labels, architecture, card)
+
+
+def load_features(folder: Path) -> np.ndarray:
+    with np.load(Path(folder) / OUTPUTS_FILE) as outputs:
+        return outputs["features"].astype(np.float32)
