@@ -144,7 +144,7 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
 
     total_steps = config.epochs * steps_per_epoch
     if config.schedule == "cosine":
-        warmup = int(config.warmup_epochs * steps_per_epoch)
+        warmup = int(min(config.warmup_epochs, config.epochs / 10) * steps_per_epoch)
         learning_rate = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=0.0 if warmup else config.learning_rate,
             decay_steps=max(total_steps - warmup, 1),
@@ -327,7 +327,7 @@ def save_model_atomic(model, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_results(folder: Path, model, config: TrainConfig, test, recorder, argv, wall_seconds, data_dir):
+def write_results(folder: Path, model, config: TrainConfig, test, recorder, argv, wall_seconds, data_dir, commit):
     import keras
     import numpy as np
 
@@ -358,7 +358,7 @@ def write_results(folder: Path, model, config: TrainConfig, test, recorder, argv
     runs.write_json_atomic(folder / runs.CARD_FILE, {
         "model": "Tiny GoogLeNet",
         "command": "python -m training.train " + shlex.join(argv),
-        "git_commit": git_commit(),
+        "git_commit": commit,
         "settings": config.to_dict(),
         "validation_split_seed": VALIDATION_SPLIT_SEED,
         "train_images": int(config.limit or 60_000) - config.effective_val_size,
@@ -404,6 +404,7 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
     prepare_folder(folder, config, force)
     runs.write_status(folder, runs.STATE_RUNNING, "Loading data", pid=os.getpid())
     started = time.time()
+    commit = git_commit()  # the code that starts the run, not whatever is checked out when it ends
     try:
         train_split = load_split("train")
         test = load_split("test")
@@ -455,7 +456,7 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
           f"{recorder.best_accuracy:.4f}) on the {len(test)} test images.", flush=True)
     previous_seconds = sum(r["seconds"] for r in recorder.rows)
     wall = max(previous_seconds, time.time() - started)
-    metrics = write_results(folder, model, config, test, recorder, list(argv), wall, test.source)
+    metrics = write_results(folder, model, config, test, recorder, list(argv), wall, test.source, commit)
     runs.write_status(folder, runs.STATE_COMPLETE, f"Test accuracy {metrics['test_accuracy']:.4f}")
     (folder / runs.PROGRESS_FILE).unlink(missing_ok=True)
     shutil.rmtree(folder / runs.CHECKPOINT_DIR, ignore_errors=True)

@@ -1,0 +1,49 @@
+"""Shared fixtures. Tests that need the real Fashion-MNIST files skip when they are absent."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "fashion-mnist"
+sys.path.insert(0, str(REPO_ROOT))
+
+
+def real_data_dir() -> Path | None:
+    """The real data: $FASHION_MNIST_DIR if set and present, else ../shared/data/fashion-mnist."""
+    for candidate in (os.environ.get("FASHION_MNIST_DIR"), SHARED_DATA):
+        if candidate and (Path(candidate) / "t10k-images-idx3-ubyte.gz").is_file():
+            return Path(candidate)
+    return None
+
+
+needs_data = pytest.mark.skipif(
+    real_data_dir() is None,
+    reason="Fashion-MNIST not found: set FASHION_MNIST_DIR or provide ../shared/data/fashion-mnist",
+)
+
+
+@pytest.fixture
+def data_env(monkeypatch):
+    """Point the loader at the real data for this test (skips when it is absent)."""
+    folder = real_data_dir()
+    if folder is None:
+        pytest.skip("Fashion-MNIST not found: set FASHION_MNIST_DIR or provide ../shared/data/fashion-mnist")
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(folder))
+    return folder
+
+
+def run_training(args, env_extra=None, timeout=600, **popen):
+    """Run the training CLI in a subprocess from the repository root."""
+    env = {**os.environ, **(env_extra or {})}
+    folder = real_data_dir()
+    if folder is not None:
+        env.setdefault("FASHION_MNIST_DIR", str(folder))
+    command = [sys.executable, "-m", "training.train", *map(str, args)]
+    if popen.pop("background", False):
+        return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, **popen)
+    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
