@@ -1,0 +1,64 @@
+"""Home: what the app is, the shipped model's headline figures and a guide to the pages."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, no install step
+
+import numpy as np  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from dashboard import ui  # noqa: E402
+
+ui.setup_page("Home")
+run = ui.run_selector()
+results = ui.load_results_or_stop(run.folder)
+metrics, card = results.metrics, results.card
+
+st.title("Tiny GoogLeNet Explainer")
+st.markdown(
+    "An interactive look inside **Tiny GoogLeNet**, a 1-million-parameter inception-style "
+    "convolutional network trained to recognise the ten kinds of clothing in "
+    "[Fashion-MNIST](https://github.com/zalandoresearch/fashion-mnist). "
+    "For teachers showing a CNN in class, students exploring one on their own, and "
+    "practitioners who want to see where a model goes wrong and why."
+)
+
+st.subheader(f"The model: run `{run.name}`")
+cols = st.columns(5)
+cols[0].metric("Test accuracy", ui.percent(metrics["test_accuracy"]),
+               delta=f"{(metrics['test_accuracy'] - ui.SEED_REAL_ACCURACY) * 100:+.1f} pts vs the seed's real score",
+               help="On the 10,000 Fashion-MNIST test images, evaluated once after choosing the epoch on a "
+                    "validation split taken from the training set.")
+cols[1].metric("Seed's claimed accuracy", ui.percent(ui.SEED_CLAIMED_ACCURACY),
+               help="The original README's figure: the last epoch's score on the test set, which that notebook "
+                    "also used for validation.")
+cols[2].metric("Seed's real accuracy", ui.percent(ui.SEED_REAL_ACCURACY),
+               help="What the original's saved weights scored: its ReLU output made the loss NaN after epoch 1, "
+                    "so the checkpoint kept the epoch-1 weights (inferred from the notebook's log).")
+cols[3].metric("Parameters", f"{card['parameters']:,}")
+cols[4].metric("Training", f"{metrics['epochs']} epochs",
+               delta=f"{card['wall_seconds'] / 60:.0f} min on {card['hardware']['device']}", delta_color="off")
+
+st.subheader("What you can explore")
+guide = {
+    "Architecture": "the network layer by layer, with an interactive diagram of the stem, the four inception "
+                    "blocks and their 3x3 and 5x5 branches.",
+    "Learning curves": "loss, accuracy and learning rate per epoch, with runs overlaid for comparison.",
+    "Confusion matrix": "which classes are mistaken for which; pick a cell to see its images.",
+    "Mistakes": "every misclassified test image, most confidently wrong first.",
+    "Saliency": "where the network looks: Grad-CAM, Grad-CAM++, Score-CAM, LayerCAM and gradient maps.",
+    "Inception branches": "what the 3x3 and 5x5 branches of each block see, and what happens if one is "
+                          "switched off.",
+}
+for label, text in guide.items():
+    left, right = st.columns([1, 4])
+    left.page_link(ui.PAGES[label], label=label)
+    right.markdown(text)
+
+st.subheader("A few test images and what the model says")
+split = ui.test_split_or_none()
+if split is not None:
+    # One image per class, the same ones every visit, so a class can compare them.
+    first_of_class = [int(np.flatnonzero(split.labels == c)[0]) for c in range(10)]
+    ui.image_gallery(split, first_of_class, results.probabilities, columns=5)

@@ -1,0 +1,58 @@
+"""The model and its explainers, loaded once per process (the only TensorFlow import of the app)."""
+
+from __future__ import annotations
+
+import warnings
+
+import streamlit as st
+
+from dashboard import ui
+from training import runs
+
+# tf-keras-vis feeds the model a tuple where Keras expects a tensor; harmless, but noisy.
+warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
+
+
+@st.cache_resource(show_spinner="Loading the model (first time only)…", max_entries=4)
+def load_model(folder: str):
+    import keras
+
+    import model as tgn
+
+    keras.utils.disable_interactive_logging()  # Score-CAM's internal predict() would print progress bars
+    return tgn.load_model(f"{folder}/{runs.MODEL_FILE}")
+
+
+@st.cache_resource(show_spinner="Preparing the explainers (first time only)…", max_entries=4)
+def explainers(folder: str):
+    from explain.saliency import build_explainers
+
+    return build_explainers(load_model(folder))
+
+
+def load_model_or_stop(folder):
+    import model as tgn
+
+    try:
+        return load_model(str(folder))
+    except tgn.ModelFileError as exc:
+        st.error(f"**The model cannot be loaded.** {exc}", icon="🚫")
+        st.stop()
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def saliency_map(folder: str, index: int, method: str, layer: str, target: int):
+    """One map, cached: revisiting a view costs nothing. (SmoothGrad goes through smoothgrad_map.)"""
+    from explain import saliency
+    from training.data import to_model_input
+
+    image = to_model_input(ui.test_split().images[index : index + 1])[0]
+    return saliency.saliency_map(explainers(folder), image, method, target, layer)
+
+
+def smoothgrad_map(folder: str, index: int, target: int, progress):
+    from explain import saliency
+    from training.data import to_model_input
+
+    image = to_model_input(ui.test_split().images[index : index + 1])[0]
+    return saliency.saliency_map(explainers(folder), image, "smoothgrad", target, progress=progress)

@@ -1,0 +1,65 @@
+"""Architecture: model.summary() as a table and an interactive diagram of the blocks."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import streamlit as st  # noqa: E402
+
+from analysis import architecture  # noqa: E402
+from dashboard import charts, ui  # noqa: E402
+
+ui.setup_page("Architecture", "🏗️")
+run = ui.run_selector()
+rows = ui.load_results_or_stop(run.folder).architecture
+
+st.title("Architecture")
+st.markdown(
+    "Tiny GoogLeNet reads a 28x28 grey image, passes it through a **stem** convolution and **four inception "
+    "blocks** that each halve the image and double the channels (16 → 32 → 64 → 128 per branch), then a small "
+    "**head** turns the last 2x2x256 maps into ten class probabilities."
+)
+
+stages = architecture.stage_frame(rows)
+stage_names = list(stages["stage"])
+blocks = [s for s in stage_names if s.startswith("Inception")]
+chosen = st.segmented_control("Choose a block to open it", blocks, default=blocks[0], key="block")
+st.plotly_chart(charts.network_diagram(stages, chosen), width="stretch", config={"displayModeBar": False})
+
+if chosen:
+    block = int(chosen.rsplit(" ", 1)[1])
+    layers = architecture.block_layers(rows, block)
+    previous = stages.iloc[stage_names.index(chosen) - 1]["output"]
+    st.subheader(chosen)
+    st.plotly_chart(charts.block_diagram(block, layers, previous), width="stretch",
+                    config={"displayModeBar": False})
+    per_branch = layers.groupby("branch", sort=False)[["params", "multiply-adds"]].sum()
+    cols = st.columns(len(per_branch))
+    for col, (branch, values) in zip(cols, per_branch.iterrows()):
+        col.metric(branch, f"{values['params']:,} params", f"{values['multiply-adds'] / 1e6:.2f} M multiply-adds",
+                   delta_color="off")
+    st.dataframe(layers, hide_index=True, width="stretch")
+
+with st.expander("The ideas in plain language", expanded=True):
+    st.markdown(
+        "- **Inception block.** Instead of choosing one filter size, each block looks at the same input with two "
+        "branches side by side, a 3x3 convolution (small details such as a collar or a strap) and a 5x5 "
+        "convolution (larger shapes such as a sleeve or a sole), and stacks both results. The next layer can then "
+        "use whichever view helps.\n"
+        "- **1x1 convolutions.** Before each 3x3 and 5x5 convolution a 1x1 convolution mixes the channels at each "
+        "pixel. In the full-size GoogLeNet this *reduction* shrinks the channel count so the expensive large "
+        "filters stay affordable; here it keeps the count and adds a cheap extra non-linearity.\n"
+        "- **LRN (local response normalisation).** Each activation is divided by the size of its neighbours in "
+        "11 adjacent channels. Strong features then damp weaker ones at the same place, an old trick from AlexNet "
+        "and the first GoogLeNet that later networks replaced with batch normalisation.\n"
+        "- **Max pooling** keeps the strongest response in each 2x2 patch, halving width and height."
+    )
+
+st.subheader("Layer by layer (as Keras' model.summary())")
+totals = architecture.totals(rows)
+c1, c2, c3 = st.columns(3)
+c1.metric("Total parameters", f"{totals['total']:,}")
+c2.metric("Trainable", f"{totals['trainable']:,}")
+c3.metric("Non-trainable", f"{totals['non_trainable']:,}", help="The batch-normalisation moving mean and variance.")
+st.dataframe(architecture.summary_frame(rows), hide_index=True, width="stretch", height=560)

@@ -1,0 +1,51 @@
+"""Learning curves: loss, accuracy and learning rate per epoch, runs overlaid."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from dashboard import charts, ui  # noqa: E402
+from training import runs  # noqa: E402
+
+ui.setup_page("Learning curves", "📈")
+run = ui.run_selector()
+ui.load_results_or_stop(run.folder)
+
+st.title("Learning curves")
+st.markdown(
+    "Solid lines are measured on the training images (with augmentation and dropout on), dashed lines on the "
+    "validation images held out from the training set. The star marks the epoch whose weights were kept: the "
+    "one with the best validation accuracy. The test set plays no part in these curves."
+)
+
+available = {r.name: r for r in runs.list_runs()}
+default = [n for n in dict.fromkeys([run.name, *runs.SHIPPED_RUNS]) if n in available]
+chosen = st.multiselect("Runs to compare", list(available), default=default)
+if not chosen:
+    st.info("Choose at least one run.")
+    st.stop()
+loaded = {name: ui.load_results_or_stop(available[name].folder) for name in chosen}
+histories = {name: r.history for name, r in loaded.items()}
+best = {name: int(r.metrics["best_epoch"]) for name, r in loaded.items()}
+st.plotly_chart(charts.learning_curves(histories, best), width="stretch")
+
+summary = pd.DataFrame([
+    {"run": name, "epochs": len(r.history), "selected epoch": best[name],
+     "best validation accuracy": r.metrics["best_val_accuracy"], "test accuracy": r.metrics["test_accuracy"],
+     "optimizer": r.card["settings"]["optimizer"], "batch size": r.card["settings"]["batch_size"],
+     "augmentation": r.card["settings"]["augment"], "minutes": r.card["wall_seconds"] / 60,
+     "hardware": r.card["hardware"]["device"]}
+    for name, r in loaded.items()
+])
+st.dataframe(summary, hide_index=True, width="stretch",
+             column_config={"best validation accuracy": st.column_config.NumberColumn(format="percent"),
+                            "test accuracy": st.column_config.NumberColumn(format="percent"),
+                            "minutes": st.column_config.NumberColumn(format="%.1f")})
+if "original-recipe" in loaded:
+    st.caption("`original-recipe` is the original notebook's recipe (RMSprop at its defaults, batch 32, no "
+               "augmentation, 15 epochs) with only its defects fixed: a softmax output and a validation split "
+               "taken from the training data. Same network, different recipe.")

@@ -1,0 +1,63 @@
+"""Mistakes browser: every misclassified test image, filtered, sorted and paged."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import streamlit as st  # noqa: E402
+
+from analysis import mistakes  # noqa: E402
+from dashboard import ui  # noqa: E402
+from training.data import CLASS_NAMES  # noqa: E402
+
+PER_PAGE = 24
+ANY = None
+
+ui.setup_page("Mistakes", "❌")
+run = ui.run_selector()
+results = ui.load_results_or_stop(run.folder)
+table = mistakes.mistakes_table(results.probabilities, results.labels)
+
+st.title("Mistakes browser")
+st.markdown(f"The model gets **{len(table):,} of {len(results.labels):,}** test images wrong. Filter them by "
+            "class, sort them, and open any image's explanation.")
+
+reader = ui.query_reader()
+class_options = [ANY, *range(len(CLASS_NAMES))]
+defaults = {
+    "true": reader.class_index("true"),
+    "predicted": reader.class_index("predicted"),
+    "sort": reader.choice("sort", list(mistakes.SORT_ORDERS), "confidence"),
+    "page": reader.integer("page", 1, 1, 10_000),
+}
+ui.show_notices(reader)
+
+c1, c2, c3 = st.columns([1, 1, 2])
+true_class = c1.selectbox("True class", class_options, index=class_options.index(defaults["true"]),
+                          format_func=mistakes.class_label, key="mistakes_true")
+predicted_class = c2.selectbox("Predicted class", class_options, index=class_options.index(defaults["predicted"]),
+                               format_func=mistakes.class_label, key="mistakes_predicted")
+sort = c3.radio("Sort", list(mistakes.SORT_ORDERS), index=list(mistakes.SORT_ORDERS).index(defaults["sort"]),
+                format_func=mistakes.SORT_ORDERS.get, horizontal=True, key="mistakes_sort")
+selected = mistakes.filter_and_sort(table, true_class, predicted_class, sort)
+if selected.empty:
+    st.success("No mistakes match these filters.")
+    st.stop()
+
+pages = max(1, -(-len(selected) // PER_PAGE))
+page_number = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages,
+                              value=min(defaults["page"], pages), step=1, key="mistakes_page")
+page = mistakes.paginate(selected, page_number, PER_PAGE)
+st.query_params.update({k: str(v) for k, v in {"true": true_class, "predicted": predicted_class, "sort": sort,
+                                               "page": page.number}.items() if v is not None})
+for key in ("true", "predicted"):
+    if {"true": true_class, "predicted": predicted_class}[key] is None and key in st.query_params:
+        del st.query_params[key]
+
+st.caption(f"{len(selected):,} mistakes · showing {len(page.rows)} on page {page.number} of {page.count}")
+split = ui.test_split_or_none()
+if split is not None:
+    ui.image_gallery(split, page.rows["index"].tolist(), results.probabilities, columns=6, caption_top=2)
+else:
+    st.dataframe(page.rows, hide_index=True)

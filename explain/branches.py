@@ -1,0 +1,80 @@
+"""Inside an inception block: every layer's activation for one image, branch shares, knock-outs.
+
+``forward`` replays the functional graph layer by layer, so any layer's output can
+be read, or replaced by zeros (a knock-out), in the same pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import model as tgn
+
+
+def inbound_layer_names(layer) -> list[str]:
+    names = []
+    for node in layer._inbound_nodes:
+        for tensor in node.input_tensors:
+            names.append(tensor._keras_history.operation.name)
+    return names
+
+
+def forward(net, images: np.ndarray, knock_out=()) -> dict[str, np.ndarray]:
+    """All layer outputs for a batch of model-input images; layers in ``knock_out`` output zeros."""
+    knock_out = set(knock_out)
+    unknown = knock_out - {layer.name for layer in net.layers}
+    if unknown:
+        raise ValueError(f"Unknown layer(s) to knock out: {', '.join(sorted(unknown))}")
+    outputs: dict[str, object] = {}
+    for layer in net.layers:  # functional models list layers in topological order
+        inbound = inbound_layer_names(layer)
+        if not inbound:
+            value = np.asarray(images, dtype=np.float32)
+        else:
+            args = [outputs[name] for name in inbound]
+            value = layer(args if len(args) > 1 else args[0], training=False)
+        if layer.name in knock_out:
+            value = value * 0.0
+        outputs[layer.name] = value
+    return {name: np.asarray(value) for name, value in outputs.items()}
+
+
+@dataclass
+class BlockActivations:
+    block: int
+    input_shape: tuple
+    output_shape: tuple
+    maps: dict  # layer role ('3x3_reduce', '3x3', '5x5_reduce', '5x5', 'output') -> (H, W, C)
+    energy_share: dict  # branch ('3x3', '5x5') -> share of the concatenated activation energy
+
+
+def block_input_name(net, block: int) -> str:
+    return inbound_layer_names(net.get_layer(tgn.branch_layers(block, "3x3")[0]))[0]
+
+
+def branch_activations(net, image: np.ndarray, block: int, outputs: dict | None = None) -> BlockActivations:
+    """Feature maps of both branches (and their 1x1 reductions) of ``block`` for one image."""
+    if block not in tgn.BLOCKS:
+        raise ValueError(f"block must be one of {tgn.BLOCKS}, not {block}")
+    outputs = outputs or forward(net, np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1))
+    maps = {}
+    for branch in tgn.BRANCHES:
+        reduce_name, conv_name = tgn.branch_layers(block, branch)
+        maps[f"{branch}_reduce"] = outputs[reduce_name][0]
+        maps[branch] = outputs[conv_name][0]
+    maps["output"] = outputs[tgn.block_output(block)][0]
+    energy = {branch: float(np.square(maps[branch]).sum()) for branch in tgn.BRANCHES}
+    total = sum(energy.values())
+    share = {branch: (value / total if total > 0 else 0.0) for branch, value in energy.items()}
+    return BlockActivations(block=block, input_shape=outputs[block_input_name(net, block)][0].shape,
+                            output_shape=outputs[tgn.block_layer(block, "pool")][0].shape, maps=maps,
+                            energy_share=share)
+
+
+def knockout_probabilities(net, image: np.ndarray, block: int, branches) -> np.ndarray:
+    """Class probabilities with the named branches of ``block`` switched off (outputs zeroed)."""
+    layers = [tgn.branch_layers(block, branch)[1] for branch in branches]
+    outputs = forward(net, np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1), knock_out=layers)
+    return outputs[tgn.PREDICTIONS][0]

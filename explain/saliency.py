@@ -1,0 +1,122 @@
+"""Saliency maps from tf-keras-vis: the Grad-CAM family and gradient saliency.
+
+The maps come from tf-keras-vis itself. What this module adds: the target layer is
+always passed explicitly (tf-keras-vis would otherwise pick the last Conv2D it finds,
+which is one branch of block 4, not the block), and the explainer objects, which
+clone the model, are built once per model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from tf_keras_vis.gradcam import Gradcam
+from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+from tf_keras_vis.layercam import Layercam
+from tf_keras_vis.saliency import Saliency
+from tf_keras_vis.scorecam import Scorecam
+from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+from tf_keras_vis.utils.scores import CategoricalScore
+
+import model as tgn
+
+# method key -> label shown to users
+METHODS = {
+    "gradcam": "Grad-CAM",
+    "gradcam++": "Grad-CAM++",
+    "scorecam": "Score-CAM",
+    "faster-scorecam": "Faster-ScoreCAM",
+    "layercam": "LayerCAM",
+    "saliency": "Vanilla saliency",
+    "smoothgrad": "SmoothGrad",
+}
+CAM_METHODS = ("gradcam", "gradcam++", "scorecam", "faster-scorecam", "layercam")
+DEFAULT_METHOD = "gradcam"
+FASTER_SCORECAM_MAX_N = 10  # channels with the largest variance kept by Faster-ScoreCAM
+SMOOTHGRAD_SAMPLES = 20
+SMOOTHGRAD_NOISE = 0.2
+
+# Layer choices for CAMs: the stem's output and each whole inception block (concat + LRN).
+TARGET_LAYERS = {"stem": tgn.STEM_OUTPUT, **{f"block{b}": tgn.block_output(b) for b in tgn.BLOCKS}}
+DEFAULT_LAYER = "block3"  # 7x7: fine enough to locate parts of a 28x28 garment, late enough to be semantic
+
+
+def layer_label(key: str) -> str:
+    return "Stem" if key == "stem" else f"Inception block {key[-1]}"
+
+
+@dataclass
+class Explainers:
+    """tf-keras-vis explainers sharing one linear-output clone of the model."""
+
+    gradcam: Gradcam
+    gradcam_plus_plus: GradcamPlusPlus
+    scorecam: Scorecam
+    layercam: Layercam
+    saliency: Saliency
+
+
+def build_explainers(model) -> Explainers:
+    # One clone with the softmax replaced by a linear output (gradients of logits, not of
+    # saturated probabilities), shared by all explainers instead of one clone each.
+    linear = Gradcam(model, model_modifier=ReplaceToLinear(), clone=True).model
+    return Explainers(
+        gradcam=Gradcam(linear, clone=False),
+        gradcam_plus_plus=GradcamPlusPlus(linear, clone=False),
+        scorecam=Scorecam(linear, clone=False),
+        layercam=Layercam(linear, clone=False),
+        saliency=Saliency(linear, clone=False),
+    )
+
+
+def saliency_map(explainers: Explainers, image: np.ndarray, method: str, target_class: int,
+                 layer: str = DEFAULT_LAYER, progress=None) -> np.ndarray:
+    """A (28, 28) map in [0, 1] for one model-input image (28, 28, 1) and one class.
+
+    ``layer`` is a key of TARGET_LAYERS (used by the CAM methods only).
+    ``progress(fraction)`` is called while SmoothGrad runs.
+    """
+    if method not in METHODS:
+        raise ValueError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if layer not in TARGET_LAYERS:
+        raise ValueError(f"Unknown layer {layer!r}; choose one of {', '.join(TARGET_LAYERS)}")
+    if not 0 <= int(target_class) < tgn.architecture.NUM_CLASSES:
+        raise ValueError(f"target_class must be 0-9, not {target_class}")
+    x = np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1)
+    score = CategoricalScore([int(target_class)])
+    cam_args = dict(penultimate_layer=TARGET_LAYERS[layer], seek_penultimate_conv_layer=False)
+    if method == "gradcam":
+        result = explainers.gradcam(score, x, **cam_args)
+    elif method == "gradcam++":
+        result = explainers.gradcam_plus_plus(score, x, **cam_args)
+    elif method == "layercam":
+        result = explainers.layercam(score, x, **cam_args)
+    elif method == "scorecam":
+        result = explainers.scorecam(score, x, **cam_args)
+    elif method == "faster-scorecam":
+        result = explainers.scorecam(score, x, max_N=FASTER_SCORECAM_MAX_N, **cam_args)
+    elif method == "saliency":
+        result = explainers.saliency(score, x)
+    else:
+        result = _smoothgrad(explainers.saliency, score, x, progress)
+    return _unit_range(np.asarray(result, dtype=np.float32).reshape(28, 28))
+
+
+def _smoothgrad(saliency: Saliency, score, x, progress, chunks: int = 4) -> np.ndarray:
+    # tf-keras-vis's SmoothGrad in chunks of samples, un-normalised, so a page can show progress;
+    # the mean over chunks equals one call with all the samples.
+    total = np.zeros((28, 28), dtype=np.float32)
+    per_chunk = SMOOTHGRAD_SAMPLES // chunks
+    for i in range(chunks):
+        total += np.asarray(saliency(score, x, smooth_samples=per_chunk, smooth_noise=SMOOTHGRAD_NOISE,
+                                     normalize_map=False)).reshape(28, 28)
+        if progress is not None:
+            progress((i + 1) / chunks)
+    return total / chunks
+
+
+def _unit_range(saliency: np.ndarray) -> np.ndarray:
+    saliency = np.nan_to_num(saliency)
+    low, high = float(saliency.min()), float(saliency.max())
+    return (saliency - low) / (high - low) if high > low else np.zeros_like(saliency)
