@@ -27,7 +27,7 @@ st.markdown(
 st.subheader(f"The model: run `{run.name}`")
 cols = st.columns(5)
 cols[0].metric("Test accuracy", ui.percent(metrics["test_accuracy"]),
-               delta=f"{(metrics['test_accuracy'] - ui.SEED_REAL_ACCURACY) * 100:+.1f} pts vs the seed's real score",
+               delta=f"{(metrics['test_accuracy'] - ui.SEED_REAL_ACCURACY) * 100:+.1f} pts vs seed",
                help="On the 10,000 Fashion-MNIST test images, evaluated once after choosing the epoch on a "
                     "validation split taken from the training set.")
 cols[1].metric("Seed's claimed accuracy", ui.percent(ui.SEED_CLAIMED_ACCURACY),
@@ -50,6 +50,7 @@ guide = {
     "Saliency": "where the network looks: Grad-CAM, Grad-CAM++, Score-CAM, LayerCAM and gradient maps.",
     "Inception branches": "what the 3x3 and 5x5 branches of each block see, and what happens if one is "
                           "switched off.",
+    "Retrain": "train your own run with other settings (on a GPU when there is one) and compare it here.",
 }
 for label, text in guide.items():
     left, right = st.columns([1, 4])

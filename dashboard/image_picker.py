@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from analysis.query import QueryReader
+from dashboard import ui
 from training.data import CLASS_NAMES
 
 INDEX_KEY = "image_index"
@@ -55,12 +56,11 @@ def choose_image(reader: QueryReader, labels: np.ndarray, predictions: np.ndarra
         class_choice = st.selectbox("Class for 'random'", [None, *range(len(CLASS_NAMES))],
                                     format_func=lambda c: "Any class" if c is None else CLASS_NAMES[c],
                                     key="random_class")
-        left, right = st.columns(2)
-        left.button("🎲 Random", on_click=lambda: _set_index(random_index(labels, class_choice, rng)),
-                    width="stretch", key="random_image")
-        right.button("Next mistake ➜", key="next_mistake", width="stretch",
-                     on_click=lambda: _set_index(next_mistake(st.session_state[INDEX_KEY], labels, predictions)
-                                                 or st.session_state[INDEX_KEY]))
+        st.button("Random image", icon=":material/casino:", width="stretch", key="random_image",
+                  on_click=lambda: _set_index(random_index(labels, class_choice, rng)))
+        st.button("Next mistake", icon=":material/skip_next:", key="next_mistake", width="stretch",
+                  on_click=lambda: _set_index(next_mistake(st.session_state[INDEX_KEY], labels, predictions)
+                                              or st.session_state[INDEX_KEY]))
     return int(st.session_state[INDEX_KEY])
 
 
@@ -77,7 +77,7 @@ def sync_query(**values) -> None:
 def image_header(split, index: int, probabilities: np.ndarray) -> tuple[int, int]:
     """The chosen image, its true and predicted class; returns (true, predicted)."""
     true, predicted = int(split.labels[index]), int(probabilities[index].argmax())
-    verdict = "✅ correct" if true == predicted else "❌ misclassified"
+    verdict = ui.CORRECT + " correct" if true == predicted else ui.WRONG + " misclassified"
     st.markdown(f"**Test image #{index}** · true class **{CLASS_NAMES[true]}** · predicted "
                 f"**{CLASS_NAMES[predicted]}** ({probabilities[index, predicted]:.1%}) · {verdict}")
     return true, predicted

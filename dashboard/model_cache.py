@@ -36,7 +36,7 @@ def load_model_or_stop(folder):
     try:
         return load_model(str(folder))
     except tgn.ModelFileError as exc:
-        st.error(f"**The model cannot be loaded.** {exc}", icon="🚫")
+        st.error(f"**The model cannot be loaded.** {exc}", icon=":material/block:")
         st.stop()
 
 

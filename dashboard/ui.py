@@ -16,6 +16,8 @@ from training.data import CLASS_NAMES, DataError, Split, load_split
 SEED_CLAIMED_ACCURACY = 0.8954  # the seed README's figure (a last-epoch score on the test set)
 SEED_REAL_ACCURACY = 0.8489  # what its saved (epoch-1) weights scored, inferred from the notebook's log
 RUN_KEY = "selected_run"
+CORRECT = ":green[:material/check_circle:]"
+WRONG = ":red[:material/cancel:]"
 THUMB_SCALE = 4  # 28 px -> 112 px, nearest neighbour, so pixels stay crisp
 
 PAGES = {
@@ -25,11 +27,12 @@ PAGES = {
     "Mistakes": "pages/4_Mistakes.py",
     "Saliency": "pages/5_Saliency.py",
     "Inception branches": "pages/6_Inception_branches.py",
+    "Retrain": "pages/7_Retrain.py",
 }
 EXPLAIN_PAGE = PAGES["Saliency"]
 
 
-def setup_page(title: str, icon: str = "🧵") -> None:
+def setup_page(title: str, icon: str = ":material/checkroom:") -> None:
     st.set_page_config(page_title=f"{title} · Tiny GoogLeNet Explainer", page_icon=icon, layout="wide")
 
 
@@ -49,7 +52,7 @@ def test_split_or_none() -> Split | None:
     except DataError as exc:
         st.warning(
             f"**The Fashion-MNIST test images are not available**, so images cannot be shown here.\n\n{exc}",
-            icon="🗂️",
+            icon=":material/folder_off:",
         )
         return None
 
@@ -68,7 +71,7 @@ def load_results_or_stop(folder) -> runs.RunResults:
     try:
         return _results(str(folder), stamp)
     except runs.RunFolderError as exc:
-        st.error(f"**This run cannot be shown.** {exc}", icon="🚫")
+        st.error(f"**This run cannot be shown.** {exc}", icon=":material/block:")
         st.stop()
 
 
@@ -84,7 +87,7 @@ def run_selector() -> runs.RunInfo:
             f"**No trained model found.** The shipped run folder {shipped} is missing or incomplete. "
             f"Recreate it with `{runs.recreate_command(shipped)}` (about 30 minutes on 2 CPU cores), "
             "or restore it with `git checkout -- model/`.",
-            icon="🚫",
+            icon=":material/block:",
         )
         st.stop()
     names = [r.name for r in available]
@@ -123,7 +126,7 @@ def image_gallery(split: Split, indices, probabilities: np.ndarray, columns: int
             top = np.argsort(-probs)[:caption_top]
             with col:
                 st.image(enlarge(split.images[index]), width=112)
-                mark = "✅" if true == predicted else "❌"
+                mark = CORRECT if true == predicted else WRONG
                 st.markdown(
                     f"{mark} **{CLASS_NAMES[predicted]}**  \ntrue: {CLASS_NAMES[true]}  \n"
                     + "  \n".join(f"{CLASS_NAMES[c]} {probs[c]:.0%}" for c in top)
@@ -137,7 +140,7 @@ def query_reader() -> QueryReader:
 
 def show_notices(reader: QueryReader) -> None:
     for notice in reader.notices:
-        st.info(notice, icon="🔗")
+        st.info(notice, icon=":material/link_off:")
 
 
 def percent(value: float) -> str:

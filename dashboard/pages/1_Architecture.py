@@ -10,7 +10,7 @@ import streamlit as st  # noqa: E402
 from analysis import architecture  # noqa: E402
 from dashboard import charts, ui  # noqa: E402
 
-ui.setup_page("Architecture", "🏗️")
+ui.setup_page("Architecture", ":material/account_tree:")
 run = ui.run_selector()
 rows = ui.load_results_or_stop(run.folder).architecture
 

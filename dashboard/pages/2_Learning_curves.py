@@ -11,7 +11,7 @@ import streamlit as st  # noqa: E402
 from dashboard import charts, ui  # noqa: E402
 from training import runs  # noqa: E402
 
-ui.setup_page("Learning curves", "📈")
+ui.setup_page("Learning curves", ":material/show_chart:")
 run = ui.run_selector()
 ui.load_results_or_stop(run.folder)
 

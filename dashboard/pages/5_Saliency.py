@@ -17,7 +17,7 @@ from training.data import CLASS_NAMES, to_model_input  # noqa: E402
 ALL = "all"
 TARGETS = ("predicted", "true")
 
-ui.setup_page("Saliency", "🔥")
+ui.setup_page("Saliency", ":material/local_fire_department:")
 run = ui.run_selector()
 results = ui.load_results_or_stop(run.folder)
 st.title("Saliency: where does the network look?")

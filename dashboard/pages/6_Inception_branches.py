@@ -18,7 +18,7 @@ from training.data import CLASS_NAMES, to_model_input  # noqa: E402
 KNOCKOUTS = {"none": [], "3x3": ["3x3"], "5x5": ["5x5"], "both": ["3x3", "5x5"]}
 SCALES = ("shared", "per-layer")
 
-ui.setup_page("Inception branches", "🌿")
+ui.setup_page("Inception branches", ":material/call_split:")
 run = ui.run_selector()
 results = ui.load_results_or_stop(run.folder)
 st.title("Inside an inception block")

@@ -1,0 +1,240 @@
+"""Every page through streamlit.testing.v1.AppTest, on the shipped run, as a user would use it."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO_ROOT, needs_data
+from training import runs
+from training.data import CLASS_NAMES
+
+PAGES = {
+    "Home": "dashboard/Home.py",
+    "Architecture": "dashboard/pages/1_Architecture.py",
+    "Learning curves": "dashboard/pages/2_Learning_curves.py",
+    "Confusion matrix": "dashboard/pages/3_Confusion_matrix.py",
+    "Mistakes": "dashboard/pages/4_Mistakes.py",
+    "Saliency": "dashboard/pages/5_Saliency.py",
+    "Inception branches": "dashboard/pages/6_Inception_branches.py",
+    "Retrain": "dashboard/pages/7_Retrain.py",
+}
+SHIPPED = runs.load_results(runs.SHIPPED_RUNS["shipped"])
+
+
+@pytest.fixture(autouse=True)
+def isolated_runs(tmp_path, monkeypatch, data_env):
+    """Each test sees the shipped runs plus an empty runs directory of its own."""
+    monkeypatch.setenv(runs.RUNS_DIR_ENV, str(tmp_path / "runs"))
+    monkeypatch.delenv("TGN_DISABLE_RETRAINING", raising=False)
+    yield
+    st.cache_data.clear()
+
+
+def app(page: str, **query) -> AppTest:
+    at = AppTest.from_file(str(REPO_ROOT / PAGES[page]), default_timeout=180)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def texts(at) -> str:
+    return "\n".join([m.value for m in at.markdown] + [s.value for s in at.subheader] + [c.value for c in at.caption])
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_renders_without_exception(page):
+    at = app(page)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.title, "every page has a title"
+    assert at.sidebar.selectbox[0].label == "Model run"
+
+
+def test_home_shows_the_shipped_figures_and_a_gallery():
+    at = app("Home")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test accuracy"] == f"{SHIPPED.metrics['test_accuracy']:.2%}"
+    assert metrics["Seed's claimed accuracy"] == "89.54%" and metrics["Seed's real accuracy"] == "84.89%"
+    assert metrics["Parameters"] == "1,044,240"
+    assert len(at.get("image")) == 10  # one test image per class
+    assert "T-shirt/top" in texts(at)
+
+
+def test_architecture_table_and_totals():
+    at = app("Architecture")
+    frames = [d.value for d in at.dataframe]
+    summary = next(f for f in frames if "Param #" in f.columns)
+    assert len(summary) == len(SHIPPED.architecture)
+    assert summary["Param #"].sum() == 1_044_240
+    assert {"Layer", "Type", "Output shape", "Connected to"} <= set(summary.columns)
+    assert {m.label: m.value for m in at.metric}["Total parameters"] == "1,044,240"
+    block = next(f for f in frames if "branch" in f.columns)
+    assert set(block["branch"]) == {"3x3 branch", "5x5 branch", "merge"}
+    assert "1x1 convolutions" in texts(at) and "LRN" in texts(at)
+
+
+def test_learning_curves_overlay_the_shipped_runs():
+    at = app("Learning curves")
+    assert at.multiselect[0].value[0] == "shipped"
+    chart = at.get("plotly_chart")[0]
+    figure = json.loads(chart.proto.spec)
+    names = {trace.get("name", "") for trace in figure["data"]}
+    assert any(name.startswith("shipped · validation") for name in names)
+    assert any("selected epoch" in name for name in names)
+
+
+def _gallery_captions(at):
+    return [m.value for m in at.markdown if "explain](" in m.value]
+
+
+def test_confusion_cell_selection_filters_the_gallery():
+    at = AppTest.from_file(str(REPO_ROOT / PAGES["Confusion matrix"]), default_timeout=180)
+    at.session_state["confusion_cell"] = {"selection": {"rows": [], "columns": [], "cells": [[4, "Pullover"]]}}
+    at.run()
+    assert not at.exception
+    assert at.subheader[0].value == "True Coat, predicted Pullover"
+    captions = _gallery_captions(at)
+    expected = int(SHIPPED.confusion[4, 2])
+    assert len(captions) == min(expected, 18) and expected > 0
+    assert all("true: Coat" in c and "**Pullover**" in c for c in captions)
+    assert at.query_params["true"] == ["4"] and at.query_params["predicted"] == ["2"]
+
+
+def test_confusion_page_tables():
+    at = app("Confusion matrix")
+    frames = {tuple(d.value.columns): d.value for d in at.dataframe}
+    scores = next(v for k, v in frames.items() if "precision" in k)
+    assert scores["support"].sum() == 10_000
+    pairs = next(v for k, v in frames.items() if "count" in k)
+    assert pairs["count"].is_monotonic_decreasing
+
+
+def test_mistakes_filters_and_sort():
+    at = app("Mistakes")
+    at.selectbox(key="mistakes_true").set_value(6).run()
+    captions = _gallery_captions(at)
+    assert captions and all("true: Shirt" in c for c in captions)
+    at.selectbox(key="mistakes_predicted").set_value(0).run()
+    captions = _gallery_captions(at)
+    assert all("true: Shirt" in c and "**T-shirt/top**" in c for c in captions)
+    wrong = (SHIPPED.labels == 6) & (SHIPPED.predictions == 0)
+    assert len(captions) == min(int(wrong.sum()), 24)
+    # Most confidently wrong first: the first image has the largest predicted probability.
+    first = int(captions[0].split("[#")[1].split(" ")[0])
+    assert SHIPPED.probabilities[first, 0] == pytest.approx(SHIPPED.probabilities[wrong, 0].max())
+    at.radio(key="mistakes_sort").set_value("margin").run()
+    first = int(_gallery_captions(at)[0].split("[#")[1].split(" ")[0])
+    margins = SHIPPED.probabilities[wrong, 0] - SHIPPED.probabilities[wrong, 6]
+    assert SHIPPED.probabilities[first, 0] - SHIPPED.probabilities[first, 6] == pytest.approx(margins.min())
+
+
+@pytest.mark.parametrize("page, query, notice", [
+    ("Mistakes", {"true": "unicorn", "page": "-1"}, "not a class"),
+    ("Mistakes", {"sort": "DROP TABLE"}, "choose one of"),
+    ("Confusion matrix", {"true": "42"}, "not a class"),
+    ("Saliency", {"index": "-3"}, "between 0 and 9999"),
+    ("Saliency", {"index": "abc", "method": "magic", "layer": "block9", "target": "11"}, "whole number"),
+    ("Inception branches", {"index": "99999", "block": "x"}, "between 0 and 9999"),
+])
+def test_bad_query_parameters_fall_back_with_a_notice(page, query, notice):
+    at = app(page, **query)
+    assert not at.exception
+    notices = [i.body for i in at.info]
+    assert any(notice in n for n in notices), notices
+    if page == "Saliency" and "method" in query:
+        assert len(notices) == 4  # index, method, layer and target each explained
+        assert at.selectbox(key="method").value == "gradcam"
+
+
+def test_saliency_deep_link_reproduces_the_view():
+    wrong = int(np.flatnonzero(SHIPPED.predictions != SHIPPED.labels)[0])
+    at = app("Saliency", index=str(wrong), method="gradcam++", layer="block2", target="true")
+    assert not at.exception
+    assert at.sidebar.number_input(key="image_index").value == wrong
+    assert at.selectbox(key="method").value == "gradcam++"
+    assert at.selectbox(key="layer").value == "block2"
+    assert at.selectbox(key="target").value == "true"
+    images = at.get("image")
+    assert len(images) >= 2  # why predicted and why true, side by side
+    assert "misclassified" in texts(at)
+    assert "AUC" in texts(at) or at.get("plotly_chart")
+    at.selectbox(key="method").set_value("layercam").run()
+    assert at.query_params["method"] == ["layercam"] and at.query_params["index"] == [str(wrong)]
+
+
+def test_saliency_all_methods_grid_and_navigation():
+    at = app("Saliency", index="0", method="all")
+    assert not at.exception
+    assert len(at.get("image")) == 7
+    at.sidebar.button(key="next_mistake").click().run()
+    index = at.sidebar.number_input(key="image_index").value
+    assert SHIPPED.predictions[index] != SHIPPED.labels[index]
+    assert at.query_params["index"] == [str(index)]
+
+
+def test_branches_page_knockout_changes_the_prediction_text():
+    at = app("Inception branches", index="0", block="3")
+    assert not at.exception
+    assert "Block 3" in texts(at) and "7x7x64" in texts(at)
+    assert len(at.get("image")) == 4  # the four feature-map grids
+    at.radio(key="knockout").set_value("both").run()
+    assert "changes by" in texts(at)
+
+
+def test_retraining_form_rejects_invalid_settings():
+    at = app("Retrain")
+    at.number_input[0].set_value(0)  # epochs
+    at.number_input[3].set_value(10)  # training images
+    at.button[0].click().run()
+    errors = [e.value for e in at.error]
+    assert any("epochs must be between 1 and 200" in e for e in errors)
+    assert any("limit must be between 64 and 60000" in e for e in errors)
+    assert not any(p.name.startswith("run-") for p in runs.runs_dir().glob("*"))
+
+
+def test_retraining_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("TGN_DISABLE_RETRAINING", "1")
+    at = app("Retrain")
+    assert not at.exception
+    assert "switched off" in at.info[0].body and "TGN_DISABLE_RETRAINING" in at.info[0].body
+    assert not at.button and not at.number_input
+
+
+def test_missing_run_folders_give_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.setattr(runs, "SHIPPED_RUNS", {"shipped": tmp_path / "gone", "original-recipe": tmp_path / "gone2"})
+    at = app("Home")
+    assert not at.exception
+    message = at.error[0].value
+    assert "No trained model found" in message and "python -m training.train" in message
+
+
+def test_corrupt_run_folder_gives_a_clear_message(monkeypatch, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(runs.SHIPPED_RUNS["shipped"], broken)
+    (broken / runs.OUTPUTS_FILE).write_bytes(b"not an npz file")
+    monkeypatch.setattr(runs, "SHIPPED_RUNS", {"shipped": broken})
+    at = app("Confusion matrix")
+    assert not at.exception
+    assert "is corrupt" in at.error[0].value and "python -m training.train" in at.error[0].value
+
+
+def test_pages_without_data_explain_how_to_fix_it(monkeypatch, tmp_path):
+    from dashboard import ui
+
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(tmp_path / "no-data"))
+    ui.test_split.clear()
+    try:
+        at = app("Mistakes")
+        assert not at.exception
+        assert "FASHION_MNIST_DIR" in at.warning[0].body
+        assert at.dataframe  # the mistakes are still listed, as a table
+        at = app("Architecture")  # needs no images
+        assert not at.exception and not at.warning
+    finally:
+        ui.test_split.clear()
+
+

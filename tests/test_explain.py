@@ -1,0 +1,136 @@
+"""Explanation logic on the shipped model: saliency maps, branch activations, knock-outs, deletion."""
+
+import numpy as np
+import pytest
+from tf_keras_vis.gradcam import Gradcam
+from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+from tf_keras_vis.utils.scores import CategoricalScore
+
+import model as tgn
+from explain import branches, deletion, overlay, saliency
+from tests.conftest import needs_data
+from training import runs
+from training.data import load_split, to_model_input
+
+pytestmark = needs_data
+
+
+@pytest.fixture(scope="module")
+def net():
+    return tgn.load_model(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE)
+
+
+@pytest.fixture(scope="module")
+def explainers(net):
+    return saliency.build_explainers(net)
+
+
+@pytest.fixture(scope="module")
+def test_images():
+    split = load_split("test")
+    return to_model_input(split.images[:200]), split.labels[:200].astype(int)
+
+
+@pytest.mark.parametrize("method", list(saliency.METHODS))
+def test_maps_have_image_shape_and_unit_range(explainers, test_images, method):
+    x, labels = test_images
+    result = saliency.saliency_map(explainers, x[0], method, int(labels[0]), "block3")
+    assert result.shape == (28, 28) and result.dtype == np.float32
+    assert result.min() == pytest.approx(0.0) and result.max() == pytest.approx(1.0)
+
+
+def test_cam_target_is_the_whole_block(net, explainers, test_images):
+    x, labels = test_images
+    target = int(labels[0])
+    for key, layer in saliency.TARGET_LAYERS.items():
+        if key.startswith("block"):
+            block = int(key[-1])
+            assert layer == tgn.block_output(block)
+            assert net.get_layer(layer).output.shape[-1] == 2 * tgn.BLOCK_FILTERS[block - 1]  # both branches
+    ours = saliency.saliency_map(explainers, x[0], "gradcam", target, "block4")
+    reference = Gradcam(net, model_modifier=ReplaceToLinear())
+    score = CategoricalScore([target])
+    whole_block = np.asarray(reference(score, x[:1], penultimate_layer="block4_lrn", seek_penultimate_conv_layer=False))[0]
+    library_default = np.asarray(reference(score, x[:1]))[0]  # what tf-keras-vis picks on its own
+    np.testing.assert_allclose(ours, whole_block, atol=1e-4)
+    assert not np.allclose(ours, library_default, atol=1e-3), "the default (one branch) must not be what we show"
+
+
+def test_map_depends_on_the_class(explainers, test_images):
+    x, labels = test_images
+    a = saliency.saliency_map(explainers, x[0], "gradcam", int(labels[0]), "block3")
+    b = saliency.saliency_map(explainers, x[0], "gradcam", (int(labels[0]) + 5) % 10, "block3")
+    assert np.abs(a - b).mean() > 0.01
+
+
+def test_unknown_method_layer_or_class_is_rejected(explainers, test_images):
+    x, _ = test_images
+    with pytest.raises(ValueError, match="Unknown method"):
+        saliency.saliency_map(explainers, x[0], "magic", 0)
+    with pytest.raises(ValueError, match="Unknown layer"):
+        saliency.saliency_map(explainers, x[0], "gradcam", 0, "block9")
+    with pytest.raises(ValueError, match="0-9"):
+        saliency.saliency_map(explainers, x[0], "gradcam", 10)
+
+
+def test_forward_without_knockout_reproduces_the_model_exactly(net, test_images):
+    x, _ = test_images
+    outputs = branches.forward(net, x[:8])
+    np.testing.assert_array_equal(outputs[tgn.PREDICTIONS], np.asarray(net(x[:8], training=False)))
+
+
+def test_knocking_out_a_branch_changes_the_prediction(net, test_images):
+    x, _ = test_images
+    original = np.asarray(net(x[:1], training=False))[0]
+    none = branches.knockout_probabilities(net, x[0], 2, [])
+    np.testing.assert_array_equal(none, original)
+    for knocked in (["3x3"], ["5x5"], ["3x3", "5x5"]):
+        changed = branches.knockout_probabilities(net, x[0], 2, knocked)
+        assert np.abs(changed - original).max() > 1e-3, knocked
+        assert changed.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_branch_activations_shapes_and_shares(net, test_images):
+    x, _ = test_images
+    acts = branches.branch_activations(net, x[0], 3)
+    assert acts.input_shape == (7, 7, 64) and acts.output_shape == (4, 4, 128)
+    assert acts.maps["3x3"].shape == (7, 7, 64) and acts.maps["5x5_reduce"].shape == (7, 7, 64)
+    assert acts.maps["output"].shape == (7, 7, 128)
+    assert sum(acts.energy_share.values()) == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        branches.branch_activations(net, x[0], 7)
+
+
+def test_gradcam_is_more_faithful_than_a_random_order(net, explainers, test_images):
+    """On 100 test images, deleting Grad-CAM's most salient pixels first must hurt sooner than chance."""
+    x, labels = test_images
+    predictions = np.asarray(net.predict_on_batch(x[:100])).argmax(1)
+    cam_auc, random_auc = [], []
+    for i in range(100):
+        target = int(predictions[i])
+        cam = saliency.saliency_map(explainers, x[i], "gradcam", target, saliency.DEFAULT_LAYER)
+        cam_auc.append(deletion.deletion_curve(net, x[i], cam, target).auc)
+        random_auc.append(deletion.random_deletion_curve(net, x[i], target, seed=i).auc)
+    assert np.mean(cam_auc) < np.mean(random_auc) - 0.02, (np.mean(cam_auc), np.mean(random_auc))
+
+
+def test_deletion_images_replace_in_order():
+    image = np.ones((28, 28, 1), dtype=np.float32)
+    order = np.arange(784)
+    batch = deletion.deletion_images(image, order, steps=4)
+    assert batch.shape == (5, 28, 28, 1)
+    assert (batch[0] == 1).all() and (batch[-1] == deletion.DATASET_MEAN).all()
+    assert (batch[2].reshape(-1)[:392] == deletion.DATASET_MEAN).all() and (batch[2].reshape(-1)[392:] == 1).all()
+
+
+def test_overlay_and_mosaic_pictures():
+    image = np.zeros((28, 28), dtype=np.uint8)
+    heat = np.zeros((28, 28), dtype=np.float32)
+    heat[:14] = 1.0
+    picture = overlay.overlay(image, heat, opacity=1.0, size=112)
+    assert picture.shape == (112, 112, 3) and picture.dtype == np.uint8
+    assert picture[:20].mean() > picture[-20:].mean()  # the hot half is brighter
+    with pytest.raises(ValueError):
+        overlay.overlay(image, heat, opacity=1.5)
+    grid = overlay.mosaic(np.random.default_rng(0).random((4, 4, 20)), 0.0, 1.0, columns=8, cell=10, gap=2)
+    assert grid.shape == (3 * 12 - 2, 8 * 12 - 2, 3)

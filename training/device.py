@@ -1,0 +1,29 @@
+"""Which device TensorFlow will train on, asked in a short subprocess.
+
+The app's server process never imports TensorFlow for this: the answer costs one
+TensorFlow start-up (a few seconds) in a child process, once.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+_PROBE = (
+    "import os; os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3');"
+    "import tensorflow as tf;"
+    "gpus = tf.config.list_physical_devices('GPU');"
+    "print(tf.config.experimental.get_device_details(gpus[0]).get('device_name', gpus[0].name) if gpus else 'CPU')"
+)
+
+
+def training_device(timeout: float = 120.0) -> str:
+    """'CPU', the GPU's name, or a short explanation when TensorFlow cannot be started."""
+    try:
+        result = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unknown ({type(exc).__name__})"
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        return "unknown (TensorFlow failed to start)"
+    return lines[-1]
