@@ -11,13 +11,15 @@ BLOCK_PATTERN = re.compile(r"block(\d+)_")
 
 def summary_frame(rows: list[dict]) -> pd.DataFrame:
     """model.summary()'s columns: layer, type, output shape, parameters, connected to."""
-    return pd.DataFrame({
-        "Layer": [r["name"] for r in rows],
-        "Type": [r["type"] for r in rows],
-        "Output shape": ["(None, " + ", ".join(map(str, r["output_shape"])) + ")" for r in rows],
-        "Param #": [r["params"] for r in rows],
-        "Connected to": [", ".join(r["connected_to"]) for r in rows],
-    })
+    return pd.DataFrame(
+        {
+            "Layer": [r["name"] for r in rows],
+            "Type": [r["type"] for r in rows],
+            "Output shape": ["(None, " + ", ".join(map(str, r["output_shape"])) + ")" for r in rows],
+            "Param #": [r["params"] for r in rows],
+            "Connected to": [", ".join(r["connected_to"]) for r in rows],
+        }
+    )
 
 
 def totals(rows: list[dict]) -> dict:
@@ -35,7 +37,7 @@ def multiply_adds(row: dict) -> int:
         return height * width * filters * kh * kw * in_channels
     if row["type"] == "Dense":
         units = row["output_shape"][-1]
-        return (row["params"] - units)  # one multiply-add per weight
+        return row["params"] - units  # one multiply-add per weight
     return 0
 
 
@@ -50,12 +52,19 @@ def stage_frame(rows: list[dict]) -> pd.DataFrame:
     """Per stage (stem, blocks 1-4, head): output shape, parameters and multiply-adds."""
     records = []
     for row in rows:
-        records.append({"stage": block_of(row["name"]), "layer": row["name"], "params": row["params"],
-                        "multiply_adds": multiply_adds(row),
-                        "output": "x".join(map(str, row["output_shape"]))})
+        records.append(
+            {
+                "stage": block_of(row["name"]),
+                "layer": row["name"],
+                "params": row["params"],
+                "multiply_adds": multiply_adds(row),
+                "output": "x".join(map(str, row["output_shape"])),
+            }
+        )
     frame = pd.DataFrame(records)
-    grouped = frame.groupby("stage", sort=False).agg(params=("params", "sum"), multiply_adds=("multiply_adds", "sum"),
-                                                     output=("output", "last"))
+    grouped = frame.groupby("stage", sort=False).agg(
+        params=("params", "sum"), multiply_adds=("multiply_adds", "sum"), output=("output", "last")
+    )
     return grouped.reset_index()
 
 
@@ -68,10 +77,17 @@ def block_layers(rows: list[dict], block: int) -> pd.DataFrame:
             continue
         part = name.split("_", 1)[1]
         branch = "3x3 branch" if part.startswith("3x3") else "5x5 branch" if part.startswith("5x5") else "merge"
-        records.append({"layer": name, "branch": branch, "type": row["type"],
-                        "kernel": "x".join(map(str, row["kernel_size"])) if row.get("kernel_size") else "",
-                        "output shape": "x".join(map(str, row["output_shape"])), "params": row["params"],
-                        "multiply-adds": multiply_adds(row)})
+        records.append(
+            {
+                "layer": name,
+                "branch": branch,
+                "type": row["type"],
+                "kernel": "x".join(map(str, row["kernel_size"])) if row.get("kernel_size") else "",
+                "output shape": "x".join(map(str, row["output_shape"])),
+                "params": row["params"],
+                "multiply-adds": multiply_adds(row),
+            }
+        )
     return pd.DataFrame(records)
 
 

@@ -25,17 +25,31 @@ def most_confused_pairs(confusion: np.ndarray, top: int = 10) -> pd.DataFrame:
     confusion = np.asarray(confusion)
     shares = row_normalised(confusion)
     rows = [
-        {"true": CLASS_NAMES[t], "predicted": CLASS_NAMES[p], "count": int(confusion[t, p]),
-         "share of true class": float(shares[t, p]), "true_index": t, "predicted_index": p}
-        for t in range(len(confusion)) for p in range(len(confusion)) if t != p and confusion[t, p] > 0
+        {
+            "true": CLASS_NAMES[t],
+            "predicted": CLASS_NAMES[p],
+            "count": int(confusion[t, p]),
+            "share of true class": float(shares[t, p]),
+            "true_index": t,
+            "predicted_index": p,
+        }
+        for t in range(len(confusion))
+        for p in range(len(confusion))
+        if t != p and confusion[t, p] > 0
     ]
-    frame = pd.DataFrame(rows, columns=["true", "predicted", "count", "share of true class", "true_index",
-                                        "predicted_index"])
+    frame = pd.DataFrame(
+        rows, columns=["true", "predicted", "count", "share of true class", "true_index", "predicted_index"]
+    )
     return frame.sort_values("count", ascending=False, kind="stable").head(top).reset_index(drop=True)
 
 
-def cell_indices(labels: np.ndarray, predictions: np.ndarray, true_class: int, predicted_class: int,
-                 probabilities: np.ndarray | None = None) -> np.ndarray:
+def cell_indices(
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    true_class: int,
+    predicted_class: int,
+    probabilities: np.ndarray | None = None,
+) -> np.ndarray:
     """Test indices in one confusion cell, most confident prediction first when probabilities are given."""
     idx = np.flatnonzero((labels == true_class) & (predictions == predicted_class))
     if probabilities is not None:

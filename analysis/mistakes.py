@@ -26,18 +26,21 @@ def mistakes_table(probabilities: np.ndarray, labels: np.ndarray) -> pd.DataFram
     wrong = np.flatnonzero(predictions != labels)
     confidence = probabilities[wrong, predictions[wrong]]
     true_probability = probabilities[wrong, labels[wrong]]
-    return pd.DataFrame({
-        "index": wrong,
-        "true": labels[wrong],
-        "predicted": predictions[wrong],
-        "confidence": confidence,
-        "true_probability": true_probability,
-        "margin": confidence - true_probability,
-    })
+    return pd.DataFrame(
+        {
+            "index": wrong,
+            "true": labels[wrong],
+            "predicted": predictions[wrong],
+            "confidence": confidence,
+            "true_probability": true_probability,
+            "margin": confidence - true_probability,
+        }
+    )
 
 
-def filter_and_sort(table: pd.DataFrame, true_class: int | None = None, predicted_class: int | None = None,
-                    sort: str = "confidence") -> pd.DataFrame:
+def filter_and_sort(
+    table: pd.DataFrame, true_class: int | None = None, predicted_class: int | None = None, sort: str = "confidence"
+) -> pd.DataFrame:
     if sort not in SORT_ORDERS:
         raise ValueError(f"sort must be one of {sorted(SORT_ORDERS)}, not {sort!r}")
     selected = table

@@ -26,30 +26,42 @@ st.markdown(
 
 st.subheader(f"The model: run `{run.name}`")
 cols = st.columns(5)
-cols[0].metric("Test accuracy", ui.percent(metrics["test_accuracy"]),
-               delta=f"{(metrics['test_accuracy'] - ui.SEED_REAL_ACCURACY) * 100:+.1f} pts vs seed",
-               help="On the 10,000 Fashion-MNIST test images, evaluated once after choosing the epoch on a "
-                    "validation split taken from the training set.")
-cols[1].metric("Seed's claimed accuracy", ui.percent(ui.SEED_CLAIMED_ACCURACY),
-               help="The original README's figure: the last epoch's score on the test set, which that notebook "
-                    "also used for validation.")
-cols[2].metric("Seed's real accuracy", ui.percent(ui.SEED_REAL_ACCURACY),
-               help="What the original's saved weights scored: its ReLU output made the loss NaN after epoch 1, "
-                    "so the checkpoint kept the epoch-1 weights (inferred from the notebook's log).")
+cols[0].metric(
+    "Test accuracy",
+    ui.percent(metrics["test_accuracy"]),
+    delta=f"{(metrics['test_accuracy'] - ui.SEED_REAL_ACCURACY) * 100:+.1f} pts vs seed",
+    help="On the 10,000 Fashion-MNIST test images, evaluated once after choosing the epoch on a "
+    "validation split taken from the training set.",
+)
+cols[1].metric(
+    "Seed's claimed accuracy",
+    ui.percent(ui.SEED_CLAIMED_ACCURACY),
+    help="The original README's figure: the last epoch's score on the test set, which that notebook "
+    "also used for validation.",
+)
+cols[2].metric(
+    "Seed's real accuracy",
+    ui.percent(ui.SEED_REAL_ACCURACY),
+    help="What the original's saved weights scored: its ReLU output made the loss NaN after epoch 1, "
+    "so the checkpoint kept the epoch-1 weights (inferred from the notebook's log).",
+)
 cols[3].metric("Parameters", f"{card['parameters']:,}")
-cols[4].metric("Training", f"{metrics['epochs']} epochs",
-               delta=f"{card['wall_seconds'] / 60:.0f} min on {card['hardware']['device']}", delta_color="off")
+cols[4].metric(
+    "Training",
+    f"{metrics['epochs']} epochs",
+    delta=f"{card['wall_seconds'] / 60:.0f} min on {card['hardware']['device']}",
+    delta_color="off",
+)
 
 st.subheader("What you can explore")
 guide = {
     "Architecture": "the network layer by layer, with an interactive diagram of the stem, the four inception "
-                    "blocks and their 3x3 and 5x5 branches.",
+    "blocks and their 3x3 and 5x5 branches.",
     "Learning curves": "loss, accuracy and learning rate per epoch, with runs overlaid for comparison.",
     "Confusion matrix": "which classes are mistaken for which; pick a cell to see its images.",
     "Mistakes": "every misclassified test image, most confidently wrong first.",
     "Saliency": "where the network looks: Grad-CAM, Grad-CAM++, Score-CAM, LayerCAM and gradient maps.",
-    "Inception branches": "what the 3x3 and 5x5 branches of each block see, and what happens if one is "
-                          "switched off.",
+    "Inception branches": "what the 3x3 and 5x5 branches of each block see, and what happens if one is switched off.",
     "Retrain": "train your own run with other settings (on a GPU when there is one) and compare it here.",
 }
 for label, text in guide.items():

@@ -13,22 +13,51 @@ RUN_COLOURS = ["#4f46e5", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2",
 
 
 def _box(fig, x0, x1, y0, y1, text, fill, line="#1f2333", font_size=13, hover=None):
-    fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=fill, line=dict(color=line, width=1.5),
-                  layer="below")
-    fig.add_trace(go.Scatter(x=[(x0 + x1) / 2], y=[(y0 + y1) / 2], mode="text", text=[text],
-                             textfont=dict(size=font_size, color="#1f2333"), hoverinfo="text",
-                             hovertext=[hover or text.replace("<br>", " ")], showlegend=False))
+    fig.add_shape(
+        type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=fill, line=dict(color=line, width=1.5), layer="below"
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[(x0 + x1) / 2],
+            y=[(y0 + y1) / 2],
+            mode="text",
+            text=[text],
+            textfont=dict(size=font_size, color="#1f2333"),
+            hoverinfo="text",
+            hovertext=[hover or text.replace("<br>", " ")],
+            showlegend=False,
+        )
+    )
 
 
 def _arrow(fig, x0, y0, x1, y1):
-    fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
-                       arrowhead=3, arrowsize=1.2, arrowwidth=1.5, arrowcolor="#6b7280", text="")
+    fig.add_annotation(
+        x=x1,
+        y=y1,
+        ax=x0,
+        ay=y0,
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        showarrow=True,
+        arrowhead=3,
+        arrowsize=1.2,
+        arrowwidth=1.5,
+        arrowcolor="#6b7280",
+        text="",
+    )
 
 
 def _blank_layout(fig, height, x_range, y_range):
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
-                      xaxis=dict(visible=False, range=x_range, fixedrange=True),
-                      yaxis=dict(visible=False, range=y_range, fixedrange=True), dragmode=False)
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        plot_bgcolor="white",
+        xaxis=dict(visible=False, range=x_range, fixedrange=True),
+        yaxis=dict(visible=False, range=y_range, fixedrange=True),
+        dragmode=False,
+    )
     return fig
 
 
@@ -43,8 +72,10 @@ def network_diagram(stages: pd.DataFrame, selected: str | None = None) -> go.Fig
         fill = "#c7d2fe" if highlight else ("#eef2ff" if row["stage"].startswith("Inception") else "#f3f4f6")
         label = row["stage"].replace("Inception block", "Block")
         text = f"<b>{label}</b><br>{row['output']}<br>{row['params']:,} params"
-        hover = f"{row['stage']}: output {row['output']}, {row['params']:,} parameters, " \
-                f"{row['multiply_adds'] / 1e6:.2f} M multiply-adds"
+        hover = (
+            f"{row['stage']}: output {row['output']}, {row['params']:,} parameters, "
+            f"{row['multiply_adds'] / 1e6:.2f} M multiply-adds"
+        )
         _box(fig, x0, x0 + width, 0, 1, text, fill, line=ACCENT if highlight else "#9ca3af", font_size=12, hover=hover)
         if i:
             _arrow(fig, x0 - gap, 0.5, x0, 0.5)
@@ -58,7 +89,9 @@ def block_diagram(block: int, layers: pd.DataFrame, input_shape: str) -> go.Figu
 
     def text(part, title):
         row = info[part]
-        return f"<b>{title}</b><br>{row['output shape']} · {row['params']:,} p<br>{row['multiply-adds'] / 1e6:.2f} M MACs"
+        return (
+            f"<b>{title}</b><br>{row['output shape']} · {row['params']:,} p<br>{row['multiply-adds'] / 1e6:.2f} M MACs"
+        )
 
     _box(fig, 0, 1.3, 1.0, 2.0, f"<b>Block input</b><br>{input_shape}", "#f3f4f6")
     for y, branch in ((2.3, "3x3"), (-0.3, "5x5")):
@@ -78,43 +111,88 @@ def block_diagram(block: int, layers: pd.DataFrame, input_shape: str) -> go.Figu
 
 def learning_curves(histories: dict[str, pd.DataFrame], best_epochs: dict[str, int]) -> go.Figure:
     """Loss, accuracy and learning rate per epoch; solid = training, dashed = validation."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=("Loss", "Accuracy", "Learning rate"),
-                        horizontal_spacing=0.07)
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("Loss", "Accuracy", "Learning rate"), horizontal_spacing=0.07)
     for i, (name, history) in enumerate(histories.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         for col, metric in ((1, "loss"), (2, "accuracy")):
-            fig.add_trace(go.Scatter(x=history["epoch"], y=history[metric], name=f"{name} · training",
-                                     legendgroup=name, line=dict(color=colour), showlegend=col == 1,
-                                     hovertemplate=f"{name}<br>epoch %{{x}}<br>training {metric} %{{y:.4f}}"),
-                          row=1, col=col)
-            fig.add_trace(go.Scatter(x=history["epoch"], y=history[f"val_{metric}"], name=f"{name} · validation",
-                                     legendgroup=name, line=dict(color=colour, dash="dash"), showlegend=col == 1,
-                                     hovertemplate=f"{name}<br>epoch %{{x}}<br>validation {metric} %{{y:.4f}}"),
-                          row=1, col=col)
-        fig.add_trace(go.Scatter(x=history["epoch"], y=history["learning_rate"], name=f"{name} · learning rate",
-                                 legendgroup=name, line=dict(color=colour, dash="dot"), showlegend=False,
-                                 hovertemplate=f"{name}<br>epoch %{{x}}<br>learning rate %{{y:.2e}}"),
-                      row=1, col=3)
+            fig.add_trace(
+                go.Scatter(
+                    x=history["epoch"],
+                    y=history[metric],
+                    name=f"{name} · training",
+                    legendgroup=name,
+                    line=dict(color=colour),
+                    showlegend=col == 1,
+                    hovertemplate=f"{name}<br>epoch %{{x}}<br>training {metric} %{{y:.4f}}",
+                ),
+                row=1,
+                col=col,
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=history["epoch"],
+                    y=history[f"val_{metric}"],
+                    name=f"{name} · validation",
+                    legendgroup=name,
+                    line=dict(color=colour, dash="dash"),
+                    showlegend=col == 1,
+                    hovertemplate=f"{name}<br>epoch %{{x}}<br>validation {metric} %{{y:.4f}}",
+                ),
+                row=1,
+                col=col,
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=history["epoch"],
+                y=history["learning_rate"],
+                name=f"{name} · learning rate",
+                legendgroup=name,
+                line=dict(color=colour, dash="dot"),
+                showlegend=False,
+                hovertemplate=f"{name}<br>epoch %{{x}}<br>learning rate %{{y:.2e}}",
+            ),
+            row=1,
+            col=3,
+        )
         best = best_epochs.get(name)
         if best is not None and best in set(history["epoch"]):
             row = history[history["epoch"] == best].iloc[0]
-            fig.add_trace(go.Scatter(x=[best], y=[row["val_accuracy"]], mode="markers", legendgroup=name,
-                                     marker=dict(symbol="star", size=14, color=colour, line=dict(color="black", width=1)),
-                                     name=f"{name} · selected epoch {best}", showlegend=True,
-                                     hovertemplate=f"{name}: selected epoch {best}<br>validation accuracy %{{y:.4f}}"),
-                          row=1, col=2)
+            fig.add_trace(
+                go.Scatter(
+                    x=[best],
+                    y=[row["val_accuracy"]],
+                    mode="markers",
+                    legendgroup=name,
+                    marker=dict(symbol="star", size=14, color=colour, line=dict(color="black", width=1)),
+                    name=f"{name} · selected epoch {best}",
+                    showlegend=True,
+                    hovertemplate=f"{name}: selected epoch {best}<br>validation accuracy %{{y:.4f}}",
+                ),
+                row=1,
+                col=2,
+            )
     fig.update_xaxes(title_text="epoch")
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10), hovermode="closest",
-                      legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(
+        height=420, margin=dict(l=10, r=10, t=40, b=10), hovermode="closest", legend=dict(orientation="h", y=-0.2)
+    )
     return fig
 
 
-def probability_bars(probabilities: np.ndarray, class_names, highlight: int | None = None, top: int = 5,
-                     height: int = 220) -> go.Figure:
+def probability_bars(
+    probabilities: np.ndarray, class_names, highlight: int | None = None, top: int = 5, height: int = 220
+) -> go.Figure:
     order = np.argsort(-probabilities)[:top][::-1]
     colours = [ACCENT if c == highlight else "#9ca3af" for c in order]
-    fig = go.Figure(go.Bar(x=probabilities[order], y=[class_names[c] for c in order], orientation="h",
-                           marker_color=colours, text=[f"{probabilities[c]:.1%}" for c in order],
-                           textposition="auto", hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=probabilities[order],
+            y=[class_names[c] for c in order],
+            orientation="h",
+            marker_color=colours,
+            text=[f"{probabilities[c]:.1%}" for c in order],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+        )
+    )
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(range=[0, 1], tickformat=".0%"))
     return fig

@@ -7,6 +7,8 @@ The URL always carries the current image (and whatever else a page registers wit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import streamlit as st
 
@@ -51,16 +53,31 @@ def choose_image(reader: QueryReader, labels: np.ndarray, predictions: np.ndarra
     rng = np.random.default_rng()
     with st.sidebar:
         st.subheader("Image")
-        st.number_input("Test image index", min_value=0, max_value=count - 1, step=1, key=INDEX_KEY,
-                        help=f"0 to {count - 1:,}")
-        class_choice = st.selectbox("Class for 'random'", [None, *range(len(CLASS_NAMES))],
-                                    format_func=lambda c: "Any class" if c is None else CLASS_NAMES[c],
-                                    key="random_class")
-        st.button("Random image", icon=":material/casino:", width="stretch", key="random_image",
-                  on_click=lambda: _set_index(random_index(labels, class_choice, rng)))
-        st.button("Next mistake", icon=":material/skip_next:", key="next_mistake", width="stretch",
-                  on_click=lambda: _set_index(next_mistake(st.session_state[INDEX_KEY], labels, predictions)
-                                              or st.session_state[INDEX_KEY]))
+        st.number_input(
+            "Test image index", min_value=0, max_value=count - 1, step=1, key=INDEX_KEY, help=f"0 to {count - 1:,}"
+        )
+        class_choice = st.selectbox(
+            "Class for 'random'",
+            [None, *range(len(CLASS_NAMES))],
+            format_func=lambda c: "Any class" if c is None else CLASS_NAMES[c],
+            key="random_class",
+        )
+        st.button(
+            "Random image",
+            icon=":material/casino:",
+            width="stretch",
+            key="random_image",
+            on_click=lambda: _set_index(random_index(labels, class_choice, rng)),
+        )
+        st.button(
+            "Next mistake",
+            icon=":material/skip_next:",
+            key="next_mistake",
+            width="stretch",
+            on_click=lambda: _set_index(
+                next_mistake(st.session_state[INDEX_KEY], labels, predictions) or st.session_state[INDEX_KEY]
+            ),
+        )
     return int(st.session_state[INDEX_KEY])
 
 
@@ -78,7 +95,36 @@ def image_header(split, index: int, probabilities: np.ndarray) -> tuple[int, int
     """The chosen image, its true and predicted class; returns (true, predicted)."""
     true, predicted = int(split.labels[index]), int(probabilities[index].argmax())
     verdict = ui.CORRECT + " correct" if true == predicted else ui.WRONG + " misclassified"
-    st.markdown(f"**Test image #{index}** · true class **{CLASS_NAMES[true]}** · predicted "
-                f"**{CLASS_NAMES[predicted]}** ({probabilities[index, predicted]:.1%}) · {verdict}")
+    st.markdown(
+        f"**Test image #{index}** · true class **{CLASS_NAMES[true]}** · predicted "
+        f"**{CLASS_NAMES[predicted]}** ({probabilities[index, predicted]:.1%}) · {verdict}"
+    )
     return true, predicted
 
+
+@dataclass
+class ExplainView:
+    """What both explanation pages start from."""
+
+    run: object
+    results: object
+    split: object
+    reader: QueryReader
+    index: int
+
+
+def explanation_page(title: str, heading: str, icon: str) -> ExplainView:
+    """Page set-up shared by the explanation pages: run, stored results, test images, chosen image.
+
+    Stops the page with a clear message when the run or the test images are unavailable.
+    """
+    ui.setup_page(title, icon)
+    run = ui.run_selector()
+    results = ui.load_results_or_stop(run.folder)
+    st.title(heading)
+    split = ui.test_split_or_none()
+    if split is None:
+        st.stop()
+    reader = ui.query_reader()
+    index = choose_image(reader, results.labels, results.predictions)
+    return ExplainView(run, results, split, reader, index)

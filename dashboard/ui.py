@@ -94,7 +94,10 @@ def run_selector() -> runs.RunInfo:
     wanted = st.session_state.get(RUN_KEY, runs.DEFAULT_RUN)
     index = names.index(wanted) if wanted in names else 0
     choice = st.sidebar.selectbox(
-        "Model run", names, index=index, help="Every page shows the run chosen here.",
+        "Model run",
+        names,
+        index=index,
+        help="Every page shows the run chosen here.",
         format_func=lambda n: f"{n} (shipped)" if n in runs.SHIPPED_RUNS else n,
     )
     st.session_state[RUN_KEY] = choice

@@ -68,9 +68,13 @@ def branch_activations(net, image: np.ndarray, block: int, outputs: dict | None 
     energy = {branch: float(np.square(maps[branch]).sum()) for branch in tgn.BRANCHES}
     total = sum(energy.values())
     share = {branch: (value / total if total > 0 else 0.0) for branch, value in energy.items()}
-    return BlockActivations(block=block, input_shape=outputs[block_input_name(net, block)][0].shape,
-                            output_shape=outputs[tgn.block_layer(block, "pool")][0].shape, maps=maps,
-                            energy_share=share)
+    return BlockActivations(
+        block=block,
+        input_shape=outputs[block_input_name(net, block)][0].shape,
+        output_shape=outputs[tgn.block_layer(block, "pool")][0].shape,
+        maps=maps,
+        energy_share=share,
+    )
 
 
 def knockout_probabilities(net, image: np.ndarray, block: int, branches) -> np.ndarray:

@@ -32,8 +32,9 @@ def deletion_images(image: np.ndarray, order: np.ndarray, steps: int = STEPS) ->
     return batch.reshape(steps + 1, 28, 28, 1)
 
 
-def deletion_curve(net, image: np.ndarray, saliency: np.ndarray, target_class: int, steps: int = STEPS,
-                   order: np.ndarray | None = None) -> DeletionCurve:
+def deletion_curve(
+    net, image: np.ndarray, saliency: np.ndarray, target_class: int, steps: int = STEPS, order: np.ndarray | None = None
+) -> DeletionCurve:
     """The curve for removing pixels most-salient first (or in a given ``order``)."""
     if order is None:
         order = np.argsort(-np.asarray(saliency).reshape(-1), kind="stable")
@@ -43,6 +44,8 @@ def deletion_curve(net, image: np.ndarray, saliency: np.ndarray, target_class: i
     return DeletionCurve(fractions, probabilities, float(np.trapezoid(probabilities, fractions)))
 
 
-def random_deletion_curve(net, image: np.ndarray, target_class: int, seed: int = 0, steps: int = STEPS) -> DeletionCurve:
+def random_deletion_curve(
+    net, image: np.ndarray, target_class: int, seed: int = 0, steps: int = STEPS
+) -> DeletionCurve:
     order = np.random.default_rng(seed).permutation(np.asarray(image).size)
     return deletion_curve(net, image, None, target_class, steps, order=order)

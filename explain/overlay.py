@@ -28,8 +28,9 @@ def upscale(values: np.ndarray, size: int, smooth: bool) -> np.ndarray:
     return np.asarray(image.resize((size, size), Image.BILINEAR if smooth else Image.NEAREST))
 
 
-def overlay(image: np.ndarray, saliency: np.ndarray, opacity: float = 0.5, size: int = 224,
-            colour_map: str = DEFAULT_COLOUR_MAP) -> np.ndarray:
+def overlay(
+    image: np.ndarray, saliency: np.ndarray, opacity: float = 0.5, size: int = 224, colour_map: str = DEFAULT_COLOUR_MAP
+) -> np.ndarray:
     """A uint8 (28, 28) image with a [0, 1] saliency map blended on top, upscaled to ``size``.
 
     The image is enlarged with nearest neighbour (crisp pixels), the map bilinearly (smooth heat).
@@ -42,8 +43,15 @@ def overlay(image: np.ndarray, saliency: np.ndarray, opacity: float = 0.5, size:
     return ((1 - opacity) * base + opacity * heat).clip(0, 255).astype(np.uint8)
 
 
-def mosaic(maps: np.ndarray, low: float, high: float, columns: int = 16, cell: int = 48, gap: int = 2,
-           colour_map: str = DEFAULT_COLOUR_MAP) -> np.ndarray:
+def mosaic(
+    maps: np.ndarray,
+    low: float,
+    high: float,
+    columns: int = 16,
+    cell: int = 48,
+    gap: int = 2,
+    colour_map: str = DEFAULT_COLOUR_MAP,
+) -> np.ndarray:
     """Feature maps (H, W, C) as one RGB grid of C tiles, coloured on the fixed scale [low, high]."""
     height, width, channels = maps.shape
     columns = min(columns, channels)
@@ -53,5 +61,7 @@ def mosaic(maps: np.ndarray, low: float, high: float, columns: int = 16, cell: i
     for c in range(channels):
         r, k = divmod(c, columns)
         tile = upscale((maps[..., c] - low) / scale, cell, smooth=False)
-        out[r * (cell + gap) : r * (cell + gap) + cell, k * (cell + gap) : k * (cell + gap) + cell] = colourise(tile, colour_map)
+        out[r * (cell + gap) : r * (cell + gap) + cell, k * (cell + gap) : k * (cell + gap) + cell] = colourise(
+            tile, colour_map
+        )
     return out

@@ -70,8 +70,9 @@ def build_explainers(model) -> Explainers:
     )
 
 
-def saliency_map(explainers: Explainers, image: np.ndarray, method: str, target_class: int,
-                 layer: str = DEFAULT_LAYER, progress=None) -> np.ndarray:
+def saliency_map(
+    explainers: Explainers, image: np.ndarray, method: str, target_class: int, layer: str = DEFAULT_LAYER, progress=None
+) -> np.ndarray:
     """A (28, 28) map in [0, 1] for one model-input image (28, 28, 1) and one class.
 
     ``layer`` is a key of TARGET_LAYERS (used by the CAM methods only).
@@ -109,8 +110,9 @@ def _smoothgrad(saliency: Saliency, score, x, progress, chunks: int = 4) -> np.n
     total = np.zeros((28, 28), dtype=np.float32)
     per_chunk = SMOOTHGRAD_SAMPLES // chunks
     for i in range(chunks):
-        total += np.asarray(saliency(score, x, smooth_samples=per_chunk, smooth_noise=SMOOTHGRAD_NOISE,
-                                     normalize_map=False)).reshape(28, 28)
+        total += np.asarray(
+            saliency(score, x, smooth_samples=per_chunk, smooth_noise=SMOOTHGRAD_NOISE, normalize_map=False)
+        ).reshape(28, 28)
         if progress is not None:
             progress((i + 1) / chunks)
     return total / chunks

@@ -44,6 +44,7 @@ def run_training(args, env_extra=None, timeout=600, **popen):
         env.setdefault("FASHION_MNIST_DIR", str(folder))
     command = [sys.executable, "-m", "training.train", *map(str, args)]
     if popen.pop("background", False):
-        return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, **popen)
+        return subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen
+        )
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)

@@ -11,15 +11,17 @@ from training import runs
 
 def toy_outputs():
     labels = np.array([0, 0, 1, 1, 2, 2, 2])
-    probabilities = np.array([
-        [0.9, 0.1, 0.0],   # right
-        [0.2, 0.7, 0.1],   # 0 -> 1, confident
-        [0.0, 1.0, 0.0],   # right
-        [0.45, 0.4, 0.15],  # 1 -> 0, close call
-        [0.1, 0.1, 0.8],   # right
-        [0.6, 0.1, 0.3],   # 2 -> 0
-        [0.1, 0.5, 0.4],   # 2 -> 1, close
-    ])
+    probabilities = np.array(
+        [
+            [0.9, 0.1, 0.0],  # right
+            [0.2, 0.7, 0.1],  # 0 -> 1, confident
+            [0.0, 1.0, 0.0],  # right
+            [0.45, 0.4, 0.15],  # 1 -> 0, close call
+            [0.1, 0.1, 0.8],  # right
+            [0.6, 0.1, 0.3],  # 2 -> 0
+            [0.1, 0.5, 0.4],  # 2 -> 1, close
+        ]
+    )
     padded = np.zeros((len(labels), 10))
     padded[:, :3] = probabilities
     return labels, padded
@@ -75,13 +77,16 @@ def test_mistakes_filter_sort_and_paginate():
         mistakes.filter_and_sort(table, sort="nonsense")
 
 
-@pytest.mark.parametrize("params, expected, notice", [
-    ({"index": "42"}, 42, None),
-    ({"index": "-3"}, 0, "between 0 and 9999"),
-    ({"index": "abc"}, 0, "whole number"),
-    ({"index": "1e3"}, 0, "whole number"),
-    ({}, 0, None),
-])
+@pytest.mark.parametrize(
+    "params, expected, notice",
+    [
+        ({"index": "42"}, 42, None),
+        ({"index": "-3"}, 0, "between 0 and 9999"),
+        ({"index": "abc"}, 0, "whole number"),
+        ({"index": "1e3"}, 0, "whole number"),
+        ({}, 0, None),
+    ],
+)
 def test_query_integer(params, expected, notice):
     reader = QueryReader(params)
     assert reader.integer("index", 0, 0, 9999) == expected
@@ -114,9 +119,17 @@ def test_receptive_fields_grow_through_the_blocks():
 
 
 def test_summary_frame_has_keras_columns():
-    rows = [{"name": "image", "type": "InputLayer", "output_shape": [28, 28, 1], "params": 0, "connected_to": []},
-            {"name": "stem_conv", "type": "Conv2D", "output_shape": [28, 28, 16], "params": 160,
-             "connected_to": ["image"], "kernel_size": [3, 3]}]
+    rows = [
+        {"name": "image", "type": "InputLayer", "output_shape": [28, 28, 1], "params": 0, "connected_to": []},
+        {
+            "name": "stem_conv",
+            "type": "Conv2D",
+            "output_shape": [28, 28, 16],
+            "params": 160,
+            "connected_to": ["image"],
+            "kernel_size": [3, 3],
+        },
+    ]
     frame = architecture.summary_frame(rows)
     assert list(frame.columns) == ["Layer", "Type", "Output shape", "Param #", "Connected to"]
     assert frame.iloc[1]["Output shape"] == "(None, 28, 28, 16)"

@@ -8,9 +8,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO_ROOT, needs_data
+from tests.conftest import REPO_ROOT
 from training import runs
-from training.data import CLASS_NAMES
 
 PAGES = {
     "Home": "dashboard/Home.py",
@@ -132,14 +131,17 @@ def test_mistakes_filters_and_sort():
     assert SHIPPED.probabilities[first, 0] - SHIPPED.probabilities[first, 6] == pytest.approx(margins.min())
 
 
-@pytest.mark.parametrize("page, query, notice", [
-    ("Mistakes", {"true": "unicorn", "page": "-1"}, "not a class"),
-    ("Mistakes", {"sort": "DROP TABLE"}, "choose one of"),
-    ("Confusion matrix", {"true": "42"}, "not a class"),
-    ("Saliency", {"index": "-3"}, "between 0 and 9999"),
-    ("Saliency", {"index": "abc", "method": "magic", "layer": "block9", "target": "11"}, "whole number"),
-    ("Inception branches", {"index": "99999", "block": "x"}, "between 0 and 9999"),
-])
+@pytest.mark.parametrize(
+    "page, query, notice",
+    [
+        ("Mistakes", {"true": "unicorn", "page": "-1"}, "not a class"),
+        ("Mistakes", {"sort": "DROP TABLE"}, "choose one of"),
+        ("Confusion matrix", {"true": "42"}, "not a class"),
+        ("Saliency", {"index": "-3"}, "between 0 and 9999"),
+        ("Saliency", {"index": "abc", "method": "magic", "layer": "block9", "target": "11"}, "whole number"),
+        ("Inception branches", {"index": "99999", "block": "x"}, "between 0 and 9999"),
+    ],
+)
 def test_bad_query_parameters_fall_back_with_a_notice(page, query, notice):
     at = app(page, **query)
     assert not at.exception
@@ -236,5 +238,3 @@ def test_pages_without_data_explain_how_to_fix_it(monkeypatch, tmp_path):
         assert not at.exception and not at.warning
     finally:
         ui.test_split.clear()
-
-

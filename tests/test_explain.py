@@ -50,7 +50,9 @@ def test_cam_target_is_the_whole_block(net, explainers, test_images):
     ours = saliency.saliency_map(explainers, x[0], "gradcam", target, "block4")
     reference = Gradcam(net, model_modifier=ReplaceToLinear())
     score = CategoricalScore([target])
-    whole_block = np.asarray(reference(score, x[:1], penultimate_layer="block4_lrn", seek_penultimate_conv_layer=False))[0]
+    whole_block = np.asarray(
+        reference(score, x[:1], penultimate_layer="block4_lrn", seek_penultimate_conv_layer=False)
+    )[0]
     library_default = np.asarray(reference(score, x[:1]))[0]  # what tf-keras-vis picks on its own
     np.testing.assert_allclose(ours, whole_block, atol=1e-4)
     assert not np.allclose(ours, library_default, atol=1e-3), "the default (one branch) must not be what we show"

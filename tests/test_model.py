@@ -25,7 +25,7 @@ def seed_rows():
 
 def test_every_layer_matches_the_seed_table():
     net = build_tiny_googlenet()
-    ours = [(type(l).__name__, tuple(l.output.shape[1:]), l.count_params()) for l in net.layers]
+    ours = [(type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params()) for layer in net.layers]
     # The seed's type column is cut at 14 characters ("BatchNorma").
     ours = [("BatchNorma" if t == "BatchNormalization" else t, s, p) for t, s, p in ours]
     assert ours == seed_rows()
@@ -47,7 +47,7 @@ def test_output_is_a_probability_distribution():
 
 
 def test_layer_names_say_what_they_are():
-    names = {l.name for l in build_tiny_googlenet().layers}
+    names = {layer.name for layer in build_tiny_googlenet().layers}
     for block in model.BLOCKS:
         for branch in model.BRANCHES:
             assert set(model.branch_layers(block, branch)) <= names

@@ -39,8 +39,12 @@ def test_smoke_run_writes_a_complete_run_folder(tmp_path):
     assert runs.load_features(out).shape == (10_000, 250)
     card = results.card
     assert card["settings"]["limit"] == 512 and card["settings"]["epochs"] == 1
-    assert set(card["data_md5"]) == {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                                     "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}
+    assert set(card["data_md5"]) == {
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    }
     assert card["command"].startswith("python -m training.train --epochs 1 --limit 512")
     assert card["versions"]["keras"] and card["hardware"]["device"] and card["wall_seconds"] > 0
     assert [row["name"] for row in results.architecture][:2] == ["image", "stem_conv"]
@@ -101,8 +105,9 @@ def test_resume_with_other_settings_is_refused(tmp_path):
 
 def test_missing_data_fails_with_clear_message(tmp_path):
     out = tmp_path / "run"
-    result = run_training(["--epochs", "1", "--limit", "512", "--out", out],
-                          env_extra={"FASHION_MNIST_DIR": str(tmp_path / "no-data")})
+    result = run_training(
+        ["--epochs", "1", "--limit", "512", "--out", out], env_extra={"FASHION_MNIST_DIR": str(tmp_path / "no-data")}
+    )
     assert result.returncode == 2
     assert "FASHION_MNIST_DIR is set to" in result.stderr and "Traceback" not in result.stderr
     assert runs.read_status(out)["state"] == runs.STATE_FAILED

@@ -139,8 +139,7 @@ def _download(names, cache: Path) -> Path:
             )
         except Exception as exc:
             raise DataError(
-                f"Could not download {name} from {DOWNLOAD_BASE_URL} ({exc}). "
-                f"This machine may be offline. {FIX_HINT}"
+                f"Could not download {name} from {DOWNLOAD_BASE_URL} ({exc}). This machine may be offline. {FIX_HINT}"
             ) from exc
     return cache
 
@@ -202,7 +201,9 @@ def load_split(split: str = "test", data_dir: str | Path | None = None, verify: 
     images = read_idx(folder / images_name, 3, OFFICIAL_MD5[images_name] if verify else None)
     labels = read_idx(folder / labels_name, 1, OFFICIAL_MD5[labels_name] if verify else None)
     if images.shape[1:] != IMAGE_SHAPE:
-        raise DataError(f"{folder / images_name} holds images of shape {images.shape[1:]}, expected {IMAGE_SHAPE}. {FIX_HINT}")
+        raise DataError(
+            f"{folder / images_name} holds images of shape {images.shape[1:]}, expected {IMAGE_SHAPE}. {FIX_HINT}"
+        )
     if len(images) != len(labels):
         raise DataError(
             f"{folder / images_name} holds {len(images)} images but {folder / labels_name} "

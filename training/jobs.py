@@ -96,8 +96,18 @@ def check_writable(folder: Path) -> None:
 
 
 def command_for(config: TrainConfig, folder: Path) -> list[str]:
-    args = ["--epochs", config.epochs, "--batch-size", config.batch_size, "--learning-rate", config.learning_rate,
-            "--seed", config.seed, "--out", folder]
+    args = [
+        "--epochs",
+        config.epochs,
+        "--batch-size",
+        config.batch_size,
+        "--learning-rate",
+        config.learning_rate,
+        "--seed",
+        config.seed,
+        "--out",
+        folder,
+    ]
     args.append("--augment" if config.augment else "--no-augment")
     if config.limit:
         args += ["--limit", config.limit]
@@ -121,9 +131,14 @@ def _spawn(folder: Path, argv: list[str]) -> Job:
     _acquire_lock(folder)
     try:
         log = open(folder / runs.LOG_FILE, "ab")
-        process = subprocess.Popen([sys.executable, "-m", "training.train", *argv], cwd=runs.REPO_ROOT,
-                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)  # survives the app's script runs and sessions
+        process = subprocess.Popen(
+            [sys.executable, "-m", "training.train", *argv],
+            cwd=runs.REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # survives the app's script runs and sessions
         log.close()
         runs.write_json_atomic(_lock_path(), {"pid": process.pid, "folder": str(folder), "started_at": time.time()})
     except BaseException:
@@ -159,8 +174,10 @@ def resume_job(folder: Path) -> Job:
     folder = Path(folder)
     job = runs.read_json(folder / JOB_FILE)
     if not job:
-        raise JobError(f"{folder} was not started from the app, so it cannot be resumed here; rerun its "
-                       "training command in a terminal instead.")
+        raise JobError(
+            f"{folder} was not started from the app, so it cannot be resumed here; rerun its "
+            "training command in a terminal instead."
+        )
     if run_state(folder)["state"] == runs.STATE_COMPLETE:
         raise JobError(f"{folder.name} is already complete.")
     check_writable(folder)
@@ -206,8 +223,10 @@ def run_state(folder: Path) -> dict:
         job = current_job()
         if job is None or Path(job.folder).resolve() != folder.resolve():
             state = runs.STATE_FAILED
-            status["message"] = ("The training process stopped unexpectedly (killed or out of memory). "
-                                 "Resume continues from the last complete epoch.")
+            status["message"] = (
+                "The training process stopped unexpectedly (killed or out of memory). "
+                "Resume continues from the last complete epoch."
+            )
     return {**status, "state": state}
 
 

@@ -140,7 +140,9 @@ def read_history_rows(path: Path) -> list[dict]:
 
 
 def write_status(folder: Path, state: str, message: str = "", **extra) -> None:
-    write_json_atomic(Path(folder) / STATUS_FILE, {"state": state, "message": message, "updated_at": time.time(), **extra})
+    write_json_atomic(
+        Path(folder) / STATUS_FILE, {"state": state, "message": message, "updated_at": time.time(), **extra}
+    )
 
 
 def read_json(path: Path, default=None):
@@ -243,8 +245,7 @@ def require_complete(folder: Path) -> None:
     info = inspect_run(Path(folder).name, folder)
     if not info.complete:
         raise RunFolderError(
-            f"{info.message or f'Run folder {folder} is {info.state}.'} "
-            f"Recreate it with `{recreate_command(folder)}`."
+            f"{info.message or f'Run folder {folder} is {info.state}.'} Recreate it with `{recreate_command(folder)}`."
         )
 
 

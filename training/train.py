@@ -48,28 +48,57 @@ class TrainingCancelled(Exception):
 def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     defaults = TrainConfig()
     p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--recipe", choices=("shipped", "original"), default="shipped",
-                   help="base settings: the shipped model's recipe, or the original notebook's (default: shipped)")
+    p.add_argument(
+        "--recipe",
+        choices=("shipped", "original"),
+        default="shipped",
+        help="base settings: the shipped model's recipe, or the original notebook's (default: shipped)",
+    )
     p.add_argument("--epochs", type=int, help=f"number of epochs (default {defaults.epochs})")
     p.add_argument("--batch-size", type=int, help=f"batch size (default {defaults.batch_size})")
-    p.add_argument("--learning-rate", "--lr", type=float, help=f"peak learning rate (default {defaults.learning_rate:g})")
+    p.add_argument(
+        "--learning-rate", "--lr", type=float, help=f"peak learning rate (default {defaults.learning_rate:g})"
+    )
     p.add_argument("--weight-decay", type=float, help=f"AdamW weight decay (default {defaults.weight_decay:g})")
     p.add_argument("--label-smoothing", type=float, help=f"label smoothing (default {defaults.label_smoothing:g})")
-    p.add_argument("--augment", dest="augment", action="store_true", default=None,
-                   help="shifts, horizontal flips and random erasing (default on)")
+    p.add_argument(
+        "--augment",
+        dest="augment",
+        action="store_true",
+        default=None,
+        help="shifts, horizontal flips and random erasing (default on)",
+    )
     p.add_argument("--no-augment", dest="augment", action="store_false", help="turn augmentation off")
-    p.add_argument("--erasing", type=float, dest="erasing_probability",
-                   help=f"random-erasing probability (default {defaults.erasing_probability:g})")
+    p.add_argument(
+        "--erasing",
+        type=float,
+        dest="erasing_probability",
+        help=f"random-erasing probability (default {defaults.erasing_probability:g})",
+    )
     p.add_argument("--seed", type=int, help=f"random seed (default {defaults.seed})")
-    p.add_argument("--val-size", type=int, help="validation images taken from the training set (default 5000, or a tenth of --limit)")
+    p.add_argument(
+        "--val-size",
+        type=int,
+        help="validation images taken from the training set (default 5000, or a tenth of --limit)",
+    )
     p.add_argument("--limit", type=int, help="use only the first N training images (smoke tests)")
     p.add_argument("--out", type=Path, help="run folder (default: a folder under runs/ named after the settings)")
     p.add_argument("--force", action="store_true", help="overwrite a completed run in --out")
     args = p.parse_args(argv)
 
     config = TrainConfig.original_recipe() if args.recipe == "original" else TrainConfig()
-    for field in ("epochs", "batch_size", "learning_rate", "weight_decay", "label_smoothing", "augment",
-                  "erasing_probability", "seed", "val_size", "limit"):
+    for field in (
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "weight_decay",
+        "label_smoothing",
+        "augment",
+        "erasing_probability",
+        "seed",
+        "val_size",
+        "limit",
+    ):
         value = getattr(args, field)
         if value is not None:
             setattr(config, field, value)
@@ -85,8 +114,14 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
 
 def default_run_name(config: TrainConfig, recipe: str) -> str:
     """Deterministic, so rerunning the same command finds the same folder and resumes."""
-    parts = [recipe, f"e{config.epochs}", f"b{config.batch_size}", f"lr{config.learning_rate:g}",
-             "aug" if config.augment else "noaug", f"s{config.seed}"]
+    parts = [
+        recipe,
+        f"e{config.epochs}",
+        f"b{config.batch_size}",
+        f"lr{config.learning_rate:g}",
+        "aug" if config.augment else "noaug",
+        f"s{config.seed}",
+    ]
     if config.limit:
         parts.append(f"n{config.limit}")
     return "-".join(parts)
@@ -101,7 +136,7 @@ def split_train_validation(images, labels, config: TrainConfig):
     if config.limit:
         images, labels = images[: config.limit], labels[: config.limit]
     order = np.random.default_rng(VALIDATION_SPLIT_SEED).permutation(len(labels))
-    val_idx, train_idx = order[: config.effective_val_size], order[config.effective_val_size:]
+    val_idx, train_idx = order[: config.effective_val_size], order[config.effective_val_size :]
     return (images[train_idx], labels[train_idx]), (images[val_idx], labels[val_idx])
 
 
@@ -123,14 +158,16 @@ def make_dataset(images, labels, config: TrainConfig, training: bool):
     if training and config.augment:
         augment_layers = [
             # Nearest-neighbour shifts of up to 2 px keep the strokes crisp; black is the background.
-            keras.layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant", interpolation="nearest",
-                                           seed=config.seed),
+            keras.layers.RandomTranslation(
+                2 / 28, 2 / 28, fill_mode="constant", interpolation="nearest", seed=config.seed
+            ),
             keras.layers.RandomFlip("horizontal", seed=config.seed + 1),
         ]
         if config.erasing_probability > 0:
             p = config.erasing_probability
-            augment_layers.append(keras.layers.RandomErasing(factor=(p, p), scale=(0.02, 0.2), value_range=(0, 1),
-                                                             seed=config.seed + 2))
+            augment_layers.append(
+                keras.layers.RandomErasing(factor=(p, p), scale=(0.02, 0.2), value_range=(0, 1), seed=config.seed + 2)
+            )
         augment = keras.Sequential(augment_layers, name="augment")
         ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -230,8 +267,9 @@ def make_recorder_class():
             tmp = self.checkpoint / ".best.tmp.weights.h5"
             self.model.save_weights(tmp)
             os.replace(tmp, self.checkpoint / "best.weights.h5")
-            runs.write_json_atomic(self.checkpoint / "best.json",
-                                   {"epoch": self.best_epoch, "val_accuracy": self.best_accuracy})
+            runs.write_json_atomic(
+                self.checkpoint / "best.json", {"epoch": self.best_epoch, "val_accuracy": self.best_accuracy}
+            )
 
         def _write_progress(self, epochs_done: int, batch: int):
             self._last_progress = time.time()
@@ -240,16 +278,19 @@ def make_recorder_class():
             if per_epoch is None and batch:
                 per_epoch = (time.time() - self.epoch_started) / batch * self.steps_per_epoch
             remaining = self.config.epochs - epochs_done - (batch / self.steps_per_epoch)
-            runs.write_json_atomic(self.folder / runs.PROGRESS_FILE, {
-                "epochs_done": epochs_done,
-                "epochs": self.config.epochs,
-                "batch": batch,
-                "batches": self.steps_per_epoch,
-                "seconds_per_epoch": per_epoch,
-                "eta_seconds": None if per_epoch is None else max(remaining, 0) * per_epoch,
-                "pid": os.getpid(),
-                "updated_at": time.time(),
-            })
+            runs.write_json_atomic(
+                self.folder / runs.PROGRESS_FILE,
+                {
+                    "epochs_done": epochs_done,
+                    "epochs": self.config.epochs,
+                    "batch": batch,
+                    "batches": self.steps_per_epoch,
+                    "seconds_per_epoch": per_epoch,
+                    "eta_seconds": None if per_epoch is None else max(remaining, 0) * per_epoch,
+                    "pid": os.getpid(),
+                    "updated_at": time.time(),
+                },
+            )
 
     return RunRecorder
 
@@ -266,16 +307,18 @@ def architecture_rows(model) -> list[dict]:
             for tensor in node.input_tensors:
                 inbound.append(tensor._keras_history.operation.name)
         config = layer.get_config()
-        rows.append({
-            "name": layer.name,
-            "type": type(layer).__name__,
-            "output_shape": list(layer.output.shape[1:]),
-            "params": int(layer.count_params()),
-            "trainable_params": int(sum(int(w.numpy().size) for w in layer.trainable_weights)),
-            "connected_to": inbound,
-            "kernel_size": list(config["kernel_size"]) if "kernel_size" in config else None,
-            "filters": config.get("filters"),
-        })
+        rows.append(
+            {
+                "name": layer.name,
+                "type": type(layer).__name__,
+                "output_shape": list(layer.output.shape[1:]),
+                "params": int(layer.count_params()),
+                "trainable_params": int(sum(int(w.numpy().size) for w in layer.trainable_weights)),
+                "connected_to": inbound,
+                "kernel_size": list(config["kernel_size"]) if "kernel_size" in config else None,
+                "filters": config.get("filters"),
+            }
+        )
     return rows
 
 
@@ -298,10 +341,16 @@ def hardware_description() -> dict:
 
 def git_commit() -> str | None:
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=runs.REPO_ROOT, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=runs.REPO_ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=runs.REPO_ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=runs.REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return (commit + ("-dirty" if dirty else "")) or None
@@ -312,8 +361,12 @@ def library_versions() -> dict:
     import numpy as np
     import tensorflow as tf
 
-    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-            "numpy": np.__version__}
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }
 
 
 def save_model_atomic(model, path: Path) -> None:
@@ -338,8 +391,11 @@ def write_results(folder: Path, model, config: TrainConfig, test, recorder, argv
     probabilities, features = both.predict(x_test, batch_size=500, verbose=0)
     predictions = probabilities.argmax(axis=1)
     confusion = runs.confusion_counts(test.labels, predictions)
-    test_loss = float(keras.losses.categorical_crossentropy(
-        keras.utils.to_categorical(test.labels, NUM_CLASSES), probabilities).numpy().mean())
+    test_loss = float(
+        keras.losses.categorical_crossentropy(keras.utils.to_categorical(test.labels, NUM_CLASSES), probabilities)
+        .numpy()
+        .mean()
+    )
     metrics = {
         "test_accuracy": float((predictions == test.labels).mean()),
         "test_loss": test_loss,
@@ -351,25 +407,32 @@ def write_results(folder: Path, model, config: TrainConfig, test, recorder, argv
         "per_class": runs.per_class_scores(confusion),
         "confusion_matrix": confusion.tolist(),
     }
-    runs.write_npz_atomic(folder / runs.OUTPUTS_FILE, probabilities=probabilities.astype(np.float32),
-                          features=features.astype(np.float16), labels=test.labels.astype(np.uint8))
+    runs.write_npz_atomic(
+        folder / runs.OUTPUTS_FILE,
+        probabilities=probabilities.astype(np.float32),
+        features=features.astype(np.float16),
+        labels=test.labels.astype(np.uint8),
+    )
     save_model_atomic(model, folder / runs.MODEL_FILE)
     runs.write_json_atomic(folder / runs.ARCHITECTURE_FILE, architecture_rows(model))
-    runs.write_json_atomic(folder / runs.CARD_FILE, {
-        "model": "Tiny GoogLeNet",
-        "command": "python -m training.train " + shlex.join(argv),
-        "git_commit": commit,
-        "settings": config.to_dict(),
-        "validation_split_seed": VALIDATION_SPLIT_SEED,
-        "train_images": int(config.limit or 60_000) - config.effective_val_size,
-        "validation_images": config.effective_val_size,
-        "data_md5": data_md5s(Path(data_dir)),
-        "versions": library_versions(),
-        "hardware": hardware_description(),
-        "wall_seconds": wall_seconds,
-        "parameters": int(model.count_params()),
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    })
+    runs.write_json_atomic(
+        folder / runs.CARD_FILE,
+        {
+            "model": "Tiny GoogLeNet",
+            "command": "python -m training.train " + shlex.join(argv),
+            "git_commit": commit,
+            "settings": config.to_dict(),
+            "validation_split_seed": VALIDATION_SPLIT_SEED,
+            "train_images": int(config.limit or 60_000) - config.effective_val_size,
+            "validation_images": config.effective_val_size,
+            "data_md5": data_md5s(Path(data_dir)),
+            "versions": library_versions(),
+            "hardware": hardware_description(),
+            "wall_seconds": wall_seconds,
+            "parameters": int(model.count_params()),
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    )
     runs.write_json_atomic(folder / runs.METRICS_FILE, metrics)
     return metrics
 
@@ -430,8 +493,9 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
         keras.callbacks.BackupAndRestore(str(folder / runs.CHECKPOINT_DIR / "backup"), delete_checkpoint=False),
         recorder,
     ]
-    print(f"Training Tiny GoogLeNet on {len(y_train)} images, validating on {len(y_val)}; "
-          f"run folder {folder}", flush=True)
+    print(
+        f"Training Tiny GoogLeNet on {len(y_train)} images, validating on {len(y_val)}; run folder {folder}", flush=True
+    )
     runs.write_status(folder, runs.STATE_RUNNING, "Training", pid=os.getpid())
     try:
         model.fit(
@@ -443,8 +507,10 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
         )
     except (KeyboardInterrupt, TrainingCancelled):
         done = len(recorder.rows)
-        message = (f"Cancelled after {done} complete epoch(s) of {config.epochs}. "
-                   "Rerun the same command (or press Resume) to continue from the checkpoint.")
+        message = (
+            f"Cancelled after {done} complete epoch(s) of {config.epochs}. "
+            "Rerun the same command (or press Resume) to continue from the checkpoint."
+        )
         runs.write_status(folder, runs.STATE_CANCELLED, message)
         print(message, flush=True)
         raise
@@ -452,16 +518,21 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
     best = folder / runs.CHECKPOINT_DIR / "best.weights.h5"
     if best.is_file():
         model.load_weights(best)
-    print(f"Evaluating epoch {recorder.best_epoch} (best validation accuracy "
-          f"{recorder.best_accuracy:.4f}) on the {len(test)} test images.", flush=True)
+    print(
+        f"Evaluating epoch {recorder.best_epoch} (best validation accuracy "
+        f"{recorder.best_accuracy:.4f}) on the {len(test)} test images.",
+        flush=True,
+    )
     previous_seconds = sum(r["seconds"] for r in recorder.rows)
     wall = max(previous_seconds, time.time() - started)
     metrics = write_results(folder, model, config, test, recorder, list(argv), wall, test.source, commit)
     runs.write_status(folder, runs.STATE_COMPLETE, f"Test accuracy {metrics['test_accuracy']:.4f}")
     (folder / runs.PROGRESS_FILE).unlink(missing_ok=True)
     shutil.rmtree(folder / runs.CHECKPOINT_DIR, ignore_errors=True)
-    print(f"Test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f}. "
-          f"Run folder: {folder}", flush=True)
+    print(
+        f"Test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f}. Run folder: {folder}",
+        flush=True,
+    )
     return metrics
 
 

@@ -32,13 +32,16 @@ if chosen:
     layers = architecture.block_layers(rows, block)
     previous = stages.iloc[stage_names.index(chosen) - 1]["output"]
     st.subheader(chosen)
-    st.plotly_chart(charts.block_diagram(block, layers, previous), width="stretch",
-                    config={"displayModeBar": False})
+    st.plotly_chart(charts.block_diagram(block, layers, previous), width="stretch", config={"displayModeBar": False})
     per_branch = layers.groupby("branch", sort=False)[["params", "multiply-adds"]].sum()
     cols = st.columns(len(per_branch))
     for col, (branch, values) in zip(cols, per_branch.iterrows()):
-        col.metric(branch, f"{values['params']:,} params", f"{values['multiply-adds'] / 1e6:.2f} M multiply-adds",
-                   delta_color="off")
+        col.metric(
+            branch,
+            f"{values['params']:,} params",
+            f"{values['multiply-adds'] / 1e6:.2f} M multiply-adds",
+            delta_color="off",
+        )
     st.dataframe(layers, hide_index=True, width="stretch")
 
 with st.expander("The ideas in plain language", expanded=True):

@@ -33,19 +33,36 @@ histories = {name: r.history for name, r in loaded.items()}
 best = {name: int(r.metrics["best_epoch"]) for name, r in loaded.items()}
 st.plotly_chart(charts.learning_curves(histories, best), width="stretch")
 
-summary = pd.DataFrame([
-    {"run": name, "epochs": len(r.history), "selected epoch": best[name],
-     "best validation accuracy": r.metrics["best_val_accuracy"], "test accuracy": r.metrics["test_accuracy"],
-     "optimizer": r.card["settings"]["optimizer"], "batch size": r.card["settings"]["batch_size"],
-     "augmentation": r.card["settings"]["augment"], "minutes": r.card["wall_seconds"] / 60,
-     "hardware": r.card["hardware"]["device"]}
-    for name, r in loaded.items()
-])
-st.dataframe(summary, hide_index=True, width="stretch",
-             column_config={"best validation accuracy": st.column_config.NumberColumn(format="percent"),
-                            "test accuracy": st.column_config.NumberColumn(format="percent"),
-                            "minutes": st.column_config.NumberColumn(format="%.1f")})
+summary = pd.DataFrame(
+    [
+        {
+            "run": name,
+            "epochs": len(r.history),
+            "selected epoch": best[name],
+            "best validation accuracy": r.metrics["best_val_accuracy"],
+            "test accuracy": r.metrics["test_accuracy"],
+            "optimizer": r.card["settings"]["optimizer"],
+            "batch size": r.card["settings"]["batch_size"],
+            "augmentation": r.card["settings"]["augment"],
+            "minutes": r.card["wall_seconds"] / 60,
+            "hardware": r.card["hardware"]["device"],
+        }
+        for name, r in loaded.items()
+    ]
+)
+st.dataframe(
+    summary,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "best validation accuracy": st.column_config.NumberColumn(format="percent"),
+        "test accuracy": st.column_config.NumberColumn(format="percent"),
+        "minutes": st.column_config.NumberColumn(format="%.1f"),
+    },
+)
 if "original-recipe" in loaded:
-    st.caption("`original-recipe` is the original notebook's recipe (RMSprop at its defaults, batch 32, no "
-               "augmentation, 15 epochs) with only its defects fixed: a softmax output and a validation split "
-               "taken from the training data. Same network, different recipe.")
+    st.caption(
+        "`original-recipe` is the original notebook's recipe (RMSprop at its defaults, batch 32, no "
+        "augmentation, 15 epochs) with only its defects fixed: a softmax output and a validation split "
+        "taken from the training data. Same network, different recipe."
+    )

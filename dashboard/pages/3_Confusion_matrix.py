@@ -20,8 +20,10 @@ results = ui.load_results_or_stop(run.folder)
 confusion = results.confusion
 
 st.title("Confusion matrix")
-st.markdown("Rows are the true classes, columns what the model predicted; the diagonal holds the correct "
-            "answers. **Click a cell** to see the test images in it.")
+st.markdown(
+    "Rows are the true classes, columns what the model predicted; the diagonal holds the correct "
+    "answers. **Click a cell** to see the test images in it."
+)
 
 normalise = st.toggle("Show each row as shares of its true class", value=False)
 frame = cm.confusion_frame(confusion, normalise=normalise)
@@ -31,13 +33,17 @@ shares = cm.row_normalised(confusion)
 def shade(row):
     # Colour by the row share in both views, so small off-diagonal cells stay visible.
     true = CLASS_NAMES.index(row.name)
-    return [f"background-color: rgba(79, 70, 229, {min(0.08 + shares[true, p] ** 0.5 * 0.85, 0.93):.2f});"
-            f"color: {'white' if shares[true, p] > 0.45 else '#1f2333'}" for p in range(len(row))]
+    return [
+        f"background-color: rgba(79, 70, 229, {min(0.08 + shares[true, p] ** 0.5 * 0.85, 0.93):.2f});"
+        f"color: {'white' if shares[true, p] > 0.45 else '#1f2333'}"
+        for p in range(len(row))
+    ]
 
 
 styled = frame.style.apply(shade, axis=1).format("{:.1%}" if normalise else "{:,.0f}")
-event = st.dataframe(styled, key=MATRIX_KEY, on_select="rerun", selection_mode="single-cell", width="stretch",
-                     height=35 * 11 + 3)
+event = st.dataframe(
+    styled, key=MATRIX_KEY, on_select="rerun", selection_mode="single-cell", width="stretch", height=35 * 11 + 3
+)
 
 reader = ui.query_reader()
 pairs = cm.most_confused_pairs(confusion, top=10)
@@ -53,8 +59,10 @@ if cells:
 indices = cm.cell_indices(results.labels, results.predictions, true_class, predicted_class, results.probabilities)
 verb = "correctly recognised" if true_class == predicted_class else f"predicted as **{CLASS_NAMES[predicted_class]}**"
 st.subheader(f"True {CLASS_NAMES[true_class]}, predicted {CLASS_NAMES[predicted_class]}")
-st.markdown(f"{len(indices):,} test images of class **{CLASS_NAMES[true_class]}** were {verb}"
-            f"{'' if len(indices) <= GALLERY_SIZE else f'; the {GALLERY_SIZE} most confident are shown'}.")
+st.markdown(
+    f"{len(indices):,} test images of class **{CLASS_NAMES[true_class]}** were {verb}"
+    f"{'' if len(indices) <= GALLERY_SIZE else f'; the {GALLERY_SIZE} most confident are shown'}."
+)
 split = ui.test_split_or_none()
 if split is not None and len(indices):
     ui.image_gallery(split, indices[:GALLERY_SIZE], results.probabilities, columns=6)
@@ -62,9 +70,16 @@ if split is not None and len(indices):
 left, right = st.columns(2)
 with left:
     st.subheader("Per-class scores")
-    st.dataframe(cm.scores_frame(results.metrics["per_class"]), width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")})
+    st.dataframe(
+        cm.scores_frame(results.metrics["per_class"]),
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")},
+    )
 with right:
     st.subheader("Most confused pairs")
-    st.dataframe(pairs.drop(columns=["true_index", "predicted_index"]), hide_index=True, width="stretch",
-                 column_config={"share of true class": st.column_config.NumberColumn(format="percent")})
+    st.dataframe(
+        pairs.drop(columns=["true_index", "predicted_index"]),
+        hide_index=True,
+        width="stretch",
+        column_config={"share of true class": st.column_config.NumberColumn(format="percent")},
+    )

@@ -20,8 +20,10 @@ results = ui.load_results_or_stop(run.folder)
 table = mistakes.mistakes_table(results.probabilities, results.labels)
 
 st.title("Mistakes browser")
-st.markdown(f"The model gets **{len(table):,} of {len(results.labels):,}** test images wrong. Filter them by "
-            "class, sort them, and open any image's explanation.")
+st.markdown(
+    f"The model gets **{len(table):,} of {len(results.labels):,}** test images wrong. Filter them by "
+    "class, sort them, and open any image's explanation."
+)
 
 reader = ui.query_reader()
 class_options = [ANY, *range(len(CLASS_NAMES))]
@@ -34,23 +36,45 @@ defaults = {
 ui.show_notices(reader)
 
 c1, c2, c3 = st.columns([1, 1, 2])
-true_class = c1.selectbox("True class", class_options, index=class_options.index(defaults["true"]),
-                          format_func=mistakes.class_label, key="mistakes_true")
-predicted_class = c2.selectbox("Predicted class", class_options, index=class_options.index(defaults["predicted"]),
-                               format_func=mistakes.class_label, key="mistakes_predicted")
-sort = c3.radio("Sort", list(mistakes.SORT_ORDERS), index=list(mistakes.SORT_ORDERS).index(defaults["sort"]),
-                format_func=mistakes.SORT_ORDERS.get, horizontal=True, key="mistakes_sort")
+true_class = c1.selectbox(
+    "True class",
+    class_options,
+    index=class_options.index(defaults["true"]),
+    format_func=mistakes.class_label,
+    key="mistakes_true",
+)
+predicted_class = c2.selectbox(
+    "Predicted class",
+    class_options,
+    index=class_options.index(defaults["predicted"]),
+    format_func=mistakes.class_label,
+    key="mistakes_predicted",
+)
+sort = c3.radio(
+    "Sort",
+    list(mistakes.SORT_ORDERS),
+    index=list(mistakes.SORT_ORDERS).index(defaults["sort"]),
+    format_func=mistakes.SORT_ORDERS.get,
+    horizontal=True,
+    key="mistakes_sort",
+)
 selected = mistakes.filter_and_sort(table, true_class, predicted_class, sort)
 if selected.empty:
     st.success("No mistakes match these filters.")
     st.stop()
 
 pages = max(1, -(-len(selected) // PER_PAGE))
-page_number = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages,
-                              value=min(defaults["page"], pages), step=1, key="mistakes_page")
+page_number = st.number_input(
+    f"Page (of {pages})", min_value=1, max_value=pages, value=min(defaults["page"], pages), step=1, key="mistakes_page"
+)
 page = mistakes.paginate(selected, page_number, PER_PAGE)
-st.query_params.update({k: str(v) for k, v in {"true": true_class, "predicted": predicted_class, "sort": sort,
-                                               "page": page.number}.items() if v is not None})
+st.query_params.update(
+    {
+        k: str(v)
+        for k, v in {"true": true_class, "predicted": predicted_class, "sort": sort, "page": page.number}.items()
+        if v is not None
+    }
+)
 for key in ("true", "predicted"):
     if {"true": true_class, "predicted": predicted_class}[key] is None and key in st.query_params:
         del st.query_params[key]

@@ -17,16 +17,10 @@ from training.data import CLASS_NAMES, to_model_input  # noqa: E402
 ALL = "all"
 TARGETS = ("predicted", "true")
 
-ui.setup_page("Saliency", ":material/local_fire_department:")
-run = ui.run_selector()
-results = ui.load_results_or_stop(run.folder)
-st.title("Saliency: where does the network look?")
-split = ui.test_split_or_none()
-if split is None:
-    st.stop()
-
-reader = ui.query_reader()
-index = image_picker.choose_image(reader, results.labels, results.predictions)
+view = image_picker.explanation_page(
+    "Saliency", "Saliency: where does the network look?", ":material/local_fire_department:"
+)
+run, results, split, reader, index = view.run, view.results, view.split, view.reader, view.index
 method_default = reader.choice("method", [*METHODS, ALL], DEFAULT_METHOD)
 layer_default = reader.choice("layer", list(TARGET_LAYERS), DEFAULT_LAYER)
 target_default = reader.choice("target", [*TARGETS, *map(str, range(10))], "predicted")
@@ -34,16 +28,32 @@ ui.show_notices(reader)
 
 true, predicted = image_picker.image_header(split, index, results.probabilities)
 c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
-method = c1.selectbox("Method", [*METHODS, ALL], index=[*METHODS, ALL].index(method_default),
-                      format_func=lambda m: "All methods side by side" if m == ALL else METHODS[m], key="method")
-target_choice = c2.selectbox("Explain the class", [*TARGETS, *map(str, range(10))],
-                             index=[*TARGETS, *map(str, range(10))].index(target_default), key="target",
-                             format_func=lambda t: {"predicted": f"Predicted: {CLASS_NAMES[predicted]}",
-                                                    "true": f"True: {CLASS_NAMES[true]}"}.get(t) or CLASS_NAMES[int(t)])
-layer = c3.selectbox("Layer (CAM methods)", list(TARGET_LAYERS), index=list(TARGET_LAYERS).index(layer_default),
-                     format_func=layer_label, key="layer",
-                     help="The whole block's output (both branches, after LRN). Later blocks see more of the "
-                          "image but in coarser cells: 28x28 for the stem, 14, 7 and 4 for blocks 1 to 4.")
+method = c1.selectbox(
+    "Method",
+    [*METHODS, ALL],
+    index=[*METHODS, ALL].index(method_default),
+    format_func=lambda m: "All methods side by side" if m == ALL else METHODS[m],
+    key="method",
+)
+target_choice = c2.selectbox(
+    "Explain the class",
+    [*TARGETS, *map(str, range(10))],
+    index=[*TARGETS, *map(str, range(10))].index(target_default),
+    key="target",
+    format_func=lambda t: (
+        {"predicted": f"Predicted: {CLASS_NAMES[predicted]}", "true": f"True: {CLASS_NAMES[true]}"}.get(t)
+        or CLASS_NAMES[int(t)]
+    ),
+)
+layer = c3.selectbox(
+    "Layer (CAM methods)",
+    list(TARGET_LAYERS),
+    index=list(TARGET_LAYERS).index(layer_default),
+    format_func=layer_label,
+    key="layer",
+    help="The whole block's output (both branches, after LRN). Later blocks see more of the "
+    "image but in coarser cells: 28x28 for the stem, 14, 7 and 4 for blocks 1 to 4.",
+)
 opacity = c4.slider("Opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
 target = {"predicted": predicted, "true": true}.get(target_choice)
 target = int(target_choice) if target is None else target
@@ -85,28 +95,52 @@ with middle:
         st.image(overlay.overlay(split.images[index], np.zeros((28, 28)), 0.0), caption="The image", width=224)
 with right:
     st.markdown("**Top-5 class probabilities**")
-    st.plotly_chart(charts.probability_bars(results.probabilities[index], CLASS_NAMES, highlight=target),
-                    width="stretch", config={"displayModeBar": False})
+    st.plotly_chart(
+        charts.probability_bars(results.probabilities[index], CLASS_NAMES, highlight=target),
+        width="stretch",
+        config={"displayModeBar": False},
+    )
 if true != predicted:
     st.caption("Misclassified: the two maps show what supports the predicted class and what supports the true one.")
 
 st.subheader("Can this map be trusted? A deletion test")
-st.markdown("Pixels are replaced by the average pixel value, **most salient first**, and the probability of "
-            f"{CLASS_NAMES[target]} is measured after each step. A faithful map makes it fall faster than "
-            "removing pixels in random order: a smaller area under the curve (AUC).")
+st.markdown(
+    "Pixels are replaced by the average pixel value, **most salient first**, and the probability of "
+    f"{CLASS_NAMES[target]} is measured after each step. A faithful map makes it fall faster than "
+    "removing pixels in random order: a smaller area under the curve (AUC)."
+)
 net = model_cache.load_model_or_stop(run.folder)
 image = to_model_input(split.images[index : index + 1])[0]
 by_map = deletion.deletion_curve(net, image, saliency_values, target)
 by_chance = deletion.random_deletion_curve(net, image, target, seed=index)
 fig = go.Figure()
-fig.add_trace(go.Scatter(x=by_map.fractions, y=by_map.probabilities, name=f"{METHODS[method]} order · AUC {by_map.auc:.3f}",
-                         line=dict(color=charts.ACCENT, width=3)))
-fig.add_trace(go.Scatter(x=by_chance.fractions, y=by_chance.probabilities, name=f"random order · AUC {by_chance.auc:.3f}",
-                         line=dict(color="#9ca3af", dash="dash")))
-fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(title="fraction of pixels removed",
-                  tickformat=".0%"), yaxis=dict(title=f"P({CLASS_NAMES[target]})", range=[0, 1]),
-                  legend=dict(orientation="h", y=1.12))
+fig.add_trace(
+    go.Scatter(
+        x=by_map.fractions,
+        y=by_map.probabilities,
+        name=f"{METHODS[method]} order · AUC {by_map.auc:.3f}",
+        line=dict(color=charts.ACCENT, width=3),
+    )
+)
+fig.add_trace(
+    go.Scatter(
+        x=by_chance.fractions,
+        y=by_chance.probabilities,
+        name=f"random order · AUC {by_chance.auc:.3f}",
+        line=dict(color="#9ca3af", dash="dash"),
+    )
+)
+fig.update_layout(
+    height=320,
+    margin=dict(l=10, r=10, t=10, b=10),
+    xaxis=dict(title="fraction of pixels removed", tickformat=".0%"),
+    yaxis=dict(title=f"P({CLASS_NAMES[target]})", range=[0, 1]),
+    legend=dict(orientation="h", y=1.12),
+)
 st.plotly_chart(fig, width="stretch")
-verdict = "falls faster than chance: the map points at pixels the model relies on" if by_map.auc < by_chance.auc \
+verdict = (
+    "falls faster than chance: the map points at pixels the model relies on"
+    if by_map.auc < by_chance.auc
     else "does not beat a random order here: read this map with caution"
+)
 st.markdown(f"For this image the {METHODS[method]} order {verdict}.")

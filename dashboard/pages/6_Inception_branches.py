@@ -18,25 +18,26 @@ from training.data import CLASS_NAMES, to_model_input  # noqa: E402
 KNOCKOUTS = {"none": [], "3x3": ["3x3"], "5x5": ["5x5"], "both": ["3x3", "5x5"]}
 SCALES = ("shared", "per-layer")
 
-ui.setup_page("Inception branches", ":material/call_split:")
-run = ui.run_selector()
-results = ui.load_results_or_stop(run.folder)
-st.title("Inside an inception block")
-split = ui.test_split_or_none()
-if split is None:
-    st.stop()
-
-reader = ui.query_reader()
-index = image_picker.choose_image(reader, results.labels, results.predictions)
+view = image_picker.explanation_page("Inception branches", "Inside an inception block", ":material/call_split:")
+run, results, split, reader, index = view.run, view.results, view.split, view.reader, view.index
 block_default = reader.integer("block", 1, 1, len(tgn.BLOCKS))
 ui.show_notices(reader)
 true, predicted = image_picker.image_header(split, index, results.probabilities)
 
 c1, c2, c3 = st.columns([2, 2, 1])
-block = c1.segmented_control("Block", list(tgn.BLOCKS), default=block_default, key="block",
-                             format_func=lambda b: f"Block {b}") or block_default
-scale = c2.radio("Colour scale", SCALES, horizontal=True, key="scale",
-                 format_func=lambda s: "Shared by all four layers" if s == "shared" else "Each layer its own")
+block = (
+    c1.segmented_control(
+        "Block", list(tgn.BLOCKS), default=block_default, key="block", format_func=lambda b: f"Block {b}"
+    )
+    or block_default
+)
+scale = c2.radio(
+    "Colour scale",
+    SCALES,
+    horizontal=True,
+    key="scale",
+    format_func=lambda s: "Shared by all four layers" if s == "shared" else "Each layer its own",
+)
 colour_map = c3.selectbox("Colours", list(overlay.COLOUR_MAPS), key="colours")
 image_picker.sync_query(index=index, block=block)
 
@@ -52,7 +53,8 @@ st.markdown(
     f"input channels with a cheap **1x1 convolution** ({filters} filters), then looks at a neighbourhood: a "
     f"unit of the **3x3 branch** sees a {fields['3x3']}x{fields['3x3']} pixel patch of the original image, one of "
     f"the **5x5 branch** a {min(fields['5x5'], 28)}x{min(fields['5x5'], 28)} patch"
-    + (" (the whole image)" if fields["5x5"] >= 28 else "") + ". Bright tiles are channels that respond strongly."
+    + (" (the whole image)" if fields["5x5"] >= 28 else "")
+    + ". Bright tiles are channels that respond strongly."
 )
 share = acts.energy_share
 m1, m2, m3 = st.columns(3)
@@ -61,34 +63,66 @@ m2.metric("5x5 branch's share", f"{share['5x5']:.0%}")
 m3.metric("Channels per branch", filters)
 
 layers = ["3x3_reduce", "3x3", "5x5_reduce", "5x5"]
-titles = {"3x3_reduce": "1x1 reduction → 3x3 branch", "3x3": "3x3 branch", "5x5_reduce": "1x1 reduction → 5x5 branch",
-          "5x5": "5x5 branch"}
+titles = {
+    "3x3_reduce": "1x1 reduction → 3x3 branch",
+    "3x3": "3x3 branch",
+    "5x5_reduce": "1x1 reduction → 5x5 branch",
+    "5x5": "5x5 branch",
+}
 shared_high = max(float(acts.maps[k].max()) for k in layers)
 columns = 8 if filters <= 32 else 16
 cell = {1: 56, 2: 40, 3: 28, 4: 20}[block]
 left, right = st.columns(2)
 for i, key in enumerate(layers):
     high = shared_high if scale == "shared" else float(acts.maps[key].max())
-    with (left if key.startswith("3x3") else right):
+    with left if key.startswith("3x3") else right:
         st.markdown(f"**{titles[key]}** · {'x'.join(map(str, acts.maps[key].shape))} · max {acts.maps[key].max():.2f}")
-        st.image(overlay.mosaic(acts.maps[key], 0.0, high, columns=columns, cell=cell, colour_map=colour_map),
-                 width="stretch")
+        st.image(
+            overlay.mosaic(acts.maps[key], 0.0, high, columns=columns, cell=cell, colour_map=colour_map),
+            width="stretch",
+        )
 st.caption(f"Colour scale from 0 to {shared_high:.2f}" if scale == "shared" else "Each grid uses its own maximum.")
 
 st.subheader("What if a branch is switched off?")
-knock = st.radio("Switch off", list(KNOCKOUTS), horizontal=True, key="knockout",
-                 format_func=lambda k: {"none": "Nothing", "3x3": "The 3x3 branch", "5x5": "The 5x5 branch",
-                                        "both": "Both branches"}[k])
+knock = st.radio(
+    "Switch off",
+    list(KNOCKOUTS),
+    horizontal=True,
+    key="knockout",
+    format_func=lambda k: {
+        "none": "Nothing",
+        "3x3": "The 3x3 branch",
+        "5x5": "The 5x5 branch",
+        "both": "Both branches",
+    }[k],
+)
 original = results.probabilities[index]
 changed = branches.knockout_probabilities(net, image, block, KNOCKOUTS[knock]) if knock != "none" else original
 fig = go.Figure()
 fig.add_trace(go.Bar(x=list(CLASS_NAMES), y=original, name="unchanged", marker_color="#9ca3af"))
-fig.add_trace(go.Bar(x=list(CLASS_NAMES), y=changed, name=f"without {knock}" if knock != "none" else "unchanged",
-                     marker_color=charts.ACCENT))
-fig.update_layout(barmode="group", height=320, margin=dict(l=10, r=10, t=10, b=10),
-                  yaxis=dict(range=[0, 1], tickformat=".0%", title="probability"), legend=dict(orientation="h", y=1.12))
+fig.add_trace(
+    go.Bar(
+        x=list(CLASS_NAMES),
+        y=changed,
+        name=f"without {knock}" if knock != "none" else "unchanged",
+        marker_color=charts.ACCENT,
+    )
+)
+fig.update_layout(
+    barmode="group",
+    height=320,
+    margin=dict(l=10, r=10, t=10, b=10),
+    yaxis=dict(range=[0, 1], tickformat=".0%", title="probability"),
+    legend=dict(orientation="h", y=1.12),
+)
 st.plotly_chart(fig, width="stretch")
 new_top = int(np.argmax(changed))
-st.markdown(f"Prediction: **{CLASS_NAMES[predicted]}** ({original[predicted]:.1%}) → **{CLASS_NAMES[new_top]}** "
-            f"({changed[new_top]:.1%})" + ("" if knock == "none" else
-                                          f"; P({CLASS_NAMES[predicted]}) changes by {changed[predicted] - original[predicted]:+.1%}."))
+st.markdown(
+    f"Prediction: **{CLASS_NAMES[predicted]}** ({original[predicted]:.1%}) → **{CLASS_NAMES[new_top]}** "
+    f"({changed[new_top]:.1%})"
+    + (
+        ""
+        if knock == "none"
+        else f"; P({CLASS_NAMES[predicted]}) changes by {changed[predicted] - original[predicted]:+.1%}."
+    )
+)

@@ -38,9 +38,11 @@ def device_name() -> str:
     return training_device()
 
 
-st.markdown(f"Training runs in a separate process on **{device_name()}**, with the same code as "
-            "`python -m training.train`. It keeps going if you leave this page or close the tab; "
-            f"new runs are saved in `{runs.runs_dir()}` and appear in the run selector when they finish.")
+st.markdown(
+    f"Training runs in a separate process on **{device_name()}**, with the same code as "
+    "`python -m training.train`. It keeps going if you leave this page or close the tab; "
+    f"new runs are saved in `{runs.runs_dir()}` and appear in the run selector when they finish."
+)
 
 
 @st.fragment(run_every=2)
@@ -56,9 +58,13 @@ def live_progress() -> None:
         fraction = min((done + state.get("batch", 0) / batches) / epochs, 1.0)
         eta = state.get("eta_seconds")
         per_epoch = state.get("seconds_per_epoch")
-        st.progress(fraction, text=f"Epoch {min(done + 1, epochs)} of {epochs} · batch {state.get('batch', 0)} of "
-                                   f"{batches}" + (f" · {per_epoch:.0f} s per epoch" if per_epoch else "")
-                                   + (f" · about {eta / 60:.1f} min left" if eta is not None else ""))
+        st.progress(
+            fraction,
+            text=f"Epoch {min(done + 1, epochs)} of {epochs} · batch {state.get('batch', 0)} of "
+            f"{batches}"
+            + (f" · {per_epoch:.0f} s per epoch" if per_epoch else "")
+            + (f" · about {eta / 60:.1f} min left" if eta is not None else ""),
+        )
     else:
         st.progress(0.0, text="Starting TensorFlow and loading the data…")
     history = runs.read_history_rows(job.folder / runs.HISTORY_FILE)
@@ -79,21 +85,40 @@ else:
         defaults = TrainConfig()
         c1, c2, c3 = st.columns(3)
         epochs = c1.number_input("Epochs", value=5, step=1, help=f"{RANGES['epochs'][0]} to {RANGES['epochs'][1]}")
-        batch_size = c2.number_input("Batch size", value=defaults.batch_size, step=32,
-                                     help=f"{RANGES['batch_size'][0]} to {RANGES['batch_size'][1]}")
-        learning_rate = c3.number_input("Peak learning rate", value=defaults.learning_rate, format="%.4f",
-                                        step=0.0005, help="AdamW with warm-up and cosine decay")
+        batch_size = c2.number_input(
+            "Batch size",
+            value=defaults.batch_size,
+            step=32,
+            help=f"{RANGES['batch_size'][0]} to {RANGES['batch_size'][1]}",
+        )
+        learning_rate = c3.number_input(
+            "Peak learning rate",
+            value=defaults.learning_rate,
+            format="%.4f",
+            step=0.0005,
+            help="AdamW with warm-up and cosine decay",
+        )
         c4, c5, c6 = st.columns(3)
-        limit = c4.number_input("Training images (0 = all 60,000)", value=0, step=1000,
-                                help=f"Use only the first N images: {RANGES['limit'][0]} to 60,000, or 0 for all")
+        limit = c4.number_input(
+            "Training images (0 = all 60,000)",
+            value=0,
+            step=1000,
+            help=f"Use only the first N images: {RANGES['limit'][0]} to 60,000, or 0 for all",
+        )
         seed = c5.number_input("Seed", value=defaults.seed, step=1)
         augment = c6.checkbox("Augmentation (shifts, flips, erasing)", value=True)
         name = st.text_input("Run name (optional)", placeholder="run-YYYYMMDD-HHMMSS", max_chars=60)
         submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
     if submitted:
-        config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
-                             limit=int(limit) or None, seed=int(seed), augment=augment,
-                             erasing_probability=defaults.erasing_probability if augment else 0.0)
+        config = TrainConfig(
+            epochs=int(epochs),
+            batch_size=int(batch_size),
+            learning_rate=float(learning_rate),
+            limit=int(limit) or None,
+            seed=int(seed),
+            augment=augment,
+            erasing_probability=defaults.erasing_probability if augment else 0.0,
+        )
         problems = config.validate()
         clean_name = name.strip()
         if clean_name and not all(ch.isalnum() or ch in "-_." for ch in clean_name):
@@ -114,11 +139,22 @@ rows = []
 for info in runs.list_runs(include_unfinished=True):
     state = jobs.run_state(info.folder) if not info.shipped else {"state": info.state}
     metrics = runs.read_json(info.folder / runs.METRICS_FILE, default={}) or {}
-    rows.append({"run": info.name, "state": state.get("state"), "test accuracy": metrics.get("test_accuracy"),
-                 "message": state.get("message", ""), "shipped": info.shipped})
+    rows.append(
+        {
+            "run": info.name,
+            "state": state.get("state"),
+            "test accuracy": metrics.get("test_accuracy"),
+            "message": state.get("message", ""),
+            "shipped": info.shipped,
+        }
+    )
 table = pd.DataFrame(rows)
-st.dataframe(table, hide_index=True, width="stretch",
-             column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={"test accuracy": st.column_config.NumberColumn(format="percent")},
+)
 
 own = [r for r in rows if not r["shipped"]]
 if own:
@@ -131,8 +167,12 @@ if own:
         if tail:
             st.code(tail, language=None)
     left, right = st.columns(2)
-    if left.button("Resume", icon=":material/replay:", key="resume",
-                   disabled=state["state"] not in (runs.STATE_FAILED, runs.STATE_CANCELLED) or running is not None):
+    if left.button(
+        "Resume",
+        icon=":material/replay:",
+        key="resume",
+        disabled=state["state"] not in (runs.STATE_FAILED, runs.STATE_CANCELLED) or running is not None,
+    ):
         try:
             jobs.resume_job(folder)
         except jobs.JobError as exc:

@@ -1,0 +1,257 @@
+"""Measure the app and the model on this machine and print a table.
+
+    python -m benchmarks.run            # everything (about 5 minutes on 2 cores)
+    python -m benchmarks.run --skip-training
+
+Figures: time from `streamlit run` to Home rendered in headless Chromium (and a naive
+Home that imports TensorFlow and loads the model, as a reference measured in the same
+run), each page's first render, warm saliency latency per method, peak server memory
+(RSS including child processes) for the TensorFlow-free pages and for every page,
+training seconds per epoch with oneDNN on and off, and prediction time for the test set.
+Shared machines are noisy: compare ratios from one run, not figures across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.browser import browser, streamlit_server, wait_for_app  # noqa: E402
+from training import runs  # noqa: E402
+
+FAST_PAGES = ["", "Architecture", "Learning_curves", "Confusion_matrix", "Mistakes"]
+MODEL_PAGES = ["Saliency", "Inception_branches", "Retrain"]
+TARGETS = {"home_s": 3.0, "walk_mb": 600.0, "cam_s": 0.5, "scorecam_s": 1.5}
+
+NAIVE_HOME = """
+import sys
+sys.path.insert(0, {root!r})
+import streamlit as st
+import tensorflow as tf  # noqa: F401
+import model as tgn
+
+@st.cache_resource
+def load():
+    return tgn.load_model({model!r})
+
+net = load()
+st.title("Naive Home")
+st.write(net.count_params())
+"""
+
+
+class PeakRSS:
+    """Poll the RSS of a process and its children in a thread; .peak_mb after stop()."""
+
+    def __init__(self, pid: int, interval: float = 0.05):
+        self.process = psutil.Process(pid)
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                total = self.process.memory_info().rss
+                for child in self.process.children(recursive=True):
+                    total += child.memory_info().rss
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                pass
+            time.sleep(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak / 2**20
+
+
+def time_to_first_render(script: Path | None, env: dict, path: str = "") -> float:
+    """Seconds from `streamlit run` to the page fully rendered in Chromium (browser already started)."""
+    with browser() as chromium:
+        page = chromium.new_page()
+        started = time.perf_counter()
+        with streamlit_server(env, script=script) as (url, _):
+            page.goto(f"{url}/{path}")
+            wait_for_app(page)
+            return time.perf_counter() - started
+
+
+def walk(env: dict, pages: list[str]) -> tuple[dict, float]:
+    """First-render time per page and the server's peak RSS over the walk."""
+    times = {}
+    with browser() as chromium:
+        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+        with streamlit_server(env) as (url, process), PeakRSS(process.pid) as rss:
+            for name in pages:
+                started = time.perf_counter()
+                page.goto(f"{url}/{name}")
+                wait_for_app(page)
+                times[name or "Home"] = time.perf_counter() - started
+    return times, rss.peak_mb
+
+
+def saliency_latency(repeats: int = 3) -> dict:
+    """Warm server-side rerun time of the Saliency page after a change of image, per method."""
+    from streamlit.testing.v1 import AppTest
+
+    from explain.saliency import METHODS
+
+    at = AppTest.from_file(str(REPO_ROOT / "dashboard/pages/5_Saliency.py"), default_timeout=300).run()
+    latencies = {}
+    index = 100
+    for method in METHODS:
+        at.selectbox(key="method").set_value(method).run()
+        samples = []
+        for _ in range(repeats):
+            index += 1
+            started = time.perf_counter()
+            at.sidebar.number_input(key="image_index").set_value(index).run()
+            samples.append(time.perf_counter() - started)
+            assert not at.exception, at.exception
+        latencies[METHODS[method]] = statistics.median(samples)
+    return latencies
+
+
+def training_speed(batches: int, onednn: str) -> float:
+    """Seconds per full epoch (430 batches of 128), extrapolated from ``batches`` timed batches."""
+    code = f"""
+import os, time
+import numpy as np
+import keras
+from model import build_tiny_googlenet
+from training.config import TrainConfig
+from training.data import load_split
+from training.train import make_dataset, make_optimizer
+config = TrainConfig()
+split = load_split("train")
+ds = make_dataset(split.images[:{batches + 20} * 128], split.labels[:{batches + 20} * 128], config, training=True)
+net = build_tiny_googlenet()
+net.compile(optimizer=make_optimizer(config, 430), loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1))
+it = iter(ds)
+for _ in range(10):  # warm-up: tracing and first allocations
+    x, y = next(it); net.train_on_batch(x, y)
+started = time.perf_counter()
+for _ in range({batches}):
+    x, y = next(it); net.train_on_batch(x, y)
+print((time.perf_counter() - started) / {batches} * 430)
+"""
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800
+    )
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def prediction_time() -> float:
+    code = """
+import time
+import model as tgn
+from training import runs
+from training.data import load_split, to_model_input
+net = tgn.load_model(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE)
+x = to_model_input(load_split("test").images)
+net.predict(x[:500], batch_size=500, verbose=0)
+started = time.perf_counter()
+net.predict(x, batch_size=500, verbose=0)
+print(time.perf_counter() - started)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def row(what: str, value: str, note: str = "") -> str:
+    return f"| {what} | {value} | {note} |"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-training", action="store_true", help="skip the oneDNN on/off training timing")
+    parser.add_argument("--batches", type=int, default=60, help="batches timed per training measurement")
+    args = parser.parse_args(argv)
+
+    env = {"TGN_RUNS_DIR": tempfile.mkdtemp(prefix="bench-runs-")}
+    lines = ["| measurement | figure | note |", "| --- | --- | --- |"]
+
+    home = [time_to_first_render(None, env) for _ in range(2)]
+    with tempfile.TemporaryDirectory() as tmp:
+        naive = Path(tmp) / "naive_home.py"
+        naive.write_text(
+            NAIVE_HOME.format(root=str(REPO_ROOT), model=str(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE))
+        )
+        naive_times = [time_to_first_render(naive, env) for _ in range(2)]
+    lines.append(
+        row(
+            "`streamlit run` to Home rendered",
+            f"{min(home):.2f} s",
+            f"target {TARGETS['home_s']:.0f} s; naive Home (TensorFlow + model) {min(naive_times):.2f} s, "
+            f"ratio {min(naive_times) / min(home):.1f}x",
+        )
+    )
+
+    fast_times, fast_mb = walk(env, FAST_PAGES)
+    all_times, all_mb = walk(env, FAST_PAGES + MODEL_PAGES)
+    for name, seconds in all_times.items():
+        lines.append(row(f"first render: {name}", f"{seconds:.2f} s", "in a fresh server, pages in menu order"))
+    lines.append(row("peak server RSS, TensorFlow-free pages", f"{fast_mb:.0f} MB", "target 300 MB"))
+    lines.append(row("peak server RSS, every page", f"{all_mb:.0f} MB", f"target {TARGETS['walk_mb']:.0f} MB"))
+
+    for method, seconds in saliency_latency().items():
+        target = TARGETS["scorecam_s"] if "Score" in method else (None if method == "SmoothGrad" else TARGETS["cam_s"])
+        lines.append(
+            row(
+                f"Saliency, new image, {method}",
+                f"{seconds:.2f} s",
+                f"warm, server-side; target {target} s" if target else "warm, server-side; shows progress",
+            )
+        )
+
+    if not args.skip_training:
+        on, off = training_speed(args.batches, "1"), training_speed(args.batches, "0")
+        lines.append(row("training, seconds per epoch, oneDNN on", f"{on:.0f} s", f"from {args.batches} batches"))
+        lines.append(row("training, seconds per epoch, oneDNN off", f"{off:.0f} s", f"oneDNN speed-up {off / on:.2f}x"))
+    lines.append(row("predict 10,000 test images", f"{prediction_time():.2f} s", "batch 500, warm"))
+
+    cpu = platform.processor() or platform.machine()
+    print(
+        f"\nMachine: {psutil.cpu_count()} cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+        f"Python {platform.python_version()}\n"
+    )
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

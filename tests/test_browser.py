@@ -1,0 +1,123 @@
+"""Real-browser tests: `streamlit run` driven by headless Chromium through Playwright.
+
+Screenshots of every page go to ./screenshots (or $SCREENSHOT_DIR) for a person to look at.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.browser import browser, chromium_path, streamlit_server, wait_for_app
+from tests.conftest import REPO_ROOT
+from training import runs
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(chromium_path() is None, reason="Chromium not found: apt-get install chromium"),
+]
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", REPO_ROOT / "screenshots"))
+PAGES = [
+    "",
+    "Architecture",
+    "Learning_curves",
+    "Confusion_matrix",
+    "Mistakes",
+    "Saliency",
+    "Inception_branches",
+    "Retrain",
+]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    from tests.conftest import real_data_dir
+
+    folder = real_data_dir()
+    if folder is None:
+        pytest.skip("Fashion-MNIST not found: set FASHION_MNIST_DIR or provide ../shared/data/fashion-mnist")
+    env = {"FASHION_MNIST_DIR": str(folder), runs.RUNS_DIR_ENV: str(tmp_path_factory.mktemp("runs"))}
+    with streamlit_server(env) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with browser() as chromium:
+        context = chromium.new_context(viewport={"width": 1440, "height": 1000})
+        yield context.new_page()
+        context.close()
+
+
+def no_exception(page):
+    assert page.locator("[data-testid='stException']").count() == 0, page.inner_text("body")[:2000]
+
+
+def test_every_page_opens(page, app_url):
+    for name in PAGES:
+        page.goto(f"{app_url}/{name}")
+        wait_for_app(page)
+        no_exception(page)
+        assert page.locator("h1").count() >= 1
+        page.screenshot(path=str(SHOTS / f"{name or 'Home'}.png"))
+
+
+def test_home_shows_accuracy_and_navigation(page, app_url):
+    page.goto(app_url)
+    wait_for_app(page)
+    body = page.inner_text("body")
+    shipped = runs.load_results(runs.SHIPPED_RUNS["shipped"]).metrics["test_accuracy"]
+    assert f"{shipped:.2%}" in body and "89.54%" in body
+    page.get_by_role("link", name="Confusion matrix").first.click()
+    wait_for_app(page)
+    assert "Confusion matrix" in page.inner_text("h1")
+
+
+def test_selecting_a_confusion_cell_shows_its_images(page, app_url):
+    page.goto(f"{app_url}/Confusion_matrix")
+    wait_for_app(page)
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    # Columns: row header then 10 classes; rows: header then 10 classes. Click (true Coat, predicted Pullover).
+    index_width = box["width"] / 11
+    x = box["x"] + index_width * 1.0 + (box["width"] - index_width) / 10 * 2.5
+    y = box["y"] + 35 * 5.5
+    page.mouse.click(x, y)
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    no_exception(page)
+    heading = page.get_by_text("True Coat, predicted Pullover")
+    assert heading.count() == 1, page.inner_text("body")[:1500]
+    page.screenshot(path=str(SHOTS / "Confusion_matrix_cell.png"), full_page=True)
+    assert "predicted=2" in page.url and "true=4" in page.url
+
+
+def test_deep_link_to_a_misclassified_image_renders_maps(page, app_url):
+    results = runs.load_results(runs.SHIPPED_RUNS["shipped"])
+    wrong = int(np.flatnonzero(results.predictions != results.labels)[0])
+    page.goto(f"{app_url}/Saliency?index={wrong}&method=gradcam&target=predicted")
+    wait_for_app(page)
+    no_exception(page)
+    body = page.inner_text("body")
+    assert f"Test image #{wrong}" in body and "misclassified" in body
+    images = page.locator("[data-testid='stImage'] img")
+    assert images.count() >= 2
+    for i in range(images.count()):
+        assert images.nth(i).evaluate("img => img.complete && img.naturalWidth") > 0
+    assert "AUC" in body
+    page.screenshot(path=str(SHOTS / "Saliency_deep_link.png"), full_page=True)
+
+
+def test_mistakes_link_opens_the_explanation(page, app_url):
+    page.goto(f"{app_url}/Mistakes")
+    wait_for_app(page)
+    link = page.locator("a", has_text="explain").first
+    href = link.get_attribute("href")
+    assert "Saliency?index=" in href
+    page.goto(f"{app_url}/{href.lstrip('./')}")
+    wait_for_app(page)
+    no_exception(page)
+    assert "misclassified" in page.inner_text("body")
