@@ -17,6 +17,7 @@ RANGES = {
     "label_smoothing": (0.0, 0.5),
     "warmup_epochs": (0.0, 20.0),
     "erasing_probability": (0.0, 1.0),
+    "shift_pixels": (0, 8),
     "limit": (64, 60_000),
     "val_size": (10, 30_000),
     "seed": (0, 2**31 - 1),
@@ -37,7 +38,8 @@ class TrainConfig:
     schedule: str = "cosine"  # linear warm-up, then cosine decay to zero
     warmup_epochs: float = 1.0  # capped at a tenth of the run, so short runs still decay
     label_smoothing: float = 0.1
-    augment: bool = True  # shifts of up to 2 px and horizontal flips
+    augment: bool = True  # horizontal flips, shifts and random erasing as set below
+    shift_pixels: int = 2  # random shifts of up to this many pixels (only when augment is on)
     erasing_probability: float = 0.25  # random erasing (only when augment is on)
     seed: int = 42
     val_size: int | None = None  # None: 5,000, or a tenth of --limit

@@ -75,6 +75,12 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
         dest="erasing_probability",
         help=f"random-erasing probability (default {defaults.erasing_probability:g})",
     )
+    p.add_argument(
+        "--shift",
+        type=int,
+        dest="shift_pixels",
+        help=f"largest random shift in pixels, 0 for none (default {defaults.shift_pixels})",
+    )
     p.add_argument("--seed", type=int, help=f"random seed (default {defaults.seed})")
     p.add_argument(
         "--val-size",
@@ -95,6 +101,7 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
         "label_smoothing",
         "augment",
         "erasing_probability",
+        "shift_pixels",
         "seed",
         "val_size",
         "limit",
@@ -119,7 +126,7 @@ def default_run_name(config: TrainConfig, recipe: str) -> str:
         f"e{config.epochs}",
         f"b{config.batch_size}",
         f"lr{config.learning_rate:g}",
-        "aug" if config.augment else "noaug",
+        f"aug-sh{config.shift_pixels}-er{config.erasing_probability:g}" if config.augment else "noaug",
         f"s{config.seed}",
     ]
     if config.limit:
@@ -156,13 +163,15 @@ def make_dataset(images, labels, config: TrainConfig, training: bool):
 
     ds = ds.map(to_input, num_parallel_calls=tf.data.AUTOTUNE)
     if training and config.augment:
-        augment_layers = [
-            # Nearest-neighbour shifts of up to 2 px keep the strokes crisp; black is the background.
-            keras.layers.RandomTranslation(
-                2 / 28, 2 / 28, fill_mode="constant", interpolation="nearest", seed=config.seed
-            ),
-            keras.layers.RandomFlip("horizontal", seed=config.seed + 1),
-        ]
+        augment_layers = [keras.layers.RandomFlip("horizontal", seed=config.seed + 1)]
+        if config.shift_pixels:
+            # Nearest-neighbour shifts keep the strokes crisp; black is the background.
+            shift = config.shift_pixels / 28
+            augment_layers.append(
+                keras.layers.RandomTranslation(
+                    shift, shift, fill_mode="constant", interpolation="nearest", seed=config.seed
+                )
+            )
         if config.erasing_probability > 0:
             p = config.erasing_probability
             augment_layers.append(
