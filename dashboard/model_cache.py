@@ -15,11 +15,8 @@ warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't mat
 
 @st.cache_resource(show_spinner="Loading the model (first time only)…", max_entries=4)
 def load_model(folder: str):
-    import keras
-
     import model as tgn
 
-    keras.utils.disable_interactive_logging()  # Score-CAM's internal predict() would print progress bars
     return tgn.load_model(f"{folder}/{runs.MODEL_FILE}")
 
 

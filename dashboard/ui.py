@@ -98,7 +98,7 @@ def run_selector() -> runs.RunInfo:
         names,
         index=index,
         help="Every page shows the run chosen here.",
-        format_func=lambda n: f"{n} (shipped)" if n in runs.SHIPPED_RUNS else n,
+        format_func=lambda n: runs.SHIPPED_LABELS.get(n, n),
     )
     st.session_state[RUN_KEY] = choice
     return available[names.index(choice)]

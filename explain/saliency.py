@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import keras
 import numpy as np
 from tf_keras_vis.gradcam import Gradcam
 from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
@@ -58,6 +59,8 @@ class Explainers:
 
 
 def build_explainers(model) -> Explainers:
+    # Score-CAM calls model.predict() internally, which would print a progress bar per map.
+    keras.utils.disable_interactive_logging()
     # One clone with the softmax replaced by a linear output (gradients of logits, not of
     # saturated probabilities), shared by all explainers instead of one clone each.
     linear = Gradcam(model, model_modifier=ReplaceToLinear(), clone=True).model

