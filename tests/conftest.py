@@ -20,6 +20,10 @@ def real_data_dir() -> Path | None:
     return None
 
 
+# Tests read the real data from ../shared when the caller did not point elsewhere (never downloading it).
+if real_data_dir() is not None and not os.environ.get("FASHION_MNIST_DIR"):
+    os.environ["FASHION_MNIST_DIR"] = str(real_data_dir())
+
 needs_data = pytest.mark.skipif(
     real_data_dir() is None,
     reason="Fashion-MNIST not found: set FASHION_MNIST_DIR or provide ../shared/data/fashion-mnist",

@@ -121,10 +121,11 @@ def test_gradcam_is_more_faithful_than_a_random_order(net, explainers, test_imag
 def test_deletion_images_replace_in_order():
     image = np.ones((28, 28, 1), dtype=np.float32)
     order = np.arange(784)
-    batch = deletion.deletion_images(image, order, steps=4)
+    batch = deletion.deletion_images(image, order, steps=4, fill="mean")
     assert batch.shape == (5, 28, 28, 1)
     assert (batch[0] == 1).all() and (batch[-1] == deletion.DATASET_MEAN).all()
     assert (batch[2].reshape(-1)[:392] == deletion.DATASET_MEAN).all() and (batch[2].reshape(-1)[392:] == 1).all()
+    assert (deletion.deletion_images(image, order, steps=4)[-1] == 0.0).all()  # default: black background
 
 
 def test_overlay_and_mosaic_pictures():

@@ -119,3 +119,12 @@ def test_default_recipe_is_the_shipped_one():
     original = TrainConfig.original_recipe()
     assert (original.epochs, original.batch_size, original.optimizer, original.augment) == (15, 32, "rmsprop", False)
     assert json.loads(json.dumps(config.to_dict())) == config.to_dict()
+
+
+def test_augmentation_summary_names_what_is_on():
+    assert TrainConfig(augment=False).augmentation_summary() == "none"
+    text = TrainConfig(augment=True, shift_pixels=2, erasing_probability=0.25).augmentation_summary()
+    assert text == "horizontal flips, shifts of up to 2 px, random erasing (25% of images)"
+    assert (
+        TrainConfig(augment=True, shift_pixels=0, erasing_probability=0.0).augmentation_summary() == "horizontal flips"
+    )

@@ -39,8 +39,8 @@ class TrainConfig:
     warmup_epochs: float = 1.0  # capped at a tenth of the run, so short runs still decay
     label_smoothing: float = 0.1
     augment: bool = True  # horizontal flips, shifts and random erasing as set below
-    shift_pixels: int = 2  # random shifts of up to this many pixels (only when augment is on)
-    erasing_probability: float = 0.25  # random erasing (only when augment is on)
+    shift_pixels: int = 0  # random shifts of up to this many pixels (only when augment is on)
+    erasing_probability: float = 0.0  # random erasing (only when augment is on)
     seed: int = 42
     val_size: int | None = None  # None: 5,000, or a tenth of --limit
     limit: int | None = None  # use only the first N training images
@@ -62,6 +62,17 @@ class TrainConfig:
         )
         base.update(overrides)
         return cls(**base)
+
+    def augmentation_summary(self) -> str:
+        """The augmentation in words, e.g. 'horizontal flips, shifts of up to 2 px'."""
+        if not self.augment:
+            return "none"
+        parts = ["horizontal flips"]
+        if self.shift_pixels:
+            parts.append(f"shifts of up to {self.shift_pixels} px")
+        if self.erasing_probability:
+            parts.append(f"random erasing ({self.erasing_probability:.0%} of images)")
+        return ", ".join(parts)
 
     @property
     def effective_val_size(self) -> int:

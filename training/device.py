@@ -1,4 +1,4 @@
-"""Which device TensorFlow will train on, asked in a short subprocess.
+"""Which device TensorFlow will train on: CPU without an NVIDIA driver, else asked in a subprocess.
 
 The app's server process never imports TensorFlow for this: the answer costs one
 TensorFlow start-up (a few seconds) in a child process, once.
@@ -6,6 +6,7 @@ TensorFlow start-up (a few seconds) in a child process, once.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -19,6 +20,9 @@ _PROBE = (
 
 def training_device(timeout: float = 120.0) -> str:
     """'CPU', the GPU's name, or a short explanation when TensorFlow cannot be started."""
+    if shutil.which("nvidia-smi") is None:
+        # No NVIDIA driver: TensorFlow cannot see a GPU, so skip starting it (half a GB of memory).
+        return "CPU"
     try:
         result = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired) as exc:

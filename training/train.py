@@ -331,6 +331,18 @@ def architecture_rows(model) -> list[dict]:
     return rows
 
 
+def cpu_model() -> str:
+    """The CPU's marketing name where the OS tells it (Linux), else the architecture."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def hardware_description() -> dict:
     import tensorflow as tf
 
@@ -341,7 +353,7 @@ def hardware_description() -> dict:
     return {
         "device": gpus[0] if gpus else "CPU",
         "gpus": gpus,
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),

@@ -19,7 +19,9 @@ st.title("Learning curves")
 st.markdown(
     "Solid lines are measured on the training images (with augmentation and dropout on), dashed lines on the "
     "validation images held out from the training set. The star marks the epoch whose weights were kept: the "
-    "one with the best validation accuracy. The test set plays no part in these curves."
+    "one with the best validation accuracy. The test set plays no part in these curves. Runs trained with "
+    "label smoothing report a higher loss for the same predictions, so compare losses only between runs "
+    "with the same setting; accuracies always compare."
 )
 
 available = {r.name: r for r in runs.list_runs()}

@@ -106,7 +106,7 @@ else:
             help=f"Use only the first N images: {RANGES['limit'][0]} to 60,000, or 0 for all",
         )
         seed = c5.number_input("Seed", value=defaults.seed, step=1)
-        augment = c6.checkbox("Augmentation (shifts, flips, erasing)", value=True)
+        augment = c6.checkbox(f"Augmentation: {defaults.augmentation_summary()}", value=True)
         name = st.text_input("Run name (optional)", placeholder="run-YYYYMMDD-HHMMSS", max_chars=60)
         submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
     if submitted:
