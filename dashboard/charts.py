@@ -115,32 +115,20 @@ def learning_curves(histories: dict[str, pd.DataFrame], best_epochs: dict[str, i
     for i, (name, history) in enumerate(histories.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         for col, metric in ((1, "loss"), (2, "accuracy")):
-            fig.add_trace(
-                go.Scatter(
-                    x=history["epoch"],
-                    y=history[metric],
-                    name=f"{name} · training",
-                    legendgroup=name,
-                    line=dict(color=colour),
-                    showlegend=col == 1,
-                    hovertemplate=f"{name}<br>epoch %{{x}}<br>training {metric} %{{y:.4f}}",
-                ),
-                row=1,
-                col=col,
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=history["epoch"],
-                    y=history[f"val_{metric}"],
-                    name=f"{name} · validation",
-                    legendgroup=name,
-                    line=dict(color=colour, dash="dash"),
-                    showlegend=col == 1,
-                    hovertemplate=f"{name}<br>epoch %{{x}}<br>validation {metric} %{{y:.4f}}",
-                ),
-                row=1,
-                col=col,
-            )
+            for column, split, dash in ((metric, "training", None), (f"val_{metric}", "validation", "dash")):
+                fig.add_trace(
+                    go.Scatter(
+                        x=history["epoch"],
+                        y=history[column],
+                        name=f"{name} · {split}",
+                        legendgroup=name,
+                        line=dict(color=colour, dash=dash),
+                        showlegend=col == 1,
+                        hovertemplate=f"{name}<br>epoch %{{x}}<br>{split} {metric} %{{y:.4f}}",
+                    ),
+                    row=1,
+                    col=col,
+                )
         fig.add_trace(
             go.Scatter(
                 x=history["epoch"],

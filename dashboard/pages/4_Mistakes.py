@@ -36,19 +36,15 @@ defaults = {
 ui.show_notices(reader)
 
 c1, c2, c3 = st.columns([1, 1, 2])
-true_class = c1.selectbox(
-    "True class",
-    class_options,
-    index=class_options.index(defaults["true"]),
-    format_func=mistakes.class_label,
-    key="mistakes_true",
-)
-predicted_class = c2.selectbox(
-    "Predicted class",
-    class_options,
-    index=class_options.index(defaults["predicted"]),
-    format_func=mistakes.class_label,
-    key="mistakes_predicted",
+true_class, predicted_class = (
+    column.selectbox(
+        f"{role.capitalize()} class",
+        class_options,
+        index=class_options.index(defaults[role]),
+        format_func=mistakes.class_label,
+        key=f"mistakes_{role}",
+    )
+    for column, role in ((c1, "true"), (c2, "predicted"))
 )
 sort = c3.radio(
     "Sort",
