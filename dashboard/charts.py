@@ -184,3 +184,47 @@ def probability_bars(
     )
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(range=[0, 1], tickformat=".0%"))
     return fig
+
+
+def deletion_chart(by_map, by_chance, method_label: str, class_name: str) -> go.Figure:
+    """Target probability against the fraction of pixels removed: saliency order against random."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=by_map.fractions,
+            y=by_map.probabilities,
+            line=dict(color=ACCENT, width=3),
+            name=f"{method_label} order · AUC {by_map.auc:.3f}",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=by_chance.fractions,
+            y=by_chance.probabilities,
+            line=dict(color="#9ca3af", dash="dash"),
+            name=f"random order · AUC {by_chance.auc:.3f}",
+        )
+    )
+    fig.update_layout(
+        height=320,
+        margin=dict(l=10, r=10, t=10, b=10),
+        legend=dict(orientation="h", y=1.12),
+        xaxis=dict(title="fraction of pixels removed", tickformat=".0%"),
+        yaxis=dict(title=f"P({class_name})", range=[0, 1]),
+    )
+    return fig
+
+
+def knockout_chart(original: np.ndarray, changed: np.ndarray, class_names, changed_label: str) -> go.Figure:
+    """Class probabilities before and after a branch knock-out, as grouped bars."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=list(class_names), y=original, name="unchanged", marker_color="#9ca3af"))
+    fig.add_trace(go.Bar(x=list(class_names), y=changed, name=changed_label, marker_color=ACCENT))
+    fig.update_layout(
+        barmode="group",
+        height=320,
+        margin=dict(l=10, r=10, t=10, b=10),
+        yaxis=dict(range=[0, 1], tickformat=".0%", title="probability"),
+        legend=dict(orientation="h", y=1.12),
+    )
+    return fig

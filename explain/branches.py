@@ -13,14 +13,6 @@ import numpy as np
 import model as tgn
 
 
-def inbound_layer_names(layer) -> list[str]:
-    names = []
-    for node in layer._inbound_nodes:
-        for tensor in node.input_tensors:
-            names.append(tensor._keras_history.operation.name)
-    return names
-
-
 def forward(net, images: np.ndarray, knock_out=()) -> dict[str, np.ndarray]:
     """All layer outputs for a batch of model-input images; layers in ``knock_out`` output zeros."""
     knock_out = set(knock_out)
@@ -29,7 +21,7 @@ def forward(net, images: np.ndarray, knock_out=()) -> dict[str, np.ndarray]:
         raise ValueError(f"Unknown layer(s) to knock out: {', '.join(sorted(unknown))}")
     outputs: dict[str, object] = {}
     for layer in net.layers:  # functional models list layers in topological order
-        inbound = inbound_layer_names(layer)
+        inbound = tgn.inbound_layer_names(layer)
         if not inbound:
             value = np.asarray(images, dtype=np.float32)
         else:
@@ -51,7 +43,7 @@ class BlockActivations:
 
 
 def block_input_name(net, block: int) -> str:
-    return inbound_layer_names(net.get_layer(tgn.branch_layers(block, "3x3")[0]))[0]
+    return tgn.inbound_layer_names(net.get_layer(tgn.branch_layers(block, "3x3")[0]))[0]
 
 
 def branch_activations(net, image: np.ndarray, block: int, outputs: dict | None = None) -> BlockActivations:

@@ -20,6 +20,7 @@ from .architecture import (  # noqa: F401
     block_output,
     branch_layers,
     build_tiny_googlenet,
+    inbound_layer_names,
     inception_block,
 )
 from .lrn import LocalResponseNormalization  # noqa: F401

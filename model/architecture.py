@@ -54,6 +54,11 @@ def branch_layers(block: int, branch: str) -> tuple[str, str]:
     return block_layer(block, f"{branch}_reduce"), block_layer(block, branch)
 
 
+def inbound_layer_names(layer) -> list[str]:
+    """Names of the layers feeding ``layer`` in a functional model (its "Connected to" column)."""
+    return [tensor._keras_history.operation.name for node in layer._inbound_nodes for tensor in node.input_tensors]
+
+
 def inception_block(x, block: int, filters: int, pool_dropout: bool = True):
     """Two parallel branches (1x1 -> 3x3, 1x1 -> 5x5), concatenated, normalised, pooled."""
     reduce_3x3 = layers.Conv2D(filters, 1, padding="same", activation="relu", name=block_layer(block, "3x3_reduce"))(x)

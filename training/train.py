@@ -11,6 +11,7 @@ resumes from the last complete epoch. See training/runs.py for the folder format
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import shlex
@@ -66,7 +67,7 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
         dest="augment",
         action="store_true",
         default=None,
-        help="shifts, horizontal flips and random erasing (default on)",
+        help=f"augmentation on (default: {defaults.augmentation_summary()})",
     )
     p.add_argument("--no-augment", dest="augment", action="store_false", help="turn augmentation off")
     p.add_argument(
@@ -93,22 +94,10 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     args = p.parse_args(argv)
 
     config = TrainConfig.original_recipe() if args.recipe == "original" else TrainConfig()
-    for field in (
-        "epochs",
-        "batch_size",
-        "learning_rate",
-        "weight_decay",
-        "label_smoothing",
-        "augment",
-        "erasing_probability",
-        "shift_pixels",
-        "seed",
-        "val_size",
-        "limit",
-    ):
-        value = getattr(args, field)
+    for field in dataclasses.fields(config):  # every setting the command line names overrides the recipe
+        value = getattr(args, field.name, None)
         if value is not None:
-            setattr(config, field, value)
+            setattr(config, field.name, value)
     if not config.augment:
         config.erasing_probability = 0.0
     problems = config.validate()
@@ -246,11 +235,7 @@ def make_recorder_class():
         def on_train_batch_end(self, batch, logs=None):
             now = time.time()
             if now - self._last_progress >= PROGRESS_INTERVAL_S:
-                self._write_progress(self.params_epoch, batch + 1)
-
-        @property
-        def params_epoch(self):
-            return len(self.rows)
+                self._write_progress(len(self.rows), batch + 1)  # rows = epochs completed
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
@@ -309,12 +294,10 @@ def make_recorder_class():
 
 def architecture_rows(model) -> list[dict]:
     """model.summary()'s table as data: layer, type, output shape, params, connected to, kernel."""
+    from model import inbound_layer_names
+
     rows = []
     for layer in model.layers:
-        inbound = []
-        for node in layer._inbound_nodes:
-            for tensor in node.input_tensors:
-                inbound.append(tensor._keras_history.operation.name)
         config = layer.get_config()
         rows.append(
             {
@@ -323,7 +306,7 @@ def architecture_rows(model) -> list[dict]:
                 "output_shape": list(layer.output.shape[1:]),
                 "params": int(layer.count_params()),
                 "trainable_params": int(sum(int(w.numpy().size) for w in layer.trainable_weights)),
-                "connected_to": inbound,
+                "connected_to": inbound_layer_names(layer),
                 "kernel_size": list(config["kernel_size"]) if "kernel_size" in config else None,
                 "filters": config.get("filters"),
             }

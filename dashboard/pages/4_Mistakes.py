@@ -59,7 +59,7 @@ if selected.empty:
     st.success("No mistakes match these filters.")
     st.stop()
 
-pages = max(1, -(-len(selected) // PER_PAGE))
+pages = mistakes.paginate(selected, 1, PER_PAGE).count
 page_number = st.number_input(
     f"Page (of {pages})", min_value=1, max_value=pages, value=min(defaults["page"], pages), step=1, key="mistakes_page"
 )

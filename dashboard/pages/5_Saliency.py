@@ -6,7 +6,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
-import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from dashboard import charts, image_picker, model_cache, ui  # noqa: E402
@@ -122,30 +121,7 @@ net = model_cache.load_model_or_stop(run.folder)
 image = to_model_input(split.images[index : index + 1])[0]
 by_map = deletion.deletion_curve(net, image, saliency_values, target, fill=fill)
 by_chance = deletion.random_deletion_curve(net, image, target, seed=index, fill=fill)
-fig = go.Figure()
-fig.add_trace(
-    go.Scatter(
-        x=by_map.fractions,
-        y=by_map.probabilities,
-        name=f"{METHODS[method]} order · AUC {by_map.auc:.3f}",
-        line=dict(color=charts.ACCENT, width=3),
-    )
-)
-fig.add_trace(
-    go.Scatter(
-        x=by_chance.fractions,
-        y=by_chance.probabilities,
-        name=f"random order · AUC {by_chance.auc:.3f}",
-        line=dict(color="#9ca3af", dash="dash"),
-    )
-)
-fig.update_layout(
-    height=320,
-    margin=dict(l=10, r=10, t=10, b=10),
-    xaxis=dict(title="fraction of pixels removed", tickformat=".0%"),
-    yaxis=dict(title=f"P({CLASS_NAMES[target]})", range=[0, 1]),
-    legend=dict(orientation="h", y=1.12),
-)
+fig = charts.deletion_chart(by_map, by_chance, METHODS[method], CLASS_NAMES[target])
 st.plotly_chart(fig, width="stretch")
 verdict = (
     "falls faster than chance: the map points at pixels the model relies on"

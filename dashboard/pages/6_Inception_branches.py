@@ -6,7 +6,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
-import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import model as tgn  # noqa: E402
@@ -98,23 +97,7 @@ knock = st.radio(
 )
 original = results.probabilities[index]
 changed = branches.knockout_probabilities(net, image, block, KNOCKOUTS[knock]) if knock != "none" else original
-fig = go.Figure()
-fig.add_trace(go.Bar(x=list(CLASS_NAMES), y=original, name="unchanged", marker_color="#9ca3af"))
-fig.add_trace(
-    go.Bar(
-        x=list(CLASS_NAMES),
-        y=changed,
-        name=f"without {knock}" if knock != "none" else "unchanged",
-        marker_color=charts.ACCENT,
-    )
-)
-fig.update_layout(
-    barmode="group",
-    height=320,
-    margin=dict(l=10, r=10, t=10, b=10),
-    yaxis=dict(range=[0, 1], tickformat=".0%", title="probability"),
-    legend=dict(orientation="h", y=1.12),
-)
+fig = charts.knockout_chart(original, changed, CLASS_NAMES, "unchanged" if knock == "none" else f"without {knock}")
 st.plotly_chart(fig, width="stretch")
 new_top = int(np.argmax(changed))
 st.markdown(

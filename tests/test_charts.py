@@ -1,0 +1,37 @@
+"""The plotly figures the pages draw."""
+
+import numpy as np
+import pandas as pd
+
+from dashboard import charts
+from explain.deletion import DeletionCurve
+from training.data import CLASS_NAMES
+
+
+def test_deletion_chart_labels_both_orders_with_their_auc():
+    x = np.linspace(0, 1, 5)
+    fig = charts.deletion_chart(DeletionCurve(x, 1 - x, 0.5), DeletionCurve(x, np.ones(5), 1.0), "Grad-CAM", "Bag")
+    assert [t.name for t in fig.data] == ["Grad-CAM order · AUC 0.500", "random order · AUC 1.000"]
+    assert fig.layout.yaxis.title.text == "P(Bag)"
+
+
+def test_knockout_chart_groups_before_and_after():
+    before, after = np.full(10, 0.1), np.eye(10)[3]
+    fig = charts.knockout_chart(before, after, CLASS_NAMES, "without 3x3")
+    assert [t.name for t in fig.data] == ["unchanged", "without 3x3"]
+    assert list(fig.data[1].y) == list(after) and fig.layout.barmode == "group"
+
+
+def test_learning_curves_have_training_validation_and_selected_epoch():
+    history = pd.DataFrame(
+        {
+            "epoch": [1, 2],
+            "loss": [1.0, 0.5],
+            "val_loss": [1.1, 0.6],
+            "accuracy": [0.5, 0.8],
+            "val_accuracy": [0.6, 0.7],
+            "learning_rate": [1e-3, 5e-4],
+        }
+    )
+    names = {t.name for t in charts.learning_curves({"run": history}, {"run": 2}).data}
+    assert {"run · training", "run · validation", "run · learning rate", "run · selected epoch 2"} <= names
