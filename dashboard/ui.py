@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from analysis.query import QueryReader
+from explain.overlay import upscale
 from training import runs
 from training.data import CLASS_NAMES, DataError, Split, load_split
 
@@ -109,7 +110,8 @@ def run_selector() -> runs.RunInfo:
 
 def enlarge(image: np.ndarray, scale: int = THUMB_SCALE) -> np.ndarray:
     """Nearest-neighbour upscale of a uint8 image, so the browser does not blur it."""
-    return np.kron(np.asarray(image, dtype=np.uint8), np.ones((scale, scale), dtype=np.uint8))
+    image = np.asarray(image, dtype=np.uint8)
+    return upscale(image, image.shape[0] * scale, smooth=False).astype(np.uint8)
 
 
 def explain_link(index: int, target: str | None = None) -> str:

@@ -113,7 +113,31 @@ def test_missing_data_fails_with_clear_message(tmp_path):
     assert runs.read_status(out)["state"] == runs.STATE_FAILED
 
 
+def largest_change_from_initial_weights(model_file) -> float:
+    keras.utils.set_random_seed(TrainConfig().seed)  # what training does before building the model
+    initial = model.build_tiny_googlenet()
+    saved = keras.models.load_model(model_file, safe_mode=True)
+    return max(
+        float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+        for a, b in zip(initial.trainable_weights, saved.trainable_weights)
+    )
+
+
+@needs_data
+def test_ema_run_keeps_the_moving_average_not_the_raw_weights(tmp_path):
+    out = tmp_path / "run"
+    # 15 AdamW steps move a raw weight by up to the sum of their learning rates (about 1.5e-2).
+    # Keras starts the average from the weights after the first step (one step, <= 2e-3) and,
+    # with momentum 0.9999, it has barely moved since.
+    result = run_training(["--epochs", "1", "--limit", "2048", "--ema", "0.9999", "--out", out])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert runs.load_results(out).card["settings"]["ema_momentum"] == 0.9999
+    assert largest_change_from_initial_weights(out / runs.MODEL_FILE) < 2.5e-3
+
+
 def test_default_recipe_is_the_shipped_one():
+    card = json.loads((runs.SHIPPED_RUNS["shipped"] / runs.CARD_FILE).read_text())
+    assert TrainConfig.from_dict(card["settings"]) == TrainConfig()
     config = TrainConfig()
     assert (config.epochs, config.optimizer, config.schedule, config.augment) == (30, "adamw", "cosine", True)
     original = TrainConfig.original_recipe()

@@ -14,6 +14,7 @@ RANGES = {
     "batch_size": (8, 2048),
     "learning_rate": (1e-6, 1.0),
     "weight_decay": (0.0, 0.1),
+    "ema_momentum": (0.0, 0.9999),
     "label_smoothing": (0.0, 0.5),
     "warmup_epochs": (0.0, 20.0),
     "erasing_probability": (0.0, 1.0),
@@ -38,6 +39,7 @@ class TrainConfig:
     schedule: str = "cosine"  # linear warm-up, then cosine decay to zero
     warmup_epochs: float = 1.0  # capped at a tenth of the run, so short runs still decay
     label_smoothing: float = 0.1
+    ema_momentum: float = 0.0  # > 0: validate, checkpoint and ship an exponential moving average of the weights
     augment: bool = True  # horizontal flips, shifts and random erasing as set below
     shift_pixels: int = 0  # random shifts of up to this many pixels (only when augment is on)
     erasing_probability: float = 0.0  # random erasing (only when augment is on)

@@ -61,6 +61,12 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
         "--learning-rate", "--lr", type=float, help=f"peak learning rate (default {defaults.learning_rate:g})"
     )
     p.add_argument("--weight-decay", type=float, help=f"AdamW weight decay (default {defaults.weight_decay:g})")
+    p.add_argument(
+        "--ema",
+        type=float,
+        dest="ema_momentum",
+        help=f"momentum of the weights' moving average, 0 for none (default {defaults.ema_momentum:g})",
+    )
     p.add_argument("--label-smoothing", type=float, help=f"label smoothing (default {defaults.label_smoothing:g})")
     p.add_argument(
         "--augment",
@@ -188,9 +194,11 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
         )
     else:
         learning_rate = config.learning_rate
+    # Keras keeps the moving average inside the optimizer, so BackupAndRestore saves and resumes it.
+    ema = dict(use_ema=True, ema_momentum=config.ema_momentum) if config.ema_momentum else {}
     if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=learning_rate)
-    return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay)
+        return keras.optimizers.RMSprop(learning_rate=learning_rate, **ema)
+    return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay, **ema)
 
 
 def current_learning_rate(optimizer) -> float:
@@ -494,9 +502,13 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
     )
     recorder = make_recorder_class()(folder, config, steps_per_epoch)
     callbacks = [
+        # The backup comes first so that it holds the raw weights, which training resumes from.
         keras.callbacks.BackupAndRestore(str(folder / runs.CHECKPOINT_DIR / "backup"), delete_checkpoint=False),
-        recorder,
     ]
+    if config.ema_momentum:
+        # Validation, the best-epoch checkpoint and so the shipped model use the averaged weights.
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    callbacks.append(recorder)
     print(
         f"Training Tiny GoogLeNet on {len(y_train)} images, validating on {len(y_val)}; run folder {folder}", flush=True
     )

@@ -51,7 +51,7 @@ layer = c3.selectbox(
     format_func=layer_label,
     key="layer",
     help="The whole block's output (both branches, after LRN). Later blocks see more of the "
-    "image but in coarser cells: 28x28 for the stem, 14, 7 and 4 for blocks 1 to 4.",
+    "image but in coarser cells: 28x28 for the stem and block 1, then 14x14, 7x7 and 4x4 for blocks 2 to 4.",
 )
 opacity = c4.slider("Opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
 target = {"predicted": predicted, "true": true}.get(target_choice)
