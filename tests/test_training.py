@@ -152,3 +152,15 @@ def test_augmentation_summary_names_what_is_on():
     assert (
         TrainConfig(augment=True, shift_pixels=0, erasing_probability=0.0).augmentation_summary() == "horizontal flips"
     )
+
+
+@pytest.mark.parametrize("name, cls", [("adamw", "AdamW"), ("rmsprop", "RMSprop"), ("sgd", "SGD")])
+def test_optimizer_settings_reach_keras(name, cls):
+    from training.train import make_optimizer
+
+    optimizer = make_optimizer(TrainConfig(optimizer=name, ema_momentum=0.99, weight_decay=0.01), steps_per_epoch=10)
+    assert type(optimizer).__name__ == cls
+    assert optimizer.use_ema and optimizer.ema_momentum == 0.99
+    if name == "sgd":
+        assert optimizer.nesterov and optimizer.momentum == 0.9 and optimizer.weight_decay == 0.01
+    assert not make_optimizer(TrainConfig(optimizer=name), steps_per_epoch=10).use_ema

@@ -23,7 +23,7 @@ RANGES = {
     "val_size": (10, 30_000),
     "seed": (0, 2**31 - 1),
 }
-OPTIMIZERS = ("adamw", "rmsprop")
+OPTIMIZERS = ("adamw", "rmsprop", "sgd")  # sgd: Nesterov momentum 0.9
 SCHEDULES = ("cosine", "constant")
 
 

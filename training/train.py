@@ -32,7 +32,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from . import runs  # noqa: E402
-from .config import TrainConfig  # noqa: E402
+from .config import OPTIMIZERS, TrainConfig  # noqa: E402
 from .data import CLASS_NAMES, NUM_CLASSES, DataError, data_md5s, load_split, to_model_input  # noqa: E402
 
 VALIDATION_SPLIT_SEED = 20240501  # fixed, so runs with different seeds share one validation split
@@ -60,7 +60,14 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     p.add_argument(
         "--learning-rate", "--lr", type=float, help=f"peak learning rate (default {defaults.learning_rate:g})"
     )
-    p.add_argument("--weight-decay", type=float, help=f"AdamW weight decay (default {defaults.weight_decay:g})")
+    p.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        help=f"adamw, rmsprop or sgd (Nesterov momentum 0.9) (default {defaults.optimizer})",
+    )
+    p.add_argument(
+        "--weight-decay", type=float, help=f"decoupled weight decay, AdamW or SGD (default {defaults.weight_decay:g})"
+    )
     p.add_argument(
         "--ema",
         type=float,
@@ -198,6 +205,10 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
     ema = dict(use_ema=True, ema_momentum=config.ema_momentum) if config.ema_momentum else {}
     if config.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(learning_rate=learning_rate, **ema)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(
+            learning_rate=learning_rate, momentum=0.9, nesterov=True, weight_decay=config.weight_decay or None, **ema
+        )
     return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay, **ema)
 
 
