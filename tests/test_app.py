@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO_ROOT
 from training import runs
+from training.config import TrainConfig
 
 PAGES = {
     "Home": "dashboard/Home.py",
@@ -84,6 +85,12 @@ def test_learning_curves_overlay_the_shipped_runs():
     names = {trace.get("name", "") for trace in figure["data"]}
     assert any(name.startswith("shipped · validation") for name in names)
     assert any("selected epoch" in name for name in names)
+    table = at.dataframe[0].value.set_index("run")
+    assert table.loc["original-recipe", "augmentation"] == "none"
+    assert table.loc["original-recipe", "weight averaging"] == "none"
+    shipped = TrainConfig.from_dict(SHIPPED.card["settings"])
+    assert table.loc["shipped", "augmentation"] == shipped.augmentation_summary()
+    assert table.loc["shipped", "test accuracy"] == SHIPPED.metrics["test_accuracy"]
 
 
 def _gallery_captions(at):

@@ -10,6 +10,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import charts, ui  # noqa: E402
 from training import runs  # noqa: E402
+from training.config import TrainConfig  # noqa: E402
 
 ui.setup_page("Learning curves", ":material/show_chart:")
 run = ui.run_selector()
@@ -33,6 +34,7 @@ if not chosen:
 loaded = {name: ui.load_results_or_stop(available[name].folder) for name in chosen}
 histories = {name: r.history for name, r in loaded.items()}
 best = {name: int(r.metrics["best_epoch"]) for name, r in loaded.items()}
+settings = {name: TrainConfig.from_dict(r.card["settings"]) for name, r in loaded.items()}
 st.plotly_chart(charts.learning_curves(histories, best), width="stretch")
 
 summary = pd.DataFrame(
@@ -43,9 +45,10 @@ summary = pd.DataFrame(
             "selected epoch": best[name],
             "best validation accuracy": r.metrics["best_val_accuracy"],
             "test accuracy": r.metrics["test_accuracy"],
-            "optimizer": r.card["settings"]["optimizer"],
-            "batch size": r.card["settings"]["batch_size"],
-            "augmentation": r.card["settings"]["augment"],
+            "optimizer": settings[name].optimizer,
+            "batch size": settings[name].batch_size,
+            "augmentation": settings[name].augmentation_summary(),
+            "weight averaging": f"EMA {settings[name].ema_momentum:g}" if settings[name].ema_momentum else "none",
             "minutes": r.card["wall_seconds"] / 60,
             "hardware": r.card["hardware"]["device"],
         }
@@ -67,4 +70,11 @@ if "original-recipe" in loaded:
         "`original-recipe` is the original notebook's recipe (RMSprop at its defaults, batch 32, no "
         "augmentation, 15 epochs) with only its defects fixed: a softmax output and a validation split "
         "taken from the training data. Same network, different recipe."
+    )
+averaged = [name for name in chosen if settings[name].ema_momentum]
+if averaged:
+    st.caption(
+        f"{', '.join(f'`{name}`' for name in averaged)} validated and kept an exponential moving average (EMA) "
+        "of its weights. The average starts from the random initial weights, so its validation curve trails "
+        "the training curve for the first few epochs, then runs smoother and usually a little higher."
     )
