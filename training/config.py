@@ -13,7 +13,7 @@ RANGES = {
     "epochs": (1, 200),
     "batch_size": (8, 2048),
     "learning_rate": (1e-6, 1.0),
-    "weight_decay": (0.0, 0.1),
+    "weight_decay": (0.0, 0.5),
     "ema_momentum": (0.0, 0.9999),
     "label_smoothing": (0.0, 0.5),
     "warmup_epochs": (0.0, 20.0),
