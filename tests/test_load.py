@@ -40,6 +40,13 @@ def test_five_sessions_for_a_minute(tmp_path):
     env = {"FASHION_MNIST_DIR": str(real_data_dir()), runs.RUNS_DIR_ENV: str(tmp_path / "runs")}
     errors, visits, samples = [], [0] * SESSIONS, []
     with streamlit_server(env) as (url, server):
+        # Warm up first: the first visit of an explanation page imports TensorFlow and loads the
+        # model (a one-off step of ~450 MB). Measured after it, growth means a leak, not a late import.
+        with browser() as chromium:
+            page = chromium.new_page()
+            for path in ("Saliency?index=1", "Inception_branches?index=1"):
+                page.goto(f"{url}/{path}")
+                wait_for_app(page, timeout_ms=180_000)
         stop = time.time() + DURATION_S
 
         # Playwright's sync API is not thread-safe across one browser: give each session its own browser.
