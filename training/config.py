@@ -35,11 +35,11 @@ class TrainConfig:
     batch_size: int = 128
     learning_rate: float = 2e-3
     optimizer: str = "adamw"
-    weight_decay: float = 0.01
+    weight_decay: float = 0.2  # decoupled: each step shrinks weights by learning_rate * weight_decay
     schedule: str = "cosine"  # linear warm-up, then cosine decay to zero
     warmup_epochs: float = 1.0  # capped at a tenth of the run, so short runs still decay
     label_smoothing: float = 0.1
-    ema_momentum: float = 0.0  # > 0: validate, checkpoint and ship an exponential moving average of the weights
+    ema_momentum: float = 0.999  # > 0: validate, checkpoint and ship an exponential moving average of the weights
     augment: bool = True  # horizontal flips, shifts and random erasing as set below
     shift_pixels: int = 0  # random shifts of up to this many pixels (only when augment is on)
     erasing_probability: float = 0.0  # random erasing (only when augment is on)
@@ -59,6 +59,7 @@ class TrainConfig:
             schedule="constant",
             warmup_epochs=0.0,
             label_smoothing=0.0,
+            ema_momentum=0.0,
             augment=False,
             erasing_probability=0.0,
         )
@@ -75,6 +76,14 @@ class TrainConfig:
         if self.erasing_probability:
             parts.append(f"random erasing ({self.erasing_probability:.0%} of images)")
         return ", ".join(parts)
+
+    def ema_momentum_for(self, total_steps: int) -> float:
+        """The EMA momentum used for a run of ``total_steps``: the setting, capped so the average
+        spans at most a tenth of the run. A momentum of m averages about 1 / (1 - m) steps, and the
+        average starts at the random initial weights, so 0.999 would spoil a run of a few hundred steps."""
+        if not self.ema_momentum:
+            return 0.0
+        return max(0.0, min(self.ema_momentum, 1.0 - 10.0 / max(total_steps, 1)))
 
     @property
     def effective_val_size(self) -> int:

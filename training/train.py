@@ -202,7 +202,8 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
     else:
         learning_rate = config.learning_rate
     # Keras keeps the moving average inside the optimizer, so BackupAndRestore saves and resumes it.
-    ema = dict(use_ema=True, ema_momentum=config.ema_momentum) if config.ema_momentum else {}
+    momentum = config.ema_momentum_for(total_steps)
+    ema = dict(use_ema=True, ema_momentum=momentum) if momentum else {}
     if config.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(learning_rate=learning_rate, **ema)
     if config.optimizer == "sgd":
@@ -516,7 +517,7 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
         # The backup comes first so that it holds the raw weights, which training resumes from.
         keras.callbacks.BackupAndRestore(str(folder / runs.CHECKPOINT_DIR / "backup"), delete_checkpoint=False),
     ]
-    if config.ema_momentum:
+    if config.ema_momentum_for(config.epochs * steps_per_epoch):
         # Validation, the best-epoch checkpoint and so the shipped model use the averaged weights.
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     callbacks.append(recorder)
