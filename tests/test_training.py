@@ -153,6 +153,13 @@ def test_default_recipe_is_the_shipped_one():
     assert json.loads(json.dumps(config.to_dict())) == config.to_dict()
 
 
+def test_settings_recorded_before_a_setting_existed_read_as_they_trained():
+    recorded = TrainConfig(ema_momentum=0.0).to_dict()
+    del recorded["ema_momentum"]  # a card written before EMA existed
+    assert TrainConfig.from_dict(recorded).ema_momentum == 0.0
+    assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
+
+
 def test_augmentation_summary_names_what_is_on():
     assert TrainConfig(augment=False).augmentation_summary() == "none"
     text = TrainConfig(augment=True, shift_pixels=2, erasing_probability=0.25).augmentation_summary()

@@ -23,6 +23,8 @@ RANGES = {
     "val_size": (10, 30_000),
     "seed": (0, 2**31 - 1),
 }
+# Settings added after runs had been recorded, with the value that those older runs used.
+SETTINGS_BEFORE_THEY_EXISTED = {"ema_momentum": 0.0}
 OPTIMIZERS = ("adamw", "rmsprop", "sgd")  # sgd: Nesterov momentum 0.9
 SCHEDULES = ("cosine", "constant")
 
@@ -124,5 +126,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
+        """Settings as a run recorded them; a setting added after the run takes the value that
+        reproduces how runs trained before it existed (SETTINGS_BEFORE_THEY_EXISTED)."""
         fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in fields})
+        known = {**SETTINGS_BEFORE_THEY_EXISTED, **data}
+        return cls(**{k: v for k, v in known.items() if k in fields})
