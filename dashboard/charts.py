@@ -160,10 +160,35 @@ def learning_curves(histories: dict[str, pd.DataFrame], best_epochs: dict[str, i
                 col=2,
             )
     fig.update_xaxes(title_text="epoch")
+    loss_range, accuracy_range = initial_zoom(histories)
+    fig.update_yaxes(range=loss_range, row=1, col=1)
+    fig.update_yaxes(range=accuracy_range, row=1, col=2)
     fig.update_layout(
         height=420, margin=dict(l=10, r=10, t=40, b=10), hovermode="closest", legend=dict(orientation="h", y=-0.2)
     )
     return fig
+
+
+def initial_zoom(histories: dict[str, pd.DataFrame], skip_fraction: float = 0.1) -> tuple[list, list]:
+    """Loss and accuracy ranges that leave out the first tenth of each run's epochs.
+
+    Those epochs can be far off the rest (a weight average starts at the random weights: 10%
+    validation accuracy) and would squash the part of the curves worth reading. Double-clicking a
+    chart still shows every point.
+    """
+    losses, accuracies = [], []
+    for history in histories.values():
+        later = history[history["epoch"] > max(1, int(len(history) * skip_fraction))]
+        later = later if len(later) else history
+        losses += [later["loss"], later["val_loss"]]
+        accuracies += [later["accuracy"], later["val_accuracy"]]
+    loss, accuracy = pd.concat(losses).dropna(), pd.concat(accuracies).dropna()
+    loss_pad = 0.05 * float(loss.max() - loss.min()) or 0.05
+    accuracy_pad = 0.05 * float(accuracy.max() - accuracy.min()) or 0.01
+    return (
+        [max(0.0, float(loss.min()) - loss_pad), float(loss.max()) + loss_pad],
+        [max(0.0, float(accuracy.min()) - accuracy_pad), min(1.0, float(accuracy.max()) + accuracy_pad)],
+    )
 
 
 def probability_bars(

@@ -35,3 +35,23 @@ def test_learning_curves_have_training_validation_and_selected_epoch():
     )
     names = {t.name for t in charts.learning_curves({"run": history}, {"run": 2}).data}
     assert {"run · training", "run · validation", "run · learning rate", "run · selected epoch 2"} <= names
+
+
+def test_learning_curves_open_zoomed_past_the_first_epochs():
+    epochs = np.arange(1, 31)
+    accuracy = 0.95 - 0.1 / epochs
+    history = pd.DataFrame(
+        {
+            "epoch": epochs,
+            "loss": 0.3 + 1 / epochs,
+            "val_loss": 0.35 + 1 / epochs,
+            "accuracy": accuracy,
+            "val_accuracy": np.r_[[0.1, 0.1, 0.6], accuracy[3:] - 0.01],  # a weight average's slow start
+            "learning_rate": np.linspace(2e-3, 0, 30),
+        }
+    )
+    layout = charts.learning_curves({"run": history}, {"run": 30}).layout
+    low, high = layout.yaxis2.range
+    assert 0.6 < low <= history["val_accuracy"][3:].min() and high >= history["accuracy"].max()
+    low, high = layout.yaxis.range
+    assert low <= history["loss"].min() and history["val_loss"][3:].max() <= high < history["val_loss"][0]

@@ -76,5 +76,6 @@ if averaged:
     st.caption(
         f"{', '.join(f'`{name}`' for name in averaged)} validated and kept an exponential moving average (EMA) "
         "of its weights. The average starts from the random initial weights, so its validation curve trails "
-        "the training curve for the first few epochs, then runs smoother and usually a little higher."
+        "the training curve for the first few epochs (the charts open zoomed past them: double-click a chart to "
+        "see every point), then runs smoother."
     )
