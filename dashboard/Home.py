@@ -51,6 +51,7 @@ cols[4].metric(
     f"{metrics['epochs']} epochs",
     delta=f"{card['wall_seconds'] / 60:.0f} min on {card['hardware']['device']}",
     delta_color="off",
+    delta_arrow="off",  # a duration, not a change
 )
 
 st.subheader("What you can explore")
