@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from tests.browser import browser, streamlit_server, wait_for_app  # noqa: E402
 from training import runs  # noqa: E402
+from training.device import cpu_model  # noqa: E402
 
 FAST_PAGES = ["", "Architecture", "Learning_curves", "Confusion_matrix", "Mistakes"]
 MODEL_PAGES = ["Saliency", "Inception_branches", "Retrain"]
@@ -260,7 +261,7 @@ def main(argv=None) -> int:
         lines.append(row("training, seconds per epoch, oneDNN off", f"{off:.0f} s", f"oneDNN speed-up {off / on:.2f}x"))
     lines.append(row("predict 10,000 test images", f"{prediction_time():.2f} s", "batch 500, warm"))
 
-    cpu = platform.processor() or platform.machine()
+    cpu = cpu_model()
     print(
         f"\nMachine: {psutil.cpu_count()} cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB, "
         f"Python {platform.python_version()}\n"

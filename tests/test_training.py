@@ -157,6 +157,8 @@ def test_settings_recorded_before_a_setting_existed_read_as_they_trained():
     recorded = TrainConfig(ema_momentum=0.0).to_dict()
     del recorded["ema_momentum"]  # a card written before EMA existed
     assert TrainConfig.from_dict(recorded).ema_momentum == 0.0
+    assert TrainConfig.from_dict(recorded).weight_averaging_summary() == "none"
+    assert TrainConfig(ema_momentum=0.999).weight_averaging_summary() == "EMA 0.999"
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
 
 

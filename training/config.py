@@ -79,6 +79,10 @@ class TrainConfig:
             parts.append(f"random erasing ({self.erasing_probability:.0%} of images)")
         return ", ".join(parts)
 
+    def weight_averaging_summary(self) -> str:
+        """'EMA 0.999' or 'none'."""
+        return f"EMA {self.ema_momentum:g}" if self.ema_momentum else "none"
+
     def ema_momentum_for(self, total_steps: int) -> float:
         """The EMA momentum used for a run of ``total_steps``: the setting, capped so the average
         spans at most a tenth of the run. A momentum of m averages about 1 / (1 - m) steps, and the

@@ -6,6 +6,7 @@ TensorFlow start-up (a few seconds) in a child process, once.
 
 from __future__ import annotations
 
+import platform
 import shutil
 import subprocess
 import sys
@@ -31,3 +32,15 @@ def training_device(timeout: float = 120.0) -> str:
     if result.returncode != 0 or not lines:
         return "unknown (TensorFlow failed to start)"
     return lines[-1]
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name where the OS tells it (Linux), else the architecture."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

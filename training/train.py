@@ -34,6 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 from . import runs  # noqa: E402
 from .config import OPTIMIZERS, TrainConfig  # noqa: E402
 from .data import CLASS_NAMES, NUM_CLASSES, DataError, data_md5s, load_split, to_model_input  # noqa: E402
+from .device import cpu_model  # noqa: E402
 
 VALIDATION_SPLIT_SEED = 20240501  # fixed, so runs with different seeds share one validation split
 PROGRESS_INTERVAL_S = 1.0
@@ -334,18 +335,6 @@ def architecture_rows(model) -> list[dict]:
     return rows
 
 
-def cpu_model() -> str:
-    """The CPU's marketing name where the OS tells it (Linux), else the architecture."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def hardware_description() -> dict:
     import tensorflow as tf
 
@@ -507,8 +496,9 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
     (x_train, y_train), (x_val, y_val) = split_train_validation(train_split.images, train_split.labels, config)
     steps_per_epoch = -(-len(y_train) // config.batch_size)
     model = build_tiny_googlenet()
+    optimizer = make_optimizer(config, steps_per_epoch)
     model.compile(
-        optimizer=make_optimizer(config, steps_per_epoch),
+        optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
@@ -517,7 +507,7 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
         # The backup comes first so that it holds the raw weights, which training resumes from.
         keras.callbacks.BackupAndRestore(str(folder / runs.CHECKPOINT_DIR / "backup"), delete_checkpoint=False),
     ]
-    if config.ema_momentum_for(config.epochs * steps_per_epoch):
+    if optimizer.use_ema:
         # Validation, the best-epoch checkpoint and so the shipped model use the averaged weights.
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     callbacks.append(recorder)

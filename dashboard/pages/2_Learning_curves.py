@@ -48,7 +48,7 @@ summary = pd.DataFrame(
             "optimizer": settings[name].optimizer,
             "batch size": settings[name].batch_size,
             "augmentation": settings[name].augmentation_summary(),
-            "weight averaging": f"EMA {settings[name].ema_momentum:g}" if settings[name].ema_momentum else "none",
+            "weight averaging": settings[name].weight_averaging_summary(),
             "minutes": r.card["wall_seconds"] / 60,
             "hardware": r.card["hardware"]["device"],
         }
