@@ -162,6 +162,14 @@ def test_settings_recorded_before_a_setting_existed_read_as_they_trained():
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
 
 
+def test_optimizer_summary_names_the_recipe():
+    assert TrainConfig().optimizer_summary() == (
+        "AdamW (weight decay 0.2), 1-epoch warm-up then cosine decay, label smoothing 0.1, "
+        "weights averaged (EMA 0.999)"
+    )
+    assert TrainConfig.original_recipe().optimizer_summary() == "RMSprop, constant learning rate"
+
+
 def test_augmentation_summary_names_what_is_on():
     assert TrainConfig(augment=False).augmentation_summary() == "none"
     text = TrainConfig(augment=True, shift_pixels=2, erasing_probability=0.25).augmentation_summary()

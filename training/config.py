@@ -83,6 +83,24 @@ class TrainConfig:
         """'EMA 0.999' or 'none'."""
         return f"EMA {self.ema_momentum:g}" if self.ema_momentum else "none"
 
+    def optimizer_summary(self) -> str:
+        """The optimisation recipe in words, e.g. 'AdamW (weight decay 0.2), 1-epoch warm-up then
+        cosine decay, label smoothing 0.1, weights averaged (EMA 0.999)'."""
+        names = {"adamw": "AdamW", "rmsprop": "RMSprop", "sgd": "SGD with Nesterov momentum"}
+        parts = [names.get(self.optimizer, self.optimizer)]
+        if self.weight_decay:
+            parts[0] += f" (weight decay {self.weight_decay:g})"
+        if self.schedule == "cosine":
+            warmup = f"{self.warmup_epochs:g}-epoch warm-up then " if self.warmup_epochs else ""
+            parts.append(f"{warmup}cosine decay")
+        else:
+            parts.append("constant learning rate")
+        if self.label_smoothing:
+            parts.append(f"label smoothing {self.label_smoothing:g}")
+        if self.ema_momentum:
+            parts.append(f"weights averaged ({self.weight_averaging_summary()})")
+        return ", ".join(parts)
+
     def ema_momentum_for(self, total_steps: int) -> float:
         """The EMA momentum used for a run of ``total_steps``: the setting, capped so the average
         spans at most a tenth of the run. A momentum of m averages about 1 / (1 - m) steps, and the

@@ -96,7 +96,7 @@ else:
             value=defaults.learning_rate,
             format="%.4f",
             step=0.0005,
-            help="AdamW with warm-up and cosine decay",
+            help=f"The shipped recipe: {defaults.optimizer_summary()}",
         )
         c4, c5, c6 = st.columns(3)
         limit = c4.number_input(
