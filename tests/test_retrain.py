@@ -34,6 +34,10 @@ def test_tiny_run_appears_in_the_selector_with_its_confusion_matrix():
     assert jobs.wait_for(job, 600) == runs.STATE_COMPLETE, jobs.log_tail(job.folder)
     assert jobs.current_job() is None
     assert "tiny" in [r.name for r in runs.list_runs()]
+    overview = {row["run"]: row for row in jobs.runs_overview()}
+    assert overview["tiny"]["state"] == runs.STATE_COMPLETE and not overview["tiny"]["shipped"]
+    assert 0.0 < overview["tiny"]["test accuracy"] <= 1.0
+    assert all(overview[name]["shipped"] for name in runs.SHIPPED_RUNS)
 
     at = AppTest.from_file(str(REPO_ROOT / "dashboard/pages/3_Confusion_matrix.py"), default_timeout=180)
     at.session_state["selected_run"] = "tiny"
@@ -49,6 +53,7 @@ def test_second_start_is_refused_while_one_runs():
     with pytest.raises(jobs.JobError, match="already in progress"):
         jobs.start_job(TrainConfig(epochs=1, limit=512), "second")
     assert not (runs.runs_dir() / "second").exists()
+    assert jobs.runs_overview()[len(runs.SHIPPED_RUNS)]["state"] == runs.STATE_RUNNING
     jobs.cancel_job()
     jobs.wait_for(first, 300)
 

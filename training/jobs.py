@@ -230,6 +230,24 @@ def run_state(folder: Path) -> dict:
     return {**status, "state": state}
 
 
+def runs_overview() -> list[dict]:
+    """One row per run folder, finished or not: name, state, test accuracy, status message, shipped."""
+    rows = []
+    for info in runs.list_runs(include_unfinished=True):
+        state = {"state": info.state} if info.shipped else run_state(info.folder)
+        metrics = runs.read_json(info.folder / runs.METRICS_FILE, default={}) or {}
+        rows.append(
+            {
+                "run": info.name,
+                "state": state.get("state"),
+                "test accuracy": metrics.get("test_accuracy"),
+                "message": state.get("message", ""),
+                "shipped": info.shipped,
+            }
+        )
+    return rows
+
+
 def progress(folder: Path) -> dict:
     return runs.read_json(Path(folder) / runs.PROGRESS_FILE, default={}) or {}
 
