@@ -88,6 +88,7 @@ def test_learning_curves_overlay_the_shipped_runs():
     table = at.dataframe[0].value.set_index("run")
     assert table.loc["original-recipe", "augmentation"] == "none"
     assert table.loc["original-recipe", "weight averaging"] == "none"
+    assert table.loc["original-recipe", "optimizer"] == "RMSprop"
     shipped = TrainConfig.from_dict(SHIPPED.card["settings"])
     assert table.loc["shipped", "augmentation"] == shipped.augmentation_summary()
     assert table.loc["shipped", "test accuracy"] == SHIPPED.metrics["test_accuracy"]

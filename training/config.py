@@ -25,7 +25,8 @@ RANGES = {
 }
 # Settings added after runs had been recorded, with the value that those older runs used.
 SETTINGS_BEFORE_THEY_EXISTED = {"ema_momentum": 0.0}
-OPTIMIZERS = ("adamw", "rmsprop", "sgd")  # sgd: Nesterov momentum 0.9
+# command-line name -> name in words (sgd: Nesterov momentum 0.9)
+OPTIMIZERS = {"adamw": "AdamW", "rmsprop": "RMSprop", "sgd": "SGD with Nesterov momentum"}
 SCHEDULES = ("cosine", "constant")
 
 
@@ -86,8 +87,7 @@ class TrainConfig:
     def optimizer_summary(self) -> str:
         """The optimisation recipe in words, e.g. 'AdamW (weight decay 0.2), 1-epoch warm-up then
         cosine decay, label smoothing 0.1, weights averaged (EMA 0.999)'."""
-        names = {"adamw": "AdamW", "rmsprop": "RMSprop", "sgd": "SGD with Nesterov momentum"}
-        parts = [names.get(self.optimizer, self.optimizer)]
+        parts = [OPTIMIZERS.get(self.optimizer, self.optimizer)]
         if self.weight_decay:
             parts[0] += f" (weight decay {self.weight_decay:g})"
         if self.schedule == "cosine":
