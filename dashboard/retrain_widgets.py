@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
@@ -70,7 +72,8 @@ def new_run_form() -> tuple[TrainConfig, str, list[str]] | None:
             help=f"Use only the first N images: {RANGES['limit'][0]} to 60,000, or 0 for all",
         )
         seed = c5.number_input("Seed", value=defaults.seed, step=1)
-        augment = c6.checkbox(f"Augmentation: {defaults.augmentation_summary()}", value=defaults.augment)
+        with_augmentation = dataclasses.replace(defaults, augment=True)
+        augment = c6.checkbox(f"Augmentation: {with_augmentation.augmentation_summary()}", value=defaults.augment)
         name = st.text_input("Run name (optional)", placeholder="run-YYYYMMDD-HHMMSS", max_chars=60)
         submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
     if not submitted:
@@ -85,6 +88,6 @@ def new_run_form() -> tuple[TrainConfig, str, list[str]] | None:
     )
     problems = config.validate()
     clean_name = name.strip()
-    if clean_name and not all(ch.isalnum() or ch in "-_." for ch in clean_name):
-        problems.append("The run name may only contain letters, digits, '-', '_' and '.'.")
+    if clean_name and jobs.run_name_problem(clean_name):
+        problems.append(jobs.run_name_problem(clean_name))
     return config, clean_name, problems

@@ -199,10 +199,12 @@ def test_retraining_form_rejects_invalid_settings():
     at = app("Retrain")
     at.number_input[0].set_value(0)  # epochs
     at.number_input[3].set_value(10)  # training images
+    at.text_input[0].set_value("../outside")
     at.button[0].click().run()
     errors = [e.value for e in at.error]
     assert any("epochs must be between 1 and 200" in e for e in errors)
     assert any("limit must be between 64 and 60000" in e for e in errors)
+    assert any("run name may only contain" in e for e in errors)
     assert not any(p.name.startswith("run-") for p in runs.runs_dir().glob("*"))
 
 

@@ -101,6 +101,15 @@ def test_unwritable_runs_directory_gives_a_clear_message(monkeypatch, tmp_path):
         jobs.start_job(TrainConfig(epochs=1, limit=512))
 
 
+@pytest.mark.parametrize("name", ["../escape", ".hidden", "a/b", "spaced name"])
+def test_run_names_that_would_leave_the_runs_directory_are_refused(name, runs_dir):
+    with pytest.raises(jobs.JobError, match="run name"):
+        jobs.start_job(TrainConfig(epochs=1, limit=512), name)
+    assert jobs.current_job() is None
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+    assert not (runs_dir.parent / "escape").exists()
+
+
 def test_invalid_settings_never_start_a_process():
     with pytest.raises(jobs.JobError, match="batch_size must be between"):
         jobs.start_job(TrainConfig(epochs=1, batch_size=1, limit=512))

@@ -147,9 +147,18 @@ def _spawn(folder: Path, argv: list[str]) -> Job:
     return Job(process.pid, folder, time.time())
 
 
+def run_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a run folder (None if it can): it must stay inside the runs directory."""
+    if not name or name.startswith(".") or not all(ch.isalnum() or ch in "-_." for ch in name):
+        return "The run name may only contain letters, digits, '-', '_' and '.', and must not start with '.'."
+    return None
+
+
 def start_job(config: TrainConfig, name: str | None = None) -> Job:
     """Validate the settings and start a new run in the runs directory."""
     problems = config.validate()
+    if name is not None and run_name_problem(name):
+        problems.append(run_name_problem(name))
     if problems:
         raise JobError(" ".join(problems))
     base = runs.runs_dir()
