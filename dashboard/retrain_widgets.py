@@ -88,6 +88,6 @@ def new_run_form() -> tuple[TrainConfig, str, list[str]] | None:
     )
     problems = config.validate()
     clean_name = name.strip()
-    if clean_name and jobs.run_name_problem(clean_name):
-        problems.append(jobs.run_name_problem(clean_name))
+    if clean_name and (name_problem := jobs.run_name_problem(clean_name)):
+        problems.append(name_problem)
     return config, clean_name, problems

@@ -167,6 +167,7 @@ def test_optimizer_summary_names_the_recipe():
         "AdamW (weight decay 0.2), 1-epoch warm-up then cosine decay, label smoothing 0.1, weights averaged (EMA 0.999)"
     )
     assert TrainConfig.original_recipe().optimizer_summary() == "RMSprop, constant learning rate"
+    assert TrainConfig(optimizer="sgd").optimizer_name == "SGD with Nesterov momentum"
 
 
 def test_augmentation_summary_names_what_is_on():

@@ -84,10 +84,15 @@ class TrainConfig:
         """'EMA 0.999' or 'none'."""
         return f"EMA {self.ema_momentum:g}" if self.ema_momentum else "none"
 
+    @property
+    def optimizer_name(self) -> str:
+        """The optimizer in words, e.g. 'AdamW'."""
+        return OPTIMIZERS.get(self.optimizer, self.optimizer)
+
     def optimizer_summary(self) -> str:
         """The optimisation recipe in words, e.g. 'AdamW (weight decay 0.2), 1-epoch warm-up then
         cosine decay, label smoothing 0.1, weights averaged (EMA 0.999)'."""
-        parts = [OPTIMIZERS.get(self.optimizer, self.optimizer)]
+        parts = [self.optimizer_name]
         if self.weight_decay:
             parts[0] += f" (weight decay {self.weight_decay:g})"
         if self.schedule == "cosine":

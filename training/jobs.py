@@ -157,8 +157,8 @@ def run_name_problem(name: str) -> str | None:
 def start_job(config: TrainConfig, name: str | None = None) -> Job:
     """Validate the settings and start a new run in the runs directory."""
     problems = config.validate()
-    if name is not None and run_name_problem(name):
-        problems.append(run_name_problem(name))
+    if name is not None and (name_problem := run_name_problem(name)):
+        problems.append(name_problem)
     if problems:
         raise JobError(" ".join(problems))
     base = runs.runs_dir()

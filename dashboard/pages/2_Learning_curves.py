@@ -10,7 +10,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import charts, ui  # noqa: E402
 from training import runs  # noqa: E402
-from training.config import OPTIMIZERS, TrainConfig  # noqa: E402
+from training.config import TrainConfig  # noqa: E402
 
 ui.setup_page("Learning curves", ":material/show_chart:")
 run = ui.run_selector()
@@ -45,7 +45,7 @@ summary = pd.DataFrame(
             "selected epoch": best[name],
             "best validation accuracy": r.metrics["best_val_accuracy"],
             "test accuracy": r.metrics["test_accuracy"],
-            "optimizer": OPTIMIZERS.get(settings[name].optimizer, settings[name].optimizer),
+            "optimizer": settings[name].optimizer_name,
             "batch size": settings[name].batch_size,
             "augmentation": settings[name].augmentation_summary(),
             "weight averaging": settings[name].weight_averaging_summary(),
