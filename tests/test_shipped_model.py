@@ -95,3 +95,10 @@ def test_original_recipe_run_is_labelled_and_complete():
     )
     assert "--recipe original" in original.card["command"]
     assert len(original.history) == 15
+
+
+def test_model_folder_holds_only_the_shipped_model():
+    # Anything that picks "the model under model/" (an evaluation, a deployment) must find this one.
+    model_files = sorted(p.relative_to(runs.REPO_ROOT) for p in (runs.REPO_ROOT / "model").rglob("*.keras"))
+    assert model_files == [(SHIPPED / runs.MODEL_FILE).relative_to(runs.REPO_ROOT)]
+    assert not ORIGINAL.resolve().is_relative_to((runs.REPO_ROOT / "model").resolve())

@@ -62,7 +62,7 @@ HISTORY_COLUMNS = (
 # The run folders shipped with the project, in the order the app offers them.
 SHIPPED_RUNS = {
     "shipped": REPO_ROOT / "model" / "shipped",
-    "original-recipe": REPO_ROOT / "model" / "original_recipe",
+    "original-recipe": REPO_ROOT / "baselines" / "original_recipe",
 }
 SHIPPED_LABELS = {"shipped": "Shipped model", "original-recipe": "Original recipe (comparison)"}
 DEFAULT_RUN = "shipped"
