@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 import pytest
 import streamlit as st
+from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO_ROOT
@@ -74,6 +75,10 @@ def test_architecture_table_and_totals():
     assert {m.label: m.value for m in at.metric}["Total parameters"] == "1,044,240"
     block = next(f for f in frames if "branch" in f.columns)
     assert set(block["branch"]) == {"3x3 branch", "5x5 branch", "merge"}
+    # Each branch's multiply-adds sit under its parameters as a second figure: no up/down arrow.
+    branch_metrics = [m for m in at.metric if m.label in {"3x3 branch", "5x5 branch", "merge"}]
+    assert len(branch_metrics) == 3 and all("multiply-adds" in m.proto.delta for m in branch_metrics)
+    assert {m.proto.direction for m in branch_metrics} == {Metric.MetricDirection.NONE}
     assert "1x1 convolutions" in texts(at) and "LRN" in texts(at)
 
 

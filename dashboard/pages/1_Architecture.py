@@ -41,6 +41,7 @@ if chosen:
             f"{values['params']:,} params",
             f"{values['multiply-adds'] / 1e6:.2f} M multiply-adds",
             delta_color="off",
+            delta_arrow="off",  # a second figure, not a change
         )
     st.dataframe(layers, hide_index=True, width="stretch")
 
