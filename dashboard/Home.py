@@ -59,7 +59,8 @@ guide = {
     "Architecture": "the network layer by layer, with an interactive diagram of the stem, the four inception "
     "blocks and their 3x3 and 5x5 branches.",
     "Learning curves": "loss, accuracy and learning rate per epoch, with runs overlaid for comparison.",
-    "Confusion matrix": "which classes are mistaken for which; pick a cell to see its images.",
+    "Confusion matrix": "which classes are mistaken for which (pick a cell to see its images), and whether the "
+    "model's confidence can be taken at its word.",
     "Mistakes": "every misclassified test image, most confidently wrong first.",
     "Saliency": "where the network looks: Grad-CAM, Grad-CAM++, Score-CAM, LayerCAM and gradient maps.",
     "Inception branches": "what the 3x3 and 5x5 branches of each block see, and what happens if one is switched off.",

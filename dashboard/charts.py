@@ -253,3 +253,44 @@ def knockout_chart(original: np.ndarray, changed: np.ndarray, class_names, chang
         legend=dict(orientation="h", y=1.12),
     )
     return fig
+
+
+def reliability_diagram(bins: pd.DataFrame) -> go.Figure:
+    """Accuracy against confidence per bin (see analysis.calibration), with the line of perfect calibration.
+
+    Bars below the diagonal mean overconfidence, bars above it underconfidence.
+    """
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=(bins["lower"] + bins["upper"]) / 2,
+            y=bins["accuracy"],
+            width=bins["upper"] - bins["lower"],
+            marker=dict(color=ACCENT, opacity=0.8, line=dict(color="white", width=1)),
+            name="share right (number: images in the bin)",
+            text=[f"{n:,}" for n in bins["images"]],
+            textposition="inside",
+            insidetextanchor="start",
+            textangle=0,
+            textfont=dict(color="white", size=11),
+            customdata=np.stack([bins["lower"], bins["upper"], bins["images"], bins["confidence"]], axis=1),
+            hovertemplate=(
+                "confidence %{customdata[0]:.0%}–%{customdata[1]:.0%}<br>%{customdata[2]:,} images"
+                "<br>mean confidence %{customdata[3]:.1%}<br>right %{y:.1%}<extra></extra>"
+            ),
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#9ca3af", dash="dash"), name="perfectly calibrated"
+        )
+    )
+    fig.update_layout(
+        height=340,
+        margin=dict(l=10, r=10, t=10, b=10),
+        legend=dict(orientation="h", y=1.12),
+        xaxis=dict(title="confidence of the top answer", range=[0, 1], tickformat=".0%"),
+        yaxis=dict(title="share of those answers that are right", range=[0, 1], tickformat=".0%"),
+        bargap=0,
+    )
+    return fig

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import architecture, confusion, mistakes
+from analysis import architecture, calibration, confusion, mistakes
 from analysis.query import QueryReader
 from training import runs
 
@@ -134,3 +134,56 @@ def test_summary_frame_has_keras_columns():
     assert list(frame.columns) == ["Layer", "Type", "Output shape", "Param #", "Connected to"]
     assert frame.iloc[1]["Output shape"] == "(None, 28, 28, 16)"
     assert isinstance(frame, pd.DataFrame)
+
+
+def calibration_toy():
+    # Top answers at 95% (right), 95% (wrong), 55% (right), 35% (right); labels are class 0.
+    probabilities = np.zeros((4, 10))
+    probabilities[0, 0] = probabilities[1, 1] = 0.95
+    probabilities[0, 1:] = probabilities[1, [0, *range(2, 10)]] = 0.05 / 9
+    probabilities[2, 0], probabilities[2, 1:] = 0.55, 0.45 / 9
+    probabilities[3, 0], probabilities[3, 1:] = 0.35, 0.65 / 9
+    return probabilities, np.zeros(4, dtype=int)
+
+
+def test_reliability_bins_group_answers_by_confidence():
+    table = calibration.reliability_bins(*calibration_toy())
+    assert table["images"].tolist() == [1, 1, 2]
+    np.testing.assert_allclose(table["lower"], [0.3, 0.5, 0.9])
+    np.testing.assert_allclose(table["upper"], [0.4, 0.6, 1.0])
+    np.testing.assert_allclose(table["confidence"], [0.35, 0.55, 0.95])
+    np.testing.assert_allclose(table["accuracy"], [1.0, 1.0, 0.5])
+
+
+def test_calibration_error_and_verdict():
+    result = calibration.calibration(*calibration_toy())
+    # (1 * 0.65 + 1 * 0.45 + 2 * 0.45) / 4
+    assert result.expected_calibration_error == pytest.approx(0.5)
+    assert (result.mean_confidence, result.accuracy) == (pytest.approx(0.7), 0.75)
+    assert result.verdict == "underconfident"
+
+
+def test_a_calibrated_model_scores_near_zero_and_an_overconfident_one_does_not():
+    rng = np.random.default_rng(0)
+    confidence = rng.uniform(0.2, 1.0, 20_000)
+    right = rng.uniform(size=confidence.size) < confidence
+    labels = np.where(right, 0, 1)
+    probabilities = np.zeros((confidence.size, 10))
+    probabilities[:, 0] = confidence
+    probabilities[:, 1:] = ((1 - confidence) / 9)[:, None]
+    assert calibration.calibration(probabilities, labels).expected_calibration_error < 0.02
+    labels_overconfident = np.where(rng.uniform(size=confidence.size) < confidence - 0.15, 0, 1)
+    worse = calibration.calibration(probabilities, labels_overconfident)
+    assert worse.expected_calibration_error == pytest.approx(0.15, abs=0.02)
+    assert worse.verdict == "overconfident"
+
+
+def test_a_confidence_of_one_lands_in_the_last_bin():
+    probabilities = np.eye(10)[[3]]
+    table = calibration.reliability_bins(probabilities, np.array([3]))
+    assert table[["lower", "upper", "images", "accuracy"]].values.tolist() == [[0.9, 1.0, 1, 1.0]]
+
+
+def test_label_smoothing_target():
+    assert calibration.smoothed_target(0.1, 10) == pytest.approx(0.91)
+    assert calibration.smoothed_target(0.0, 10) == 1.0

@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
 
+from dashboard import ui
 from tests.conftest import REPO_ROOT
 from training import runs
 from training.config import TrainConfig
@@ -123,6 +124,23 @@ def test_confusion_page_tables():
     assert scores["support"].sum() == 10_000
     pairs = next(v for k, v in frames.items() if "count" in k)
     assert pairs["count"].is_monotonic_decreasing
+
+
+@pytest.mark.parametrize("run, verdict", [("shipped", "underconfident"), ("original-recipe", "overconfident")])
+def test_confusion_page_says_whether_confidence_can_be_trusted(run, verdict):
+    # Label smoothing makes the shipped model underconfident; the original recipe's model is overconfident.
+    at = AppTest.from_file(str(REPO_ROOT / PAGES["Confusion matrix"]), default_timeout=180)
+    at.session_state[ui.RUN_KEY] = run
+    at.run()
+    assert not at.exception
+    results = runs.load_results(runs.SHIPPED_RUNS[run])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Accuracy"] == f"{results.metrics['test_accuracy']:.2%}"
+    assert metrics["Mean confidence"] == f"{results.probabilities.max(axis=1).mean():.2%}"
+    assert float(metrics["Expected calibration error"].rstrip("%")) > 1.0
+    assert f"The model is **{verdict}**" in texts(at)
+    smoothing = results.card["settings"]["label_smoothing"]
+    assert ("label smoothing 0.1" in texts(at)) == (smoothing == 0.1)
 
 
 def test_mistakes_filters_and_sort():
@@ -240,8 +258,6 @@ def test_corrupt_run_folder_gives_a_clear_message(monkeypatch, tmp_path):
 
 
 def test_pages_without_data_explain_how_to_fix_it(monkeypatch, tmp_path):
-    from dashboard import ui
-
     monkeypatch.setenv("FASHION_MNIST_DIR", str(tmp_path / "no-data"))
     ui.test_split.clear()
     try:

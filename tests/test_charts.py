@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from analysis import calibration
 from dashboard import charts
 from explain.deletion import DeletionCurve
 from training.data import CLASS_NAMES
@@ -55,3 +56,16 @@ def test_learning_curves_open_zoomed_past_the_first_epochs():
     assert 0.6 < low <= history["val_accuracy"][3:].min() and high >= history["accuracy"].max()
     low, high = layout.yaxis.range
     assert low <= history["loss"].min() and history["val_loss"][3:].max() <= high < history["val_loss"][0]
+
+
+def test_reliability_diagram_draws_one_bar_per_bin_and_the_diagonal():
+    probabilities = np.zeros((3, 10))
+    probabilities[0, 0], probabilities[1, 1], probabilities[2, 2] = 0.95, 0.95, 0.55
+    probabilities[:, 9] = 1 - probabilities.max(axis=1)
+    table = calibration.reliability_bins(probabilities, np.array([0, 0, 2]))
+    fig = charts.reliability_diagram(table)
+    bars, diagonal = fig.data
+    np.testing.assert_allclose(bars.x, [0.55, 0.95])
+    np.testing.assert_allclose(bars.y, [1.0, 0.5])
+    assert list(bars.text) == ["1", "2"]
+    assert list(diagonal.x) == [0, 1] and list(diagonal.y) == [0, 1]

@@ -7,8 +7,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import streamlit as st  # noqa: E402
 
+from analysis import calibration  # noqa: E402
 from analysis import confusion as cm  # noqa: E402
-from dashboard import ui  # noqa: E402
+from dashboard import charts, ui  # noqa: E402
+from training.config import TrainConfig  # noqa: E402
 from training.data import CLASS_NAMES  # noqa: E402
 
 GALLERY_SIZE = 18
@@ -83,3 +85,29 @@ with right:
         width="stretch",
         column_config={"share of true class": st.column_config.NumberColumn(format="percent")},
     )
+
+st.subheader("Can its confidence be taken at its word?")
+trust = calibration.calibration(results.probabilities, results.labels)
+c1, c2, c3 = st.columns(3)
+c1.metric("Mean confidence", ui.percent(trust.mean_confidence), help="The probability of the top answer, averaged.")
+c2.metric("Accuracy", ui.percent(trust.accuracy))
+c3.metric(
+    "Expected calibration error",
+    ui.percent(trust.expected_calibration_error),
+    help=f"Test images grouped into {calibration.BINS} confidence bins; the gap between each bin's accuracy and "
+    "its mean confidence, averaged with the bins' sizes as weights. 0 is perfect.",
+)
+st.plotly_chart(charts.reliability_diagram(trust.bins), width="stretch")
+smoothing = TrainConfig.from_dict(results.card["settings"]).label_smoothing
+st.markdown(
+    f"The model is **{trust.verdict}**: bars above the dashed line hold answers that are right more often than "
+    "their confidence says, bars below it answers that are right less often."
+    + (
+        f" It was trained with label smoothing {smoothing:g}, which asks it to give the true class "
+        f"{calibration.smoothed_target(smoothing, len(CLASS_NAMES)):.0%} rather than 100%: it pulls every "
+        "confidence down."
+        if smoothing
+        else " It was trained without label smoothing, which pushes its answer on every training image towards "
+        "100% and tends to make networks overconfident."
+    )
+)
