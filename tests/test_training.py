@@ -164,7 +164,7 @@ def test_settings_recorded_before_a_setting_existed_read_as_they_trained():
 
 def test_optimizer_summary_names_the_recipe():
     assert TrainConfig().optimizer_summary() == (
-        "AdamW (weight decay 0.2), 1-epoch warm-up then cosine decay, label smoothing 0.1, weights averaged (EMA 0.999)"
+        "AdamW (weight decay 0.1), 1-epoch warm-up then cosine decay, label smoothing 0.1, weights averaged (EMA 0.999)"
     )
     assert TrainConfig.original_recipe().optimizer_summary() == "RMSprop, constant learning rate"
     assert TrainConfig(optimizer="sgd").optimizer_name == "SGD with Nesterov momentum"
