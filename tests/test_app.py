@@ -10,6 +10,7 @@ from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
 
 from dashboard import ui
+from explain.saliency import DEFAULT_METHOD
 from tests.conftest import REPO_ROOT
 from training import runs
 from training.config import TrainConfig
@@ -179,8 +180,8 @@ def test_bad_query_parameters_fall_back_with_a_notice(page, query, notice):
     notices = [i.body for i in at.info]
     assert any(notice in n for n in notices), notices
     if page == "Saliency" and "method" in query:
-        assert len(notices) == 4  # index, method, layer and target each explained
-        assert at.selectbox(key="method").value == "gradcam"
+        assert len([n for n in notices if n.startswith("Ignored")]) == 4  # index, method, layer and target
+        assert at.selectbox(key="method").value == DEFAULT_METHOD
 
 
 def test_saliency_deep_link_reproduces_the_view():
@@ -197,6 +198,32 @@ def test_saliency_deep_link_reproduces_the_view():
     assert "AUC" in texts(at) or at.get("plotly_chart")
     at.selectbox(key="method").set_value("layercam").run()
     assert at.query_params["method"] == "layercam" and at.query_params["index"] == str(wrong)
+
+
+def test_saliency_explains_a_blank_grad_cam_map_instead_of_showing_nothing():
+    import model as tgn
+    from explain import saliency
+    from training.data import load_split, to_model_input
+
+    explainers = saliency.build_explainers(tgn.load_model(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE))
+    images = to_model_input(load_split("test").images[:40])
+    blank = next(
+        i
+        for i in range(len(images))
+        if saliency.is_blank(saliency.saliency_map(explainers, images[i], "gradcam", int(SHIPPED.predictions[i])))
+    )
+    at = app("Saliency", index=str(blank), method="gradcam", layer="block3")
+    assert not at.exception
+    assert "map for" in at.info[0].value and "is blank" in at.info[0].value and "LayerCAM" in at.info[0].value
+    assert "deletion test" not in texts(at)  # nothing to rank, so no test of the ranking
+    at.selectbox(key="method").set_value("layercam").run()
+    assert not at.info and "deletion test" in texts(at)
+
+
+def test_saliency_opens_on_a_map_with_something_in_it():
+    at = app("Saliency")
+    assert not at.exception and not at.info
+    assert at.selectbox(key="method").value == DEFAULT_METHOD and "deletion test" in texts(at)
 
 
 def test_saliency_all_methods_grid_and_navigation():

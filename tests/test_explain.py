@@ -36,7 +36,30 @@ def test_maps_have_image_shape_and_unit_range(explainers, test_images, method):
     x, labels = test_images
     result = saliency.saliency_map(explainers, x[0], method, int(labels[0]), "block3")
     assert result.shape == (28, 28) and result.dtype == np.float32
-    assert result.min() == pytest.approx(0.0) and result.max() == pytest.approx(1.0)
+    # Scaled to [0, 1], unless blank (see test_blank_grad_cam_maps_are_zero_and_explained).
+    assert result.min() == pytest.approx(0.0)
+    assert result.max() == pytest.approx(1.0) or saliency.is_blank(result)
+
+
+@pytest.mark.parametrize("method", list(saliency.METHODS))
+def test_maps_are_scaled_to_the_unit_range(explainers, test_images, method):
+    x, labels = test_images
+    maxima = [saliency.saliency_map(explainers, x[i], method, int(labels[i]), "block2").max() for i in range(5)]
+    assert maxima == pytest.approx([1.0] * 5)
+
+
+def test_blank_grad_cam_maps_are_zero_and_explained(explainers, test_images):
+    # Grad-CAM weighs each channel by its mean gradient and keeps the positive part of the weighted sum: at
+    # block 3 that sum is negative everywhere for some images. LayerCAM keeps positive gradients only.
+    x, labels = test_images
+    cams = [saliency.saliency_map(explainers, x[i], "gradcam", int(labels[i]), "block3") for i in range(40)]
+    blank = [i for i, cam in enumerate(cams) if saliency.is_blank(cam)]
+    assert 0 < len(blank) < len(cams)
+    for i in blank[:3]:
+        assert not cams[i].any()
+        assert not saliency.is_blank(saliency.saliency_map(explainers, x[i], "layercam", int(labels[i]), "block3"))
+    reason = saliency.blank_map_reason("gradcam", "block3")
+    assert "Inception block 3" in reason and "LayerCAM" in reason
 
 
 def test_cam_target_is_the_whole_block(net, explainers, test_images):

@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from dashboard import charts, image_picker, model_cache, ui  # noqa: E402
-from explain import deletion, overlay  # noqa: E402
+from explain import deletion, overlay, saliency  # noqa: E402
 from explain.saliency import CAM_METHODS, DEFAULT_LAYER, DEFAULT_METHOD, METHODS, TARGET_LAYERS, layer_label  # noqa: E402
 from training.data import CLASS_NAMES, to_model_input  # noqa: E402
 
@@ -70,7 +70,8 @@ def compute(method_key: str, target_class: int) -> np.ndarray:
 
 
 def show_map(saliency_values: np.ndarray, caption: str) -> None:
-    st.image(overlay.overlay(split.images[index], saliency_values, opacity), caption=caption, width=224)
+    blank = " (blank: no positive evidence)" if saliency.is_blank(saliency_values) else ""
+    st.image(overlay.overlay(split.images[index], saliency_values, opacity), caption=caption + blank, width=224)
 
 
 if method == ALL:
@@ -101,6 +102,12 @@ with right:
     )
 if true != predicted:
     st.caption("Misclassified: the two maps show what supports the predicted class and what supports the true one.")
+if saliency.is_blank(saliency_values):
+    st.info(
+        f"**The {METHODS[method]} map for {CLASS_NAMES[target]} is blank.** {saliency.blank_map_reason(method, layer)}",
+        icon=":material/visibility_off:",
+    )
+    st.stop()  # a blank map ranks no pixel above another, so there is no deletion test to run
 
 st.subheader("Can this map be trusted? A deletion test")
 fill = st.radio(
