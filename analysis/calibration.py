@@ -71,3 +71,16 @@ def calibration(probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS)
 def smoothed_target(label_smoothing: float, classes: int) -> float:
     """The probability that label smoothing asks the model to give the true class."""
     return 1.0 - label_smoothing + label_smoothing / classes
+
+
+def label_smoothing_effect(label_smoothing: float, classes: int) -> str:
+    """One sentence on what the run's label smoothing does to its confidence."""
+    if not label_smoothing:
+        return (
+            "It was trained without label smoothing, which pushes its answer on every training image towards 100% "
+            "and tends to make networks overconfident."
+        )
+    return (
+        f"It was trained with label smoothing {label_smoothing:g}, which asks it to give the true class "
+        f"{smoothed_target(label_smoothing, classes):.0%} rather than 100%: it pulls every confidence down."
+    )

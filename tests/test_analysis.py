@@ -187,3 +187,8 @@ def test_a_confidence_of_one_lands_in_the_last_bin():
 def test_label_smoothing_target():
     assert calibration.smoothed_target(0.1, 10) == pytest.approx(0.91)
     assert calibration.smoothed_target(0.0, 10) == 1.0
+
+
+def test_label_smoothing_effect_in_words():
+    assert "91% rather than 100%" in calibration.label_smoothing_effect(0.1, 10)
+    assert "without label smoothing" in calibration.label_smoothing_effect(0.0, 10)

@@ -101,13 +101,6 @@ st.plotly_chart(charts.reliability_diagram(trust.bins), width="stretch")
 smoothing = TrainConfig.from_dict(results.card["settings"]).label_smoothing
 st.markdown(
     f"The model is **{trust.verdict}**: bars above the dashed line hold answers that are right more often than "
-    "their confidence says, bars below it answers that are right less often."
-    + (
-        f" It was trained with label smoothing {smoothing:g}, which asks it to give the true class "
-        f"{calibration.smoothed_target(smoothing, len(CLASS_NAMES)):.0%} rather than 100%: it pulls every "
-        "confidence down."
-        if smoothing
-        else " It was trained without label smoothing, which pushes its answer on every training image towards "
-        "100% and tends to make networks overconfident."
-    )
+    "their confidence says, bars below it answers that are right less often. "
+    + calibration.label_smoothing_effect(smoothing, len(CLASS_NAMES))
 )
