@@ -58,12 +58,10 @@ class Calibration:
 def calibration(probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS) -> Calibration:
     table = reliability_bins(probabilities, labels, bins)
     weights = table["images"] / table["images"].sum()
-    ece = float((weights * (table["accuracy"] - table["confidence"]).abs()).sum())
-    probabilities = np.asarray(probabilities)
     return Calibration(
-        mean_confidence=float(probabilities.max(axis=1).mean()),
-        accuracy=float((probabilities.argmax(axis=1) == np.asarray(labels)).mean()),
-        expected_calibration_error=ece,
+        mean_confidence=float((weights * table["confidence"]).sum()),
+        accuracy=float((weights * table["accuracy"]).sum()),
+        expected_calibration_error=float((weights * (table["accuracy"] - table["confidence"]).abs()).sum()),
         bins=table,
     )
 

@@ -52,3 +52,14 @@ def run_training(args, env_extra=None, timeout=600, **popen):
             command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen
         )
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def blank_grad_cam_images(explainers, images, targets, layer: str = "block3") -> list[int]:
+    """Indices of the images whose Grad-CAM map for ``targets[i]`` at ``layer`` is blank."""
+    from explain import saliency
+
+    return [
+        i
+        for i in range(len(images))
+        if saliency.is_blank(saliency.saliency_map(explainers, images[i], "gradcam", int(targets[i]), layer))
+    ]

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import ui
 from explain.saliency import DEFAULT_METHOD
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, blank_grad_cam_images
 from training import runs
 from training.config import TrainConfig
 
@@ -206,12 +206,7 @@ def test_saliency_explains_a_blank_grad_cam_map_instead_of_showing_nothing():
     from training.data import load_split, to_model_input
 
     explainers = saliency.build_explainers(tgn.load_model(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE))
-    images = to_model_input(load_split("test").images[:40])
-    blank = next(
-        i
-        for i in range(len(images))
-        if saliency.is_blank(saliency.saliency_map(explainers, images[i], "gradcam", int(SHIPPED.predictions[i])))
-    )
+    blank = blank_grad_cam_images(explainers, to_model_input(load_split("test").images[:40]), SHIPPED.predictions)[0]
     at = app("Saliency", index=str(blank), method="gradcam", layer="block3")
     assert not at.exception
     assert "map for" in at.info[0].value and "is blank" in at.info[0].value and "LayerCAM" in at.info[0].value
