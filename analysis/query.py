@@ -1,14 +1,21 @@
 """Parse deep-link query parameters with safe fallbacks and notices a user can read.
 
 Every page that reads the URL uses these, so ``?index=-3`` or ``?index=abc`` never
-raises: the value falls back to a default and a notice explains why.
+raises: the value falls back to a default and a notice explains why. Notices are
+Markdown in which the link's value appears only as a shortened code span
+(``markup.code``): a value is never interpreted as Markdown.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
+from analysis import markup
 from training.data import CLASS_NAMES
+
+# ASCII digits only: str.isdigit() accepts '²' and '①', which int() then rejects.
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,12}")
 
 
 @dataclass
@@ -27,17 +34,20 @@ class QueryReader:
             value = value[-1] if value else None
         return value
 
+    def _ignored(self, name: str, raw, why: str) -> None:
+        self.notices.append(f"Ignored {markup.code(f'{name}={raw}')} in the link: {why}.")
+
     def integer(self, name: str, default: int | None, low: int, high: int) -> int | None:
         raw = self._raw(name)
         if raw is None or raw == "":
             return default
-        try:
-            value = int(str(raw).strip())
-        except ValueError:
-            self.notices.append(f"Ignored `{name}={raw}` in the link: it must be a whole number from {low} to {high}.")
+        text = str(raw).strip()
+        if not _WHOLE_NUMBER.fullmatch(text):
+            self._ignored(name, raw, f"it must be a whole number from {low} to {high}")
             return default
+        value = int(text)
         if not low <= value <= high:
-            self.notices.append(f"Ignored `{name}={value}` in the link: it must be between {low} and {high}.")
+            self._ignored(name, value, f"it must be between {low} and {high}")
             return default
         return value
 
@@ -50,9 +60,9 @@ class QueryReader:
         names = [c.lower() for c in CLASS_NAMES]
         if text.lower() in names:
             return names.index(text.lower())
-        if text.isdigit() and 0 <= int(text) < len(CLASS_NAMES):
+        if _WHOLE_NUMBER.fullmatch(text) and 0 <= int(text) < len(CLASS_NAMES):
             return int(text)
-        self.notices.append(f"Ignored `{name}={raw}` in the link: not a class (use 0-9 or a class name).")
+        self._ignored(name, raw, "not a class (use 0-9 or a class name)")
         return default
 
     def choice(self, name: str, options, default):
@@ -61,5 +71,5 @@ class QueryReader:
             return default
         if raw in options:
             return raw
-        self.notices.append(f"Ignored `{name}={raw}` in the link: choose one of {', '.join(map(str, options))}.")
+        self._ignored(name, raw, f"choose one of {', '.join(map(str, options))}")
         return default

@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from analysis import markup  # noqa: E402
 from dashboard import ui  # noqa: E402
 
 ui.setup_page("Home")
@@ -24,7 +25,7 @@ st.markdown(
     "practitioners who want to see where a model goes wrong and why."
 )
 
-st.subheader(f"The model: run `{run.name}`")
+st.subheader(f"The model: run {markup.code(run.name)}")
 cols = st.columns(5)
 cols[0].metric(
     "Test accuracy",

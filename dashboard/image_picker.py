@@ -13,7 +13,8 @@ import numpy as np
 import streamlit as st
 
 from analysis.query import QueryReader
-from dashboard import ui
+from dashboard import model_cache, ui
+from training import runs
 from training.data import CLASS_NAMES
 
 INDEX_KEY = "image_index"
@@ -122,6 +123,10 @@ def explanation_page(title: str, heading: str, icon: str) -> ExplainView:
     run = ui.run_selector()
     results = ui.load_results_or_stop(run.folder)
     st.title(heading)
+    if run.model_problem:
+        ui.show_error("The model cannot be loaded.", f"{run.model_problem}. {runs.restore_advice(run.folder)}")
+        st.stop()
+    model_cache.load_model_or_stop(run.folder)
     split = ui.test_split_or_none()
     if split is None:
         st.stop()

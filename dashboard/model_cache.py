@@ -28,12 +28,16 @@ def explainers(folder: str):
 
 
 def load_model_or_stop(folder):
+    """The run's model; a clear message and st.stop() when its file is missing, corrupt or not ours.
+
+    The explanation pages call this first, so every later use of the model (maps, explainers,
+    knock-outs) finds it in the cache instead of failing half-way through a page."""
     import model as tgn
 
     try:
         return load_model(str(folder))
     except tgn.ModelFileError as exc:
-        st.error(f"**The model cannot be loaded.** {exc}", icon=":material/block:")
+        ui.show_error("The model cannot be loaded.", exc)
         st.stop()
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
+from analysis import markup
 from dashboard import charts
 from training import jobs, runs
 from training.config import RANGES, TrainConfig
@@ -19,7 +20,7 @@ def live_progress() -> None:
     if job is None:
         return
     state = jobs.progress(job.folder)
-    st.subheader(f"Training `{job.folder.name}`")
+    st.subheader(f"Training {markup.code(job.folder.name)}")
     epochs, done = state.get("epochs"), state.get("epochs_done", 0)
     if epochs:
         batches = state.get("batches") or 1

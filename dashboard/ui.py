@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from analysis import markup
 from analysis.query import QueryReader
 from explain.overlay import upscale
 from training import runs
@@ -59,39 +60,63 @@ def test_split_or_none() -> Split | None:
 
 
 @st.cache_resource(show_spinner="Reading the run folder…", max_entries=8)
-def _results(folder: str, stamp: float) -> runs.RunResults:
+def _results(folder: str, stamp: tuple) -> runs.RunResults:
     return runs.load_results(folder)
+
+
+def _stamp(folder) -> tuple:
+    """Size and modification time of every file the results come from: a changed file is read again."""
+    stamp = []
+    for name in (*runs.RESULT_FILES, runs.STATUS_FILE):
+        try:
+            info = (folder / name).stat()
+            stamp.append((info.st_mtime_ns, info.st_size))
+        except OSError:
+            stamp.append(None)
+    return tuple(stamp)
+
+
+def show_error(title: str, problem) -> None:
+    """A red box: ``title`` in bold, then the problem's plain-text message shown safely (markup.message)."""
+    st.error(f"**{title}** {markup.message(problem)}", icon=":material/block:")
 
 
 def load_results_or_stop(folder) -> runs.RunResults:
     """The run's stored results; a clear message and st.stop() when the folder is unusable."""
     try:
-        stamp = (folder / runs.STATUS_FILE).stat().st_mtime
-    except OSError:
-        stamp = 0.0
-    try:
-        return _results(str(folder), stamp)
+        return _results(str(folder), _stamp(folder))
     except runs.RunFolderError as exc:
-        st.error(f"**This run cannot be shown.** {exc}", icon=":material/block:")
+        show_error("This run cannot be shown.", exc)
         st.stop()
 
 
 # --------------------------------------------------------------------------- the run selector
 
 
+def _warn_about_missing_shipped_runs(listed: list[runs.RunInfo]) -> None:
+    """A shipped run that is missing or broken is said on every page, not silently skipped."""
+    for info in listed:
+        if info.shipped and (not info.complete or info.model_problem):
+            label = runs.SHIPPED_LABELS.get(info.name, info.name)
+            problem = info.model_problem or info.message or f"Run folder {info.folder} is {info.state}."
+            st.warning(
+                f"**The {label.lower()} is missing or broken.** "
+                + markup.message(f"{problem} {runs.restore_advice(info.folder)}"),
+                icon=":material/report:",
+            )
+
+
 def run_selector() -> runs.RunInfo:
     """The sidebar's run selector, shared by every page (the choice survives page changes)."""
-    available = runs.list_runs()
+    listed = runs.list_runs(include_unfinished=True)
+    _warn_about_missing_shipped_runs(listed)
+    available = [r for r in listed if r.complete]
     if not available:
         shipped = runs.SHIPPED_RUNS[runs.DEFAULT_RUN]
-        st.error(
-            f"**No trained model found.** The shipped run folder {shipped} is missing or incomplete. "
-            f"Recreate it with `{runs.recreate_command(shipped)}` (about 30 minutes on 2 CPU cores), "
-            "or restore it with `git checkout -- model/`.",
-            icon=":material/block:",
-        )
+        show_error("No trained model found.", f"No run folder can be shown. {runs.restore_advice(shipped)}")
         st.stop()
     names = [r.name for r in available]
+    labels = {r.name: runs.run_label(r) for r in available}
     wanted = st.session_state.get(RUN_KEY, runs.DEFAULT_RUN)
     index = names.index(wanted) if wanted in names else 0
     choice = st.sidebar.selectbox(
@@ -99,7 +124,7 @@ def run_selector() -> runs.RunInfo:
         names,
         index=index,
         help="Every page shows the run chosen here.",
-        format_func=lambda n: runs.SHIPPED_LABELS.get(n, n),
+        format_func=labels.get,
     )
     st.session_state[RUN_KEY] = choice
     return available[names.index(choice)]

@@ -32,15 +32,15 @@ class ModelFileError(RuntimeError):
 
 def load_model(path) -> keras.Model:
     """Load a saved ``.keras`` file in Keras safe mode, with a clear error on failure."""
+    from training.runs import restore_advice
+
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError(
-            f"Model file {path} does not exist. Recreate it with `python -m training.train --out {path.parent}`."
-        )
+        raise ModelFileError(f"Model file {path} does not exist. {restore_advice(path.parent)}")
     try:
         return keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:
         raise ModelFileError(
             f"Model file {path} cannot be loaded ({type(exc).__name__}: {exc}). It is corrupt or not a "
-            f"Tiny GoogLeNet model; recreate it with `python -m training.train --out {path.parent}`."
+            f"Tiny GoogLeNet model. {restore_advice(path.parent)}"
         ) from exc

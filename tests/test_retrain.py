@@ -21,7 +21,7 @@ def runs_dir(tmp_path, monkeypatch, data_env):
 
 def wait_for_epochs(job, count, timeout=300):
     deadline = time.time() + timeout
-    while time.time() < deadline and jobs.process_alive(job.pid):
+    while time.time() < deadline and jobs.job_alive(job):
         if len(runs.read_history_rows(job.folder / runs.HISTORY_FILE)) >= count:
             return
         time.sleep(0.05)

@@ -2,32 +2,45 @@
 
 A job is the training CLI (``python -m training.train``) in its own process and
 session, so it outlives the browser tab and the Streamlit script run that started
-it. One job per machine at a time: a lock file in the runs directory holds the
-running job's pid and folder. TensorFlow-free.
+it. One job per machine at a time: a lock file in the runs directory names the
+job's process by pid *and* start time and holds its run folder, so a pid that the
+system has since given to another process is never mistaken for the job (and never
+sent a signal). A lock that cannot be read, names no live training process, or
+stayed "starting" too long is stale and is removed. Changes to the lock happen under
+a short OS file lock (``filelock``), so two starts at the same moment cannot both win.
+TensorFlow-free.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import filelock
 import psutil
 
 from . import runs
 from .config import TrainConfig
 
 LOCK_NAME = ".training.lock"
+GUARD_NAME = ".training.lock.guard"
 JOB_FILE = "job.json"
 DISABLE_ENV = "TGN_DISABLE_RETRAINING"
 LOG_TAIL_LINES = 15
+STARTING_TIMEOUT_S = 60.0  # a start (lock taken, process not yet spawned) takes well under a second
+MAX_RUN_NAME = 100  # characters; folder names may have at most 255 bytes
+CLI_MODULE = "training.train"
+
+# The processes this server started, so their exit codes can be read when they end.
+_children: dict[int, subprocess.Popen] = {}
 
 
 class JobError(RuntimeError):
@@ -39,54 +52,163 @@ class Job:
     pid: int
     folder: Path
     started_at: float
+    create_time: float = 0.0  # the process's start time (psutil), which tells it apart from a reused pid
+
+
+def _truthy(value) -> bool:
+    return str(value if value is not None else "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def retraining_disabled(secrets: dict | None = None) -> bool:
-    """True when the environment variable or the Streamlit secret turns retraining off."""
-    value = os.environ.get(DISABLE_ENV, "")
-    if not value and secrets is not None:
-        value = str(secrets.get("disable_retraining", ""))
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    """True when the environment variable *or* the Streamlit secret turns retraining off.
+
+    Either one is enough: a share whose secret switches retraining off stays off whatever the
+    environment says, and the reverse."""
+    return _truthy(os.environ.get(DISABLE_ENV)) or _truthy((secrets or {}).get("disable_retraining"))
 
 
 def _lock_path() -> Path:
     return runs.runs_dir() / LOCK_NAME
 
 
-def process_alive(pid: int) -> bool:
+def _guard() -> filelock.FileLock:
+    """Held while the lock file is read-and-changed, by every thread and process of this project."""
+    runs.runs_dir().mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(runs.runs_dir() / GUARD_NAME, timeout=10)
+
+
+def _read_lock() -> dict | None:
+    """The lock's content; None when there is no lock, {} when it cannot be read."""
     try:
-        process = psutil.Process(pid)
+        text = _lock_path().read_text()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return {}
+    lock = runs.read_json(_lock_path())
+    return lock if isinstance(lock, dict) and text.strip() else {}
+
+
+def _process(pid, create_time) -> psutil.Process | None:
+    """The live process with this pid and start time, or None (gone, a zombie, or a reused pid)."""
+    try:
+        process = psutil.Process(int(pid))
+        if abs(process.create_time() - float(create_time)) > 0.01:
+            return None  # the pid now belongs to another process
         if process.status() == psutil.STATUS_ZOMBIE:
-            process.wait(0)  # reap our own dead child
-            return False
-        return True
-    except (psutil.NoSuchProcess, psutil.TimeoutExpired, ValueError):
-        return False
+            return None
+        return process
+    except (psutil.Error, ValueError, TypeError, OverflowError):
+        return None
+
+
+def _is_training_process(process: psutil.Process, folder: str) -> bool:
+    """The command line is this project's training CLI writing into ``folder``."""
+    try:
+        command = process.cmdline()
     except psutil.Error:
-        return True
+        return False
+    return CLI_MODULE in command and folder in command
+
+
+def _job_from_lock(lock: dict) -> Job | None:
+    """The job a lock describes if it is live; None if the lock is stale."""
+    try:
+        pid, create_time, folder = int(lock["pid"]), float(lock["create_time"]), str(lock["folder"])
+        started_at, stage = float(lock["started_at"]), lock["stage"]
+    except (KeyError, TypeError, ValueError):
+        return None  # unreadable, empty or written by an old version
+    process = _process(pid, create_time)
+    if process is None:
+        return None
+    if stage == "starting":
+        # The server process that is starting a job holds the lock for a moment.
+        if time.time() - started_at > STARTING_TIMEOUT_S:
+            return None
+    elif stage != "running" or not _is_training_process(process, folder):
+        return None
+    return Job(pid, Path(folder), started_at, create_time)
+
+
+def _exit_description(pid: int) -> str:
+    """How a process this server started ended, in words ('' if unknown)."""
+    child = _children.pop(pid, None)
+    code = child.poll() if child is not None else None
+    if code is None:
+        return ""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f" It was ended by {name}."
+    return f" It exited with code {code}." if code else ""
+
+
+def _record_failure(lock: dict) -> None:
+    """A job's process has gone: if its run still says 'running', say 'failed' and why."""
+    folder = lock.get("folder")
+    if not isinstance(folder, str) or not folder:
+        return
+    folder = Path(folder)
+    if runs.read_status(folder).get("state") != runs.STATE_RUNNING:
+        return  # the process wrote its own final state
+    how = _exit_description(int(lock.get("pid", -1))) if str(lock.get("pid", "")).isdigit() else ""
+    try:
+        runs.write_status(
+            folder,
+            runs.STATE_FAILED,
+            "The training process stopped unexpectedly (killed, out of memory, a full disk, or the server "
+            f"restarted).{how} Resume continues from the last complete epoch.",
+        )
+    except OSError:
+        pass  # a full disk: run_state still reports the run as failed
+
+
+def _current_job_locked() -> Job | None:
+    """current_job() for a caller that holds the guard."""
+    lock = _read_lock()
+    if lock is None:
+        return None
+    job = _job_from_lock(lock)
+    if job is None:
+        _lock_path().unlink(missing_ok=True)
+        _record_failure(lock)
+    return job
 
 
 def current_job() -> Job | None:
-    """The running job, if any. A lock whose process has died is removed."""
-    lock = runs.read_json(_lock_path())
-    if not lock:
+    """The running job, if any. A stale lock is removed (and its run marked failed)."""
+    lock = _read_lock()
+    if lock is None:
         return None
-    if process_alive(int(lock.get("pid", -1))):
-        return Job(int(lock["pid"]), Path(lock["folder"]), float(lock.get("started_at", 0)))
-    _lock_path().unlink(missing_ok=True)
-    return None
+    job = _job_from_lock(lock)
+    if job is not None:
+        return job
+    with _guard():
+        return _current_job_locked()  # read again: another thread may have replaced it meanwhile
+
+
+def job_alive(job: Job) -> bool:
+    """The job's own process is still running (not merely some process with its pid)."""
+    child = _children.get(job.pid)
+    if child is not None and child.poll() is not None:
+        return False
+    return _process(job.pid, job.create_time) is not None
 
 
 def check_writable(folder: Path) -> None:
     """Raise JobError when runs cannot be written there (read-only, no permission, disk full)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        with open(probe, "wb") as f:
-            f.write(b"\0" * 65536)
-            f.flush()
-            os.fsync(f.fileno())
-        probe.unlink()
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test-")  # unique: starts may run at once
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(b"\0" * 65536)
+                f.flush()
+                os.fsync(f.fileno())
+        finally:
+            os.unlink(probe)
     except OSError as exc:
         reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
         raise JobError(
@@ -114,43 +236,64 @@ def command_for(config: TrainConfig, folder: Path) -> list[str]:
     return [str(a) for a in args]
 
 
-def _acquire_lock(folder: Path, pid: int = 0) -> None:
-    lock = _lock_path()
-    if current_job() is not None:
-        raise JobError("A training run is already in progress on this machine; wait for it or cancel it.")
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError as exc:
-        raise JobError("Another training run is starting right now; try again in a moment.") from exc
-    with os.fdopen(fd, "w") as f:
-        json.dump({"pid": pid or os.getpid(), "folder": str(folder), "started_at": time.time()}, f)
+def _write_lock(folder: Path, process: psutil.Process, stage: str) -> None:
+    runs.write_json_atomic(
+        _lock_path(),
+        {
+            "pid": process.pid,
+            "create_time": process.create_time(),
+            "folder": str(folder),
+            "stage": stage,
+            "started_at": time.time(),
+        },
+    )
+
+
+def _acquire_lock(folder: Path) -> None:
+    """Take the machine's training lock for ``folder`` (stage 'starting', held by this process)."""
+    with _guard():
+        job = _current_job_locked()
+        if job is not None:
+            if job.pid == os.getpid() or _read_lock().get("stage") == "starting":
+                raise JobError("Another training run is starting right now; wait a moment, then look again.")
+            raise JobError("A training run is already in progress on this machine; wait for it or cancel it.")
+        _write_lock(folder, psutil.Process(), "starting")
+
+
+def _release_lock(folder: Path) -> None:
+    """Drop the lock if it is still ours for ``folder`` (after a start that failed)."""
+    with _guard():
+        lock = _read_lock() or {}
+        if lock.get("folder") == str(folder) and lock.get("pid") == os.getpid():
+            _lock_path().unlink(missing_ok=True)
 
 
 def _spawn(folder: Path, argv: list[str]) -> Job:
-    """Start the CLI for ``folder`` while holding the lock, then record the child's pid in it."""
-    _acquire_lock(folder)
-    try:
-        log = open(folder / runs.LOG_FILE, "ab")
+    """Start the CLI for ``folder`` (the caller holds the lock), then hand the lock to the child."""
+    with open(folder / runs.LOG_FILE, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "training.train", *argv],
+            [sys.executable, "-m", CLI_MODULE, *argv],
             cwd=runs.REPO_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )  # survives the app's script runs and sessions
-        log.close()
-        runs.write_json_atomic(_lock_path(), {"pid": process.pid, "folder": str(folder), "started_at": time.time()})
-    except BaseException:
-        _lock_path().unlink(missing_ok=True)
-        raise
-    return Job(process.pid, folder, time.time())
+    _children[process.pid] = process
+    child = psutil.Process(process.pid)
+    with _guard():
+        _write_lock(folder, child, "running")
+    return Job(process.pid, folder, time.time(), child.create_time())
 
 
 def run_name_problem(name: str) -> str | None:
-    """Why ``name`` cannot name a run folder (None if it can): it must stay inside the runs directory."""
-    if not name or name.startswith(".") or not all(ch.isalnum() or ch in "-_." for ch in name):
+    """Why ``name`` cannot name a new run folder (None if it can)."""
+    if not name or name.startswith(".") or not all(ch.isascii() and (ch.isalnum() or ch in "-_.") for ch in name):
         return "The run name may only contain letters, digits, '-', '_' and '.', and must not start with '.'."
+    if len(name) > MAX_RUN_NAME:
+        return f"The run name may have at most {MAX_RUN_NAME} characters; this one has {len(name)}."
+    if runs.is_reserved_name(name):
+        return f"The run name {name} is reserved for a shipped run; choose another."
     return None
 
 
@@ -165,16 +308,24 @@ def start_job(config: TrainConfig, name: str | None = None) -> Job:
     check_writable(base)
     name = name or time.strftime("run-%Y%m%d-%H%M%S")
     folder = base / name
-    if folder.exists():
-        raise JobError(f"A run named {name} already exists; choose another name or delete it first.")
-    folder.mkdir(parents=True)
-    argv = command_for(config, folder)
-    runs.write_json_atomic(folder / JOB_FILE, {"argv": argv, "settings": config.to_dict()})
-    runs.write_status(folder, runs.STATE_RUNNING, "Starting")
+    _acquire_lock(folder)  # before the folder exists, so a refused start leaves nothing behind
+    created = False
     try:
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            raise JobError(f"A run named {name} already exists; choose another name or delete it first.") from None
+        except OSError as exc:
+            raise JobError(f"Cannot create the run folder {folder} ({exc.strerror or exc}).") from exc
+        created = True
+        argv = command_for(config, folder)
+        runs.write_json_atomic(folder / JOB_FILE, {"argv": argv, "settings": config.to_dict()})
+        runs.write_status(folder, runs.STATE_RUNNING, "Starting")
         return _spawn(folder, argv)
-    except JobError:
-        shutil.rmtree(folder, ignore_errors=True)
+    except BaseException:
+        _release_lock(folder)
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
         raise
 
 
@@ -190,18 +341,29 @@ def resume_job(folder: Path) -> Job:
     if run_state(folder)["state"] == runs.STATE_COMPLETE:
         raise JobError(f"{folder.name} is already complete.")
     check_writable(folder)
-    runs.write_status(folder, runs.STATE_RUNNING, "Resuming")
-    return _spawn(folder, job["argv"])
+    _acquire_lock(folder)
+    try:
+        runs.write_status(folder, runs.STATE_RUNNING, "Resuming")
+        return _spawn(folder, job["argv"])
+    except BaseException:
+        _release_lock(folder)
+        raise
 
 
 def cancel_job() -> bool:
-    """Ask the running job to stop; it finishes cleanly, keeping its last epoch's checkpoint."""
+    """Ask the running job to stop; it finishes cleanly, keeping its last epoch's checkpoint.
+
+    The signal goes only to a process whose pid, start time and command line all match the
+    lock: never to a process that merely inherited the job's pid."""
     job = current_job()
-    if job is None:
+    if job is None or job.pid == os.getpid():
+        return False  # no job, or one still being started by this server
+    process = _process(job.pid, job.create_time)
+    if process is None or not _is_training_process(process, str(job.folder)):
         return False
     try:
-        os.kill(job.pid, signal.SIGTERM)
-    except ProcessLookupError:
+        process.send_signal(signal.SIGTERM)  # psutil refuses if the pid was reused meanwhile
+    except psutil.Error:
         return False
     return True
 
@@ -209,9 +371,9 @@ def cancel_job() -> bool:
 def wait_for(job: Job, timeout: float = 600.0) -> str:
     """Block until the job's process ends (for tests and scripts); returns the run's final state."""
     deadline = time.time() + timeout
-    while time.time() < deadline and process_alive(job.pid):
+    while time.time() < deadline and job_alive(job):
         time.sleep(0.2)
-    current_job()  # clears a stale lock
+    current_job()  # clears the lock, and marks the run failed if its process could not
     return run_state(job.folder)["state"]
 
 
@@ -248,6 +410,7 @@ def runs_overview() -> list[dict]:
         rows.append(
             {
                 "run": info.name,
+                "folder": info.folder,
                 "state": state.get("state"),
                 "test accuracy": metrics.get("test_accuracy"),
                 "message": state.get("message", ""),
@@ -263,8 +426,7 @@ def progress(folder: Path) -> dict:
 
 def delete_run(folder: Path) -> None:
     folder = Path(folder)
-    shipped = {p.resolve() for p in runs.SHIPPED_RUNS.values()}
-    if folder.resolve() in shipped:
+    if runs.shipped_run_at(folder) is not None:
         raise JobError("The shipped runs cannot be deleted.")
     if folder.resolve().parent != runs.runs_dir().resolve():
         raise JobError(f"{folder} is not in the runs directory {runs.runs_dir()}.")

@@ -15,6 +15,7 @@ One folder per training run::
     progress.json      live progress while training (epoch, batch, seconds per epoch, ETA)
     train.log          the training process's output (runs started from the app)
     checkpoint/        resume state while a run is unfinished; removed when it completes
+    .train.lock        the OS file lock of the training process that writes the folder
 
 A run is *complete* when status.json says so and every result file is present;
 only complete runs are offered to the pages. Every file is written atomically
@@ -35,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import schema
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 MODEL_FILE = "model.keras"
@@ -47,6 +50,7 @@ STATUS_FILE = "status.json"
 PROGRESS_FILE = "progress.json"
 LOG_FILE = "train.log"
 CHECKPOINT_DIR = "checkpoint"
+FOLDER_LOCK = ".train.lock"  # held (an OS file lock) by the one training process writing the folder
 RESULT_FILES = (MODEL_FILE, HISTORY_FILE, METRICS_FILE, OUTPUTS_FILE, ARCHITECTURE_FILE, CARD_FILE)
 HISTORY_COLUMNS = (
     "epoch",
@@ -81,6 +85,32 @@ class RunFolderError(RuntimeError):
 def runs_dir() -> Path:
     """Where new runs go: $TGN_RUNS_DIR, else ./runs in the repository."""
     return Path(os.environ.get(RUNS_DIR_ENV) or REPO_ROOT / "runs")
+
+
+def _same_place(a: Path, b: Path) -> bool:
+    """True when two paths name one folder, however spelt (relative, '..', symlinks, letter case)."""
+    a, b = Path(a), Path(b)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)  # case-insensitive file systems, hard links, mounts
+    except OSError:
+        return False
+
+
+def shipped_run_at(folder: Path) -> str | None:
+    """The shipped run that ``folder`` is, or lies inside, if any (None for every other folder)."""
+    folder = Path(folder)
+    for name, shipped in SHIPPED_RUNS.items():
+        if any(_same_place(place, shipped) for place in (folder, *folder.resolve().parents)):
+            return name
+    return None
+
+
+def is_reserved_name(name: str) -> bool:
+    """Names a new run may not take: they are the shipped runs' names or labels in the run selector."""
+    reserved = {n.casefold() for n in (*SHIPPED_RUNS, *SHIPPED_LABELS.values())}
+    return name.strip().casefold() in reserved
 
 
 # --------------------------------------------------------------------------- writing
@@ -198,6 +228,7 @@ class RunInfo:
     shipped: bool
     state: str
     message: str = ""
+    model_problem: str = ""  # why model.keras cannot be a Keras model (pages without the model still work)
 
     @property
     def complete(self) -> bool:
@@ -216,43 +247,69 @@ def inspect_run(name: str, folder: Path, shipped: bool = False) -> RunInfo:
         state, message = "incomplete", f"Run folder {folder} lacks {', '.join(missing)}."
     elif not state:
         state, message = "incomplete", f"Run folder {folder} has no {STATUS_FILE}."
-    return RunInfo(name=name, folder=folder, shipped=shipped, state=state, message=message)
+    model_problem = ""
+    if state == STATE_COMPLETE:
+        try:
+            schema.check_model_file(folder, MODEL_FILE)
+        except schema.RunFileError as exc:
+            model_problem = str(exc)
+    return RunInfo(name=name, folder=folder, shipped=shipped, state=state, message=message, model_problem=model_problem)
 
 
 def list_runs(include_unfinished: bool = False) -> list[RunInfo]:
-    """The shipped runs, then the runs in runs_dir() newest first.
+    """The shipped runs, then the runs in runs_dir() newest first; every name is unique.
 
-    By default only complete runs are returned, so nothing half-written is offered.
+    By default only complete runs are returned, so nothing half-written is offered. A
+    folder in runs_dir() that carries a shipped run's name (made by hand or by an old
+    version) is listed as ``runs/<name>``, so it can neither hide nor be hidden by the
+    shipped run.
     """
     runs = [inspect_run(name, folder, shipped=True) for name, folder in SHIPPED_RUNS.items()]
     base = runs_dir()
     if base.is_dir():
         folders = [p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")]
         folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-        runs += [inspect_run(p.name, p) for p in folders]
+        runs += [inspect_run(f"{base.name}/{p.name}" if is_reserved_name(p.name) else p.name, p) for p in folders]
     return [r for r in runs if include_unfinished or r.complete]
 
 
-def recreate_command(folder: Path) -> str:
-    """The training command that writes this run folder again."""
-    folder = Path(folder)
+def run_label(info: RunInfo) -> str:
+    """The run as the selector shows it; a run whose model file is broken says so."""
+    label = SHIPPED_LABELS.get(info.name, info.name) if info.shipped else info.name
+    return f"{label} (model file unreadable)" if info.model_problem else label
+
+
+def _shown(folder: Path) -> str:
     try:
-        shown = folder.resolve().relative_to(REPO_ROOT)
+        return str(Path(folder).resolve().relative_to(REPO_ROOT))
     except ValueError:
-        shown = folder
-    for name, shipped in SHIPPED_RUNS.items():
-        if folder.resolve() == Path(shipped).resolve():
-            extra = " --recipe original" if name == "original-recipe" else ""
-            return f"python -m training.train{extra} --out {shown}"
-    return f"python -m training.train --out {shown}"
+        return str(folder)
+
+
+def recreate_command(folder: Path) -> str:
+    """A training command that makes this run again. Never one that writes into a shipped run:
+    for those it trains into a new folder under runs/ (restore_advice says how to get the original back)."""
+    shipped = shipped_run_at(folder)
+    if shipped is not None:
+        extra = " --recipe original" if shipped == "original-recipe" else ""
+        return f"python -m training.train{extra} --out {_shown(runs_dir() / (shipped + '-retrained'))}"
+    return f"python -m training.train --out {_shown(folder)} --force"
+
+
+def restore_advice(folder: Path) -> str:
+    """What to do about a broken run folder, as Markdown: restore a shipped run from git, else retrain."""
+    if shipped_run_at(folder) is not None:
+        return (
+            f"Restore it with `git checkout -- {_shown(folder)}`, or train a new run with "
+            f"`{recreate_command(folder)}` (about 30 minutes on 2 CPU cores)."
+        )
+    return f"Recreate it with `{recreate_command(folder)}`, or delete it."
 
 
 def require_complete(folder: Path) -> None:
     info = inspect_run(Path(folder).name, folder)
     if not info.complete:
-        raise RunFolderError(
-            f"{info.message or f'Run folder {folder} is {info.state}.'} Recreate it with `{recreate_command(folder)}`."
-        )
+        raise RunFolderError(f"{info.message or f'Run folder {folder} is {info.state}.'} {restore_advice(folder)}")
 
 
 @dataclass
@@ -277,32 +334,19 @@ class RunResults:
 
 
 def load_results(folder: Path) -> RunResults:
-    """Read a complete run folder; RunFolderError with a recreate command otherwise."""
-    import pandas as pd
-
+    """Read and validate a complete run folder (training.schema); RunFolderError naming the
+    file and the problem otherwise, so every page shows one clear message instead of crashing."""
     folder = Path(folder)
     require_complete(folder)
     try:
-        history = pd.read_csv(folder / HISTORY_FILE)
-        with open(folder / METRICS_FILE) as f:
-            metrics = json.load(f)
-        with np.load(folder / OUTPUTS_FILE) as outputs:
-            probabilities = outputs["probabilities"].astype(np.float32)
-            labels = outputs["labels"].astype(np.int64)
-        with open(folder / ARCHITECTURE_FILE) as f:
-            architecture = json.load(f)
-        with open(folder / CARD_FILE) as f:
-            card = json.load(f)
-        confusion = np.asarray(metrics["confusion_matrix"])
-        if probabilities.ndim != 2 or probabilities.shape[1] != 10 or len(probabilities) != len(labels):
-            raise ValueError(f"test outputs have shape {probabilities.shape}")
-        if confusion.shape != (10, 10):
-            raise ValueError(f"confusion matrix has shape {confusion.shape}")
-    except (OSError, ValueError, KeyError, json.JSONDecodeError, pd.errors.ParserError) as exc:
-        raise RunFolderError(
-            f"Run folder {folder} is corrupt ({type(exc).__name__}: {exc}). "
-            f"Recreate it with `{recreate_command(folder)}`."
-        ) from exc
+        metrics = schema.read_metrics(folder, METRICS_FILE)
+        probabilities, labels = schema.read_outputs(folder, OUTPUTS_FILE)
+        schema.check_consistency(metrics, probabilities, labels, OUTPUTS_FILE)
+        history = schema.read_history(folder, HISTORY_FILE, HISTORY_COLUMNS[:6])
+        architecture = schema.read_architecture(folder, ARCHITECTURE_FILE)
+        card = schema.read_card(folder, CARD_FILE)
+    except schema.RunFileError as exc:
+        raise RunFolderError(f"Run folder {folder} is corrupt: {exc}. {restore_advice(folder)}") from exc
     return RunResults(folder, history, metrics, probabilities, labels, architecture, card)
 
 

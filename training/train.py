@@ -19,9 +19,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
+
+import filelock
 
 # Keras warns that fit(shuffle=True) is ignored for a tf.data.Dataset; ours shuffles itself.
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")
@@ -32,6 +35,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from . import runs  # noqa: E402
+from .checkpoint import CheckpointWriteError, is_disk_full, make_backup_callback, save_weights_atomic  # noqa: E402
 from .config import OPTIMIZERS, TrainConfig  # noqa: E402
 from .data import CLASS_NAMES, NUM_CLASSES, DataError, data_md5s, load_split, to_model_input  # noqa: E402
 from .device import cpu_model  # noqa: E402
@@ -105,6 +109,11 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     p.add_argument("--limit", type=int, help="use only the first N training images (smoke tests)")
     p.add_argument("--out", type=Path, help="run folder (default: a folder under runs/ named after the settings)")
     p.add_argument("--force", action="store_true", help="overwrite a completed run in --out")
+    p.add_argument(
+        "--rebuild-shipped",
+        action="store_true",
+        help="allow --out to name a shipped run folder (model/shipped, baselines/original_recipe) and replace it",
+    )
     args = p.parse_args(argv)
 
     config = TrainConfig.original_recipe() if args.recipe == "original" else TrainConfig()
@@ -119,7 +128,39 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
         p.error(" ".join(problems))
     if args.out is None:
         args.out = runs.runs_dir() / default_run_name(config, args.recipe)
+    problem = out_folder_problem(args.out, args.rebuild_shipped)
+    if problem:
+        fail(problem)
     return config, args
+
+
+def fail(message: str) -> None:
+    """One line on stderr and exit code 2, as argparse does for a bad option (no traceback)."""
+    print(f"python -m training.train: error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def out_folder_problem(folder: Path, rebuild_shipped: bool = False) -> str | None:
+    """Why training cannot write into ``folder`` (None if it can): a shipped run, a file, no permission."""
+    shipped = runs.shipped_run_at(folder)
+    if shipped is not None and not rebuild_shipped:
+        return (
+            f"--out {folder} is the shipped run '{shipped}', which is never overwritten. Train into a new "
+            f"folder (for example --out {runs.runs_dir() / (shipped + '-retrained')}), or add --rebuild-shipped "
+            "if you really mean to replace the shipped model."
+        )
+    folder = Path(folder)
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"--out {folder}: {existing} is a file, not a folder. Choose another --out."
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"--out {folder} cannot be written ({exc.strerror or exc}). Choose a folder you can write to."
+    return None
 
 
 def default_run_name(config: TrainConfig, recipe: str) -> str:
@@ -202,7 +243,7 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
         )
     else:
         learning_rate = config.learning_rate
-    # Keras keeps the moving average inside the optimizer, so BackupAndRestore saves and resumes it.
+    # Keras keeps the moving average inside the optimizer, so the checkpoint (training.checkpoint) saves and resumes it.
     momentum = config.ema_momentum_for(total_steps)
     ema = dict(use_ema=True, ema_momentum=momentum) if momentum else {}
     if config.optimizer == "rmsprop":
@@ -244,7 +285,7 @@ def make_recorder_class():
 
         def on_epoch_begin(self, epoch, logs=None):
             if self.resumed_from is None:
-                # BackupAndRestore has set the start epoch by now; drop any history the
+                # The backup callback has set the start epoch by now; drop any history the
                 # interrupted run wrote after its last checkpoint.
                 self.resumed_from = epoch
                 self.rows = [r for r in self.rows if r["epoch"] <= epoch]
@@ -278,10 +319,7 @@ def make_recorder_class():
             self._write_progress(epoch + 1, 0)
 
         def _save_best(self):
-            self.checkpoint.mkdir(parents=True, exist_ok=True)
-            tmp = self.checkpoint / ".best.tmp.weights.h5"
-            self.model.save_weights(tmp)
-            os.replace(tmp, self.checkpoint / "best.weights.h5")
+            save_weights_atomic(self.model, self.checkpoint / "best.weights.h5")
             runs.write_json_atomic(
                 self.checkpoint / "best.json", {"epoch": self.best_epoch, "val_accuracy": self.best_accuracy}
             )
@@ -505,7 +543,7 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
     recorder = make_recorder_class()(folder, config, steps_per_epoch)
     callbacks = [
         # The backup comes first so that it holds the raw weights, which training resumes from.
-        keras.callbacks.BackupAndRestore(str(folder / runs.CHECKPOINT_DIR / "backup"), delete_checkpoint=False),
+        make_backup_callback(folder / runs.CHECKPOINT_DIR / "backup"),
     ]
     if optimizer.use_ema:
         # Validation, the best-epoch checkpoint and so the shipped model use the averaged weights.
@@ -558,10 +596,33 @@ def _raise_cancelled(signum, frame):
     raise TrainingCancelled()
 
 
+def _record_failure(folder: Path, message: str) -> None:
+    try:
+        runs.write_status(folder, runs.STATE_FAILED, message)
+    except OSError:
+        pass  # even a small file does not fit: the app's job runner marks the run failed instead
+
+
+def disk_full_message(folder: Path, exc: BaseException) -> str:
+    done = len(runs.read_history_rows(Path(folder) / runs.HISTORY_FILE))
+    return (
+        f"No space left on the device while writing {folder} ({exc}). The last complete checkpoint "
+        f"(after epoch {done}) is intact: free some space, then rerun the same command (or press Resume "
+        "on the Retrain page) to continue from it."
+    )
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     config, args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_cancelled)
+    # One process per run folder: a second identical command must not train into the same checkpoint.
+    # The OS releases this lock when the process ends, however it ends.
+    folder_lock = filelock.FileLock(Path(args.out) / runs.FOLDER_LOCK, timeout=0)
+    try:
+        folder_lock.acquire()
+    except filelock.Timeout:
+        fail(f"another training process is writing into {args.out}; wait for it to finish, or use another --out.")
     try:
         train(config, args.out, argv, force=args.force)
     except DataError as exc:
@@ -570,8 +631,18 @@ def main(argv=None) -> int:
     except (KeyboardInterrupt, TrainingCancelled):
         return 130
     except Exception as exc:
-        runs.write_status(args.out, runs.STATE_FAILED, f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, CheckpointWriteError) or is_disk_full(exc):
+            message = disk_full_message(args.out, exc) if is_disk_full(exc) else str(exc)
+            _record_failure(args.out, message)
+            print(f"error: {message}", file=sys.stderr, flush=True)
+            # h5py cannot recover from a failed write: its clean-up at interpreter exit can crash
+            # (exit 139), so end here, after the status and the message are out.
+            sys.stdout.flush()
+            os._exit(1)
+        _record_failure(args.out, f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        folder_lock.release()
     return 0
 
 

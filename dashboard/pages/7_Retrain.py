@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from analysis import markup  # noqa: E402
 from dashboard import ui  # noqa: E402
 from dashboard.retrain_widgets import live_progress, new_run_form  # noqa: E402
 from training import jobs, runs  # noqa: E402
@@ -53,18 +54,18 @@ else:
     if submission is not None:
         config, name, problems = submission
         for problem in problems:
-            st.error(problem, icon=":material/error:")
+            st.error(markup.message(problem), icon=":material/error:")
         if not problems:
             try:
                 jobs.start_job(config, name or None)
             except jobs.JobError as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(markup.message(exc), icon=":material/error:")
             else:
                 st.rerun()
 
 st.subheader("Runs")
 rows = jobs.runs_overview()
-table = pd.DataFrame(rows)
+table = pd.DataFrame(rows).drop(columns="folder")
 st.dataframe(
     table,
     hide_index=True,
@@ -74,11 +75,15 @@ st.dataframe(
 
 own = [r for r in rows if not r["shipped"]]
 if own:
-    chosen = st.selectbox("Manage a run", [r["run"] for r in own], key="manage_run")
-    folder = runs.runs_dir() / chosen
+    folders = {r["run"]: r["folder"] for r in own}
+    chosen = st.selectbox("Manage a run", list(folders), key="manage_run")
+    folder = folders[chosen]
     state = jobs.run_state(folder)
     if state["state"] in (runs.STATE_FAILED, runs.STATE_CANCELLED):
-        st.warning(f"**{chosen}** is {state['state']}: {state.get('message', '')}", icon=":material/warning:")
+        st.warning(
+            f"{markup.code(chosen)} is {state['state']}: {markup.message(state.get('message', ''))}",
+            icon=":material/warning:",
+        )
         tail = jobs.log_tail(folder)
         if tail:
             st.code(tail, language=None)
@@ -92,14 +97,14 @@ if own:
         try:
             jobs.resume_job(folder)
         except jobs.JobError as exc:
-            st.error(str(exc))
+            st.error(markup.message(exc))
         else:
             st.rerun()
     if right.button("Delete", icon=":material/delete:", key="delete"):
         try:
             jobs.delete_run(folder)
         except (jobs.JobError, OSError) as exc:
-            st.error(str(exc))
+            st.error(markup.message(exc))
         else:
-            st.toast(f"Deleted {chosen}")
+            st.toast(f"Deleted {markup.code(chosen)}")
             st.rerun()
