@@ -121,3 +121,25 @@ def test_mistakes_link_opens_the_explanation(page, app_url):
     wait_for_app(page)
     no_exception(page)
     assert "misclassified" in page.inner_text("body")
+
+
+def test_a_hostile_link_value_is_shown_as_text_not_markdown(page, app_url):
+    """Issue 13, case 4: a value with a backtick must not escape its code span in a real browser."""
+    from urllib.parse import quote
+
+    attack = (
+        "x` ![t](http://HOST/pixel.png) [Your session expired, log in here](https://evil.example/login) "
+        ":red[**WARNING: model compromised**] `y"
+    )
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{app_url}/Mistakes?sort={quote(attack)}")
+    wait_for_app(page)
+    no_exception(page)
+    notice = page.locator("[data-testid='stAlert']", has_text="Ignored").first
+    assert "![t](http://HOST" in notice.inner_text()  # shown literally (and shortened)
+    assert page.locator("a[href*='evil.example']").count() == 0
+    assert page.locator("img[src*='HOST']").count() == 0
+    assert notice.locator("code").count() == 1 and notice.locator("strong, span[style*='color']").count() == 0
+    assert not [url for url in requested if "HOST" in url or "evil.example" in url]
+    page.screenshot(path=str(SHOTS / "Mistakes_hostile_link.png"))

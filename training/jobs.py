@@ -81,7 +81,7 @@ def _read_lock() -> dict | None:
     """The lock's content; None when there is no lock, {} when it cannot be read."""
     try:
         text = _lock_path().read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no lock, or no runs directory to hold one
         return None
     except OSError:
         return {}
@@ -133,8 +133,11 @@ def _job_from_lock(lock: dict) -> Job | None:
 def _exit_description(pid: int) -> str:
     """How a process this server started ended, in words ('' if unknown)."""
     child = _children.pop(pid, None)
-    code = child.poll() if child is not None else None
-    if code is None:
+    if child is None:
+        return ""
+    try:
+        code = child.wait(timeout=2)  # it is gone or going: a signalled process takes a moment to be reaped
+    except subprocess.TimeoutExpired:
         return ""
     if code < 0:
         try:
