@@ -125,7 +125,7 @@ def test_mistakes_link_opens_the_explanation(page, app_url):
 
 def test_a_hostile_link_value_is_shown_as_text_not_markdown(page, app_url):
     """Issue 13, case 4: a value with a backtick must not escape its code span in a real browser."""
-    from urllib.parse import quote
+    from urllib.parse import quote, urlparse
 
     attack = (
         "x` ![t](http://HOST/pixel.png) [Your session expired, log in here](https://evil.example/login) "
@@ -141,5 +141,5 @@ def test_a_hostile_link_value_is_shown_as_text_not_markdown(page, app_url):
     assert page.locator("a[href*='evil.example']").count() == 0
     assert page.locator("img[src*='HOST']").count() == 0
     assert notice.locator("code").count() == 1 and notice.locator("strong, span[style*='color']").count() == 0
-    assert not [url for url in requested if "HOST" in url or "evil.example" in url]
+    assert not {urlparse(url).hostname for url in requested} & {"host", "evil.example"}  # the pixel was never fetched
     page.screenshot(path=str(SHOTS / "Mistakes_hostile_link.png"))
