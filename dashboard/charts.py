@@ -211,31 +211,81 @@ def probability_bars(
     return fig
 
 
-def deletion_chart(by_map, by_chance, method_label: str, class_name: str) -> go.Figure:
-    """Target probability against the fraction of pixels removed: saliency order against random."""
+CONTROL_STYLES = {
+    "random": dict(color="#9ca3af", dash="dash"),
+    "garment": dict(color="#f59e0b", dash="dot"),
+    "edges": dict(color="#10b981", dash="dashdot"),
+}
+TEST_AXES = {
+    "deletion": "fraction of pixels removed (set to black)",
+    "insertion": "fraction of pixels put back into the blurred image",
+}
+
+
+def faithfulness_chart(
+    test: str, map_curve, controls: dict, method_label: str, class_name: str, control_labels: dict
+) -> go.Figure:
+    """One test's curves: the map's order (bold) against each model-free control, AUCs in the legend.
+
+    ``map_curve`` and each control are probabilities at evenly spaced fractions 0..1 (None: no curve)."""
+    from explain.faithfulness import auc
+
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=by_map.fractions,
-            y=by_map.probabilities,
-            line=dict(color=ACCENT, width=3),
-            name=f"{method_label} order · AUC {by_map.auc:.3f}",
+    for name, curve in controls.items():
+        curve = np.asarray(curve)
+        fig.add_trace(
+            go.Scatter(
+                x=np.linspace(0, 1, len(curve)),
+                y=curve,
+                line=CONTROL_STYLES.get(name, {}),
+                name=f"{control_labels.get(name, name)} · AUC {auc(curve):.3f}",
+            )
         )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=by_chance.fractions,
-            y=by_chance.probabilities,
-            line=dict(color="#9ca3af", dash="dash"),
-            name=f"random order · AUC {by_chance.auc:.3f}",
+    if map_curve is not None:
+        curve = np.asarray(map_curve)
+        fig.add_trace(
+            go.Scatter(
+                x=np.linspace(0, 1, len(curve)),
+                y=curve,
+                line=dict(color=ACCENT, width=3),
+                name=f"{method_label} · AUC {auc(curve):.3f}",
+            )
         )
-    )
     fig.update_layout(
-        height=320,
+        height=330,
+        margin=dict(l=10, r=10, t=30, b=10),
+        title=dict(text=f"{test.capitalize()}: {'lower' if test == 'deletion' else 'higher'} area is better", x=0),
+        legend=dict(orientation="h", y=-0.3),
+        xaxis=dict(title=TEST_AXES[test], tickformat=".0%"),
+        yaxis=dict(title=f"P({class_name})", range=[0, 1.02]),
+    )
+    return fig
+
+
+def randomisation_chart(cascade: pd.DataFrame, highlight: str | None = None) -> go.Figure:
+    """Adebayo et al.'s figure: rank correlation with the trained model's maps as layers are randomised.
+
+    ``cascade``: one column per method (label), one row per stage (label), values in [-1, 1]."""
+    fig = go.Figure()
+    for label in cascade.columns:
+        bold = label == highlight
+        fig.add_trace(
+            go.Scatter(
+                x=list(cascade.index),
+                y=cascade[label],
+                mode="lines+markers",
+                name=label,
+                line=dict(width=4 if bold else 1.5),
+                opacity=1.0 if bold or highlight is None else 0.55,
+            )
+        )
+    fig.add_hline(y=0.5, line=dict(color="#ef4444", dash="dot"), annotation_text="pass line (0.5)")
+    fig.update_layout(
+        height=380,
         margin=dict(l=10, r=10, t=10, b=10),
-        legend=dict(orientation="h", y=1.12),
-        xaxis=dict(title="fraction of pixels removed", tickformat=".0%"),
-        yaxis=dict(title=f"P({class_name})", range=[0, 1]),
+        xaxis=dict(title="re-initialised, from the top down"),
+        yaxis=dict(title="Spearman correlation with the trained model's maps", range=[-0.3, 1.05]),
+        legend=dict(orientation="h", y=-0.3),
     )
     return fig
 

@@ -43,12 +43,13 @@ def load_model_or_stop(folder):
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def saliency_map(folder: str, index: int, method: str, layer: str, target: int):
-    """One map, cached: revisiting a view costs nothing. (SmoothGrad goes through smoothgrad_map.)"""
+    """One raw map (the method's own units, non-negative), cached: revisiting a view costs nothing.
+    (SmoothGrad goes through smoothgrad_map, which reports progress.)"""
     from explain import saliency
     from training.data import to_model_input
 
     image = to_model_input(ui.test_split().images[index : index + 1])[0]
-    return saliency.saliency_map(explainers(folder), image, method, target, layer)
+    return saliency.saliency_map(explainers(folder), image, method, target, layer, normalize=False)
 
 
 def smoothgrad_map(folder: str, index: int, target: int, progress):
@@ -56,4 +57,4 @@ def smoothgrad_map(folder: str, index: int, target: int, progress):
     from training.data import to_model_input
 
     image = to_model_input(ui.test_split().images[index : index + 1])[0]
-    return saliency.saliency_map(explainers(folder), image, "smoothgrad", target, progress=progress)
+    return saliency.saliency_map(explainers(folder), image, "smoothgrad", target, progress=progress, normalize=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from analysis import markup
+from analysis import markup, trust
 from analysis.query import QueryReader
 from explain.overlay import upscale
 from training import runs
@@ -28,10 +28,13 @@ PAGES = {
     "Confusion matrix": "pages/3_Confusion_matrix.py",
     "Mistakes": "pages/4_Mistakes.py",
     "Saliency": "pages/5_Saliency.py",
-    "Inception branches": "pages/6_Inception_branches.py",
-    "Retrain": "pages/7_Retrain.py",
+    "Can the maps be trusted?": "pages/6_Can_the_maps_be_trusted.py",
+    "Inception branches": "pages/7_Inception_branches.py",
+    "Retrain": "pages/8_Retrain.py",
 }
 EXPLAIN_PAGE = PAGES["Saliency"]
+# Relative URLs of the pages, as Streamlit derives them from the file names (for Markdown links).
+PAGE_URLS = {label: "./" + path.split("/")[-1].split("_", 1)[1].removesuffix(".py") for label, path in PAGES.items()}
 
 
 def setup_page(title: str, icon: str = ":material/checkroom:") -> None:
@@ -90,6 +93,42 @@ def load_results_or_stop(folder) -> runs.RunResults:
         st.stop()
 
 
+def secrets() -> dict:
+    """The app's Streamlit secrets, or {} when none are configured."""
+    try:
+        return dict(st.secrets)
+    except Exception:  # no secrets file: nothing configured
+        return {}
+
+
+def _file_stamp(path) -> tuple | None:
+    try:
+        info = path.stat()
+        return info.st_mtime_ns, info.st_size
+    except OSError:
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _scorecard(folder: str, stamp: tuple, model_stamp: tuple) -> dict:
+    card = trust.read_scorecard(folder, runs.FAITHFULNESS_FILE)
+    trust.check_model(card, runs.file_sha256(f"{folder}/{runs.MODEL_FILE}"))
+    return card
+
+
+def scorecard(folder) -> dict:
+    """The run's faithfulness scorecard, made for its model file (cached until either file changes);
+    trust.ScorecardError if it has none, or one for another model."""
+    return _scorecard(str(folder), _file_stamp(folder / runs.FAITHFULNESS_FILE), _file_stamp(folder / runs.MODEL_FILE))
+
+
+def scorecard_or_none(folder) -> dict | None:
+    try:
+        return scorecard(folder)
+    except trust.ScorecardError:
+        return None
+
+
 # --------------------------------------------------------------------------- the run selector
 
 
@@ -142,7 +181,7 @@ def enlarge(image: np.ndarray, scale: int = THUMB_SCALE) -> np.ndarray:
 def explain_link(index: int, target: str | None = None) -> str:
     """Relative URL of the Saliency page for one test image."""
     query = f"index={int(index)}" + (f"&target={target}" if target else "")
-    return f"./Saliency?{query}"
+    return f"{PAGE_URLS['Saliency']}?{query}"
 
 
 def image_gallery(split: Split, indices, probabilities: np.ndarray, columns: int = 6, caption_top: int = 2) -> None:

@@ -15,6 +15,7 @@ from .architecture import (  # noqa: F401
     INPUT_SHAPE,
     PENULTIMATE,
     PREDICTIONS,
+    STEM_CONV,
     STEM_OUTPUT,
     block_layer,
     block_output,

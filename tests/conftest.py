@@ -12,6 +12,13 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "fashion-mnist"
 sys.path.insert(0, str(REPO_ROOT))
 
 
+def app_pages() -> dict[str, str]:
+    """Every page of the app (label -> script, relative to the repository), from the app's own list."""
+    from dashboard import ui
+
+    return {"Home": "dashboard/Home.py", **{label: f"dashboard/{path}" for label, path in ui.PAGES.items()}}
+
+
 def real_data_dir() -> Path | None:
     """The real data: $FASHION_MNIST_DIR if set and present, else ../shared/data/fashion-mnist."""
     for candidate in (os.environ.get("FASHION_MNIST_DIR"), SHARED_DATA):

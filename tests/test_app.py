@@ -10,21 +10,13 @@ from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
 
 from dashboard import ui
+from explain import saliency
 from explain.saliency import DEFAULT_METHOD
-from tests.conftest import REPO_ROOT, blank_grad_cam_images
+from tests.conftest import REPO_ROOT, app_pages, blank_grad_cam_images
 from training import runs
 from training.config import TrainConfig
 
-PAGES = {
-    "Home": "dashboard/Home.py",
-    "Architecture": "dashboard/pages/1_Architecture.py",
-    "Learning curves": "dashboard/pages/2_Learning_curves.py",
-    "Confusion matrix": "dashboard/pages/3_Confusion_matrix.py",
-    "Mistakes": "dashboard/pages/4_Mistakes.py",
-    "Saliency": "dashboard/pages/5_Saliency.py",
-    "Inception branches": "dashboard/pages/6_Inception_branches.py",
-    "Retrain": "dashboard/pages/7_Retrain.py",
-}
+PAGES = app_pages()
 SHIPPED = runs.load_results(runs.SHIPPED_RUNS["shipped"])
 
 
@@ -181,7 +173,7 @@ def test_bad_query_parameters_fall_back_with_a_notice(page, query, notice):
     assert any(notice in n for n in notices), notices
     if page == "Saliency" and "method" in query:
         assert len([n for n in notices if n.startswith("Ignored")]) == 4  # index, method, layer and target
-        assert at.selectbox(key="method").value == DEFAULT_METHOD
+        assert at.selectbox(key="method").value == shipped_default_method()
 
 
 def test_saliency_deep_link_reproduces_the_view():
@@ -210,21 +202,27 @@ def test_saliency_explains_a_blank_grad_cam_map_instead_of_showing_nothing():
     at = app("Saliency", index=str(blank), method="gradcam", layer="block3")
     assert not at.exception
     assert "map for" in at.info[0].value and "is blank" in at.info[0].value and "LayerCAM" in at.info[0].value
-    assert "deletion test" not in texts(at)  # nothing to rank, so no test of the ranking
+    assert "hold up on this image" not in texts(at)  # nothing to rank, so no test of the ranking
     at.selectbox(key="method").set_value("layercam").run()
-    assert not at.info and "deletion test" in texts(at)
+    assert not at.info and "hold up on this image" in texts(at)
+
+
+def shipped_default_method() -> str:
+    """The method the Saliency page opens on for the shipped run: its scorecard's choice, if it has one."""
+    card = ui.scorecard_or_none(runs.SHIPPED_RUNS["shipped"])
+    return card["default"]["method"] if card else DEFAULT_METHOD
 
 
 def test_saliency_opens_on_a_map_with_something_in_it():
     at = app("Saliency")
     assert not at.exception and not at.info
-    assert at.selectbox(key="method").value == DEFAULT_METHOD and "deletion test" in texts(at)
+    assert at.selectbox(key="method").value == shipped_default_method() and "hold up on this image" in texts(at)
 
 
 def test_saliency_all_methods_grid_and_navigation():
     at = app("Saliency", index="0", method="all")
     assert not at.exception
-    assert len(at.get("image")) == 7
+    assert len(at.get("image")) == len(saliency.METHODS)
     at.sidebar.button(key="next_mistake").click().run()
     index = at.sidebar.number_input(key="image_index").value
     assert SHIPPED.predictions[index] != SHIPPED.labels[index]

@@ -5,16 +5,26 @@ import pandas as pd
 
 from analysis import calibration
 from dashboard import charts
-from explain.deletion import DeletionCurve
 from training.data import CLASS_NAMES
 
 
-def test_deletion_chart_labels_both_orders_with_their_auc():
-    x = np.linspace(0, 1, 5)
-    fig = charts.deletion_chart(DeletionCurve(x, 1 - x, 0.5), DeletionCurve(x, np.ones(5), 1.0), "Grad-CAM", "Bag")
-    assert [t.name for t in fig.data] == ["Grad-CAM order · AUC 0.500", "random order · AUC 1.000"]
-    assert fig.layout.yaxis.title.text == "P(Bag)"
+def test_faithfulness_chart_labels_every_order_with_its_auc():
+    x = np.linspace(0, 1, 21)
+    fig = charts.faithfulness_chart(
+        "deletion", 1 - x, {"random": np.ones(21), "garment": 1 - x / 2}, "Grad-CAM", "Bag", {"random": "a random order"}
+    )
+    names = [trace.name for trace in fig.data]
+    assert names == ["a random order · AUC 1.000", "garment · AUC 0.750", "Grad-CAM · AUC 0.500"]
+    assert fig.layout.yaxis.title.text == "P(Bag)" and "lower area is better" in fig.layout.title.text
 
+
+def test_randomisation_chart_draws_one_line_per_method_and_the_pass_line():
+    import pandas as pd
+
+    cascade = pd.DataFrame({"A": [0.9, 0.2], "B": [0.95, 0.9]}, index=["output layer", "+ dense layer"])
+    fig = charts.randomisation_chart(cascade, highlight="B")
+    assert [t.name for t in fig.data] == ["A", "B"] and fig.data[1].line.width == 4
+    assert list(fig.data[0].x) == ["output layer", "+ dense layer"]
 
 def test_knockout_chart_groups_before_and_after():
     before, after = np.full(10, 0.1), np.eye(10)[3]

@@ -25,28 +25,20 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import markup
 from analysis.query import QueryReader
-from tests.conftest import REPO_ROOT, run_training
+from tests.conftest import REPO_ROOT, app_pages, run_training
 from training import jobs, runs, schema
 from training.config import TrainConfig
 
 SHIPPED = runs.SHIPPED_RUNS["shipped"]
 ORIGINAL = runs.SHIPPED_RUNS["original-recipe"]
-PAGES = {
-    "Home": "dashboard/Home.py",
-    "Architecture": "dashboard/pages/1_Architecture.py",
-    "Learning curves": "dashboard/pages/2_Learning_curves.py",
-    "Confusion matrix": "dashboard/pages/3_Confusion_matrix.py",
-    "Mistakes": "dashboard/pages/4_Mistakes.py",
-    "Saliency": "dashboard/pages/5_Saliency.py",
-    "Inception branches": "dashboard/pages/6_Inception_branches.py",
-    "Retrain": "dashboard/pages/7_Retrain.py",
-}
+PAGES = app_pages()
 SHOWS_RESULTS = [p for p in PAGES if p != "Retrain"]  # the Retrain page reads no result file
 
 
 @pytest.fixture(autouse=True)
 def isolated_runs(tmp_path, monkeypatch, data_env):
     monkeypatch.setenv(runs.RUNS_DIR_ENV, str(tmp_path / "runs"))
+    monkeypatch.setenv(jobs.SCORECARD_IMAGES_ENV, "0")
     monkeypatch.delenv(jobs.DISABLE_ENV, raising=False)
     yield tmp_path / "runs"
     jobs.cancel_job()

@@ -15,6 +15,7 @@ from training.config import TrainConfig
 @pytest.fixture(autouse=True)
 def runs_dir(tmp_path, monkeypatch, data_env):
     monkeypatch.setenv(runs.RUNS_DIR_ENV, str(tmp_path / "runs"))
+    monkeypatch.setenv(jobs.SCORECARD_IMAGES_ENV, "0")  # scorecards after training: only where a test asks
     yield tmp_path / "runs"
     jobs.cancel_job()
 
@@ -122,3 +123,23 @@ def test_disabled_switch_reads_environment_and_secrets(monkeypatch):
     assert jobs.retraining_disabled({"disable_retraining": True})
     monkeypatch.setenv(jobs.DISABLE_ENV, "1")
     assert jobs.retraining_disabled({})
+
+
+def test_a_run_from_the_app_scores_its_maps_after_training(monkeypatch):
+    import json
+
+    monkeypatch.setenv(jobs.SCORECARD_IMAGES_ENV, "10")
+    job = jobs.start_job(TrainConfig(epochs=1, limit=512), "scored")
+    assert "--scorecard-images" in " ".join(runs.read_json(job.folder / jobs.JOB_FILE)["argv"])
+    assert jobs.wait_for(job, 900) == runs.STATE_COMPLETE, jobs.log_tail(job.folder)
+    card = json.loads((job.folder / runs.FAITHFULNESS_FILE).read_text())
+    assert card["sample"]["images"] == 10 and card["sample"]["cascade_images"] == 2  # the smaller sample, stated
+    assert card["model_sha256"] == runs.file_sha256(job.folder / runs.MODEL_FILE)
+    assert len(card["entries"]) == 28 and card["default"]["key"] in card["entries"]
+
+    at = AppTest.from_file(str(REPO_ROOT / "dashboard/pages/6_Can_the_maps_be_trusted.py"), default_timeout=120)
+    at.session_state["selected_run"] = "scored"
+    at.run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="entry").value == card["default"]["key"]
+    assert "Measured on 10 test images" in at.caption[0].value

@@ -38,6 +38,20 @@ LOG_TAIL_LINES = 15
 STARTING_TIMEOUT_S = 60.0  # a start (lock taken, process not yet spawned) takes well under a second
 MAX_RUN_NAME = 100  # characters; folder names may have at most 255 bytes
 CLI_MODULE = "training.train"
+SCORECARD_MODULE = "explain.scorecard"
+# Runs started from the app score their maps after training on a smaller sample than the shipped runs'
+# 500 (the file states its sample); $TGN_SCORECARD_IMAGES changes it, 0 turns it off.
+APP_SCORECARD_IMAGES = 100
+SCORECARD_IMAGES_ENV = "TGN_SCORECARD_IMAGES"
+
+
+def scorecard_sample() -> tuple[int, int]:
+    """(images, randomisation images) for the scorecards of runs started from the app; (0, 0) for none."""
+    try:
+        images = max(0, min(int(os.environ.get(SCORECARD_IMAGES_ENV, APP_SCORECARD_IMAGES)), 10_000))
+    except ValueError:
+        images = APP_SCORECARD_IMAGES
+    return images, (max(2, images // 5) if images else 0)
 
 # The processes this server started, so their exit codes can be read when they end.
 _children: dict[int, subprocess.Popen] = {}
@@ -53,6 +67,7 @@ class Job:
     folder: Path
     started_at: float
     create_time: float = 0.0  # the process's start time (psutil), which tells it apart from a reused pid
+    module: str = CLI_MODULE  # training.train, or explain.scorecard for a scorecard computed on demand
 
 
 def _truthy(value) -> bool:
@@ -102,13 +117,13 @@ def _process(pid, create_time) -> psutil.Process | None:
         return None
 
 
-def _is_training_process(process: psutil.Process, folder: str) -> bool:
-    """The command line is this project's training CLI writing into ``folder``."""
+def _is_job_process(process: psutil.Process, folder: str, module: str = CLI_MODULE) -> bool:
+    """The command line is this project's ``module`` (training or scorecard) working on ``folder``."""
     try:
         command = process.cmdline()
     except psutil.Error:
         return False
-    return CLI_MODULE in command and folder in command
+    return module in command and folder in command
 
 
 def _job_from_lock(lock: dict) -> Job | None:
@@ -125,9 +140,9 @@ def _job_from_lock(lock: dict) -> Job | None:
         # The server process that is starting a job holds the lock for a moment.
         if time.time() - started_at > STARTING_TIMEOUT_S:
             return None
-    elif stage != "running" or not _is_training_process(process, folder):
+    elif stage != "running" or not _is_job_process(process, folder, lock.get("module", CLI_MODULE)):
         return None
-    return Job(pid, Path(folder), started_at, create_time)
+    return Job(pid, Path(folder), started_at, create_time, lock.get("module", CLI_MODULE))
 
 
 def _exit_description(pid: int) -> str:
@@ -236,10 +251,13 @@ def command_for(config: TrainConfig, folder: Path) -> list[str]:
     args.append("--augment" if config.augment else "--no-augment")
     if config.limit:
         args += ["--limit", config.limit]
+    images, cascade_images = scorecard_sample()
+    if images:
+        args += ["--scorecard-images", images, "--scorecard-cascade-images", cascade_images]
     return [str(a) for a in args]
 
 
-def _write_lock(folder: Path, process: psutil.Process, stage: str) -> None:
+def _write_lock(folder: Path, process: psutil.Process, stage: str, module: str = CLI_MODULE) -> None:
     runs.write_json_atomic(
         _lock_path(),
         {
@@ -247,6 +265,7 @@ def _write_lock(folder: Path, process: psutil.Process, stage: str) -> None:
             "create_time": process.create_time(),
             "folder": str(folder),
             "stage": stage,
+            "module": module,
             "started_at": time.time(),
         },
     )
@@ -271,11 +290,11 @@ def _release_lock(folder: Path) -> None:
             _lock_path().unlink(missing_ok=True)
 
 
-def _spawn(folder: Path, argv: list[str]) -> Job:
-    """Start the CLI for ``folder`` (the caller holds the lock), then hand the lock to the child."""
+def _spawn(folder: Path, argv: list[str], module: str = CLI_MODULE) -> Job:
+    """Start ``module``'s CLI for ``folder`` (the caller holds the lock), then hand the lock to the child."""
     with open(folder / runs.LOG_FILE, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", CLI_MODULE, *argv],
+            [sys.executable, "-m", module, *argv],
             cwd=runs.REPO_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -285,8 +304,8 @@ def _spawn(folder: Path, argv: list[str]) -> Job:
     _children[process.pid] = process
     child = psutil.Process(process.pid)
     with _guard():
-        _write_lock(folder, child, "running")
-    return Job(process.pid, folder, time.time(), child.create_time())
+        _write_lock(folder, child, "running", module)
+    return Job(process.pid, folder, time.time(), child.create_time(), module)
 
 
 def run_name_problem(name: str) -> str | None:
@@ -353,6 +372,24 @@ def resume_job(folder: Path) -> Job:
         raise
 
 
+def start_scorecard(folder: Path) -> Job:
+    """Compute a complete run's faithfulness scorecard in the background (the machine's one job slot)."""
+    folder = Path(folder)
+    if runs.shipped_run_at(folder) is not None:
+        raise JobError("The shipped runs come with their scorecards; restore them with git if they are missing.")
+    runs.require_complete(folder)
+    check_writable(folder)
+    _acquire_lock(folder)
+    try:
+        images, cascade_images = scorecard_sample()
+        argv = ["--run", str(folder), "--images", str(images or APP_SCORECARD_IMAGES)]
+        argv += ["--cascade-images", str(cascade_images or max(2, APP_SCORECARD_IMAGES // 5))]
+        return _spawn(folder, argv, SCORECARD_MODULE)
+    except BaseException:
+        _release_lock(folder)
+        raise
+
+
 def cancel_job() -> bool:
     """Ask the running job to stop; it finishes cleanly, keeping its last epoch's checkpoint.
 
@@ -362,7 +399,7 @@ def cancel_job() -> bool:
     if job is None or job.pid == os.getpid():
         return False  # no job, or one still being started by this server
     process = _process(job.pid, job.create_time)
-    if process is None or not _is_training_process(process, str(job.folder)):
+    if process is None or not _is_job_process(process, str(job.folder), job.module):
         return False
     try:
         process.send_signal(signal.SIGTERM)  # psutil refuses if the pid was reused meanwhile

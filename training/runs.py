@@ -16,6 +16,7 @@ One folder per training run::
     train.log          the training process's output (runs started from the app)
     checkpoint/        resume state while a run is unfinished; removed when it completes
     .train.lock        the OS file lock of the training process that writes the folder
+    faithfulness.json  optional: the saliency maps' faithfulness scorecard (explain/scorecard.py)
 
 A run is *complete* when status.json says so and every result file is present;
 only complete runs are offered to the pages. Every file is written atomically
@@ -26,6 +27,7 @@ sees half a file. This module needs numpy and pandas only (no TensorFlow).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -50,6 +52,7 @@ STATUS_FILE = "status.json"
 PROGRESS_FILE = "progress.json"
 LOG_FILE = "train.log"
 CHECKPOINT_DIR = "checkpoint"
+FAITHFULNESS_FILE = "faithfulness.json"  # the maps' scorecard (explain.scorecard); optional
 FOLDER_LOCK = ".train.lock"  # held (an OS file lock) by the one training process writing the folder
 RESULT_FILES = (MODEL_FILE, HISTORY_FILE, METRICS_FILE, OUTPUTS_FILE, ARCHITECTURE_FILE, CARD_FILE)
 HISTORY_COLUMNS = (
@@ -114,6 +117,15 @@ def is_reserved_name(name: str) -> bool:
 
 
 # --------------------------------------------------------------------------- writing
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256 (a scorecard records its model file's, so a retrained model is noticed)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

@@ -110,6 +110,15 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     p.add_argument("--out", type=Path, help="run folder (default: a folder under runs/ named after the settings)")
     p.add_argument("--force", action="store_true", help="overwrite a completed run in --out")
     p.add_argument(
+        "--scorecard-images",
+        type=int,
+        default=0,
+        help="after training, score the saliency maps' faithfulness on this many test images (0: no scorecard)",
+    )
+    p.add_argument(
+        "--scorecard-cascade-images", type=int, default=20, help="images for the scorecard's randomisation check"
+    )
+    p.add_argument(
         "--rebuild-shipped",
         action="store_true",
         help="allow --out to name a shipped run folder (model/shipped, baselines/original_recipe) and replace it",
@@ -592,6 +601,20 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
     return metrics
 
 
+def score_maps(folder: Path, images: int, cascade_images: int) -> None:
+    """The run's faithfulness scorecard (explain.scorecard), after training. The run is complete and
+    usable meanwhile; a failure here leaves it so (the scorecard can be computed later on the page)."""
+    from explain import scorecard
+
+    print(f"Scoring the saliency maps' faithfulness on {images} test images…", flush=True)
+    try:
+        scorecard.compute(folder, min(images, 10_000), max(1, min(cascade_images, images)))
+    except (TrainingCancelled, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # the model is trained and saved: do not fail the run for its scorecard
+        print(f"The scorecard failed ({type(exc).__name__}: {exc}); compute it later on the trust page.", flush=True)
+
+
 def _raise_cancelled(signum, frame):
     raise TrainingCancelled()
 
@@ -625,6 +648,8 @@ def main(argv=None) -> int:
         fail(f"another training process is writing into {args.out}; wait for it to finish, or use another --out.")
     try:
         train(config, args.out, argv, force=args.force)
+        if args.scorecard_images:
+            score_maps(args.out, args.scorecard_images, args.scorecard_cascade_images)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

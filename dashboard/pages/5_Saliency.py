@@ -1,4 +1,4 @@
-"""Saliency: where does the network look? Grad-CAM family and gradient maps for one test image."""
+"""Saliency: where does the network look? Grad-CAM family, gradient maps and occlusion for one test image."""
 
 import sys
 from pathlib import Path
@@ -8,31 +8,41 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from dashboard import charts, image_picker, model_cache, ui  # noqa: E402
-from explain import deletion, overlay, saliency  # noqa: E402
+from analysis import trust  # noqa: E402
+from dashboard import charts, image_picker, model_cache, trust_widgets, ui  # noqa: E402
+from explain import overlay, saliency  # noqa: E402
 from explain.saliency import CAM_METHODS, DEFAULT_LAYER, DEFAULT_METHOD, METHODS, TARGET_LAYERS, layer_label  # noqa: E402
 from training.data import CLASS_NAMES, to_model_input  # noqa: E402
 
 ALL = "all"
 TARGETS = ("predicted", "true")
+SCALES = {"shared": "One scale for both maps", "own": "Each map stretched to its own peak"}
 
 view = image_picker.explanation_page(
     "Saliency", "Saliency: where does the network look?", ":material/local_fire_department:"
 )
 run, results, split, reader, index = view.run, view.results, view.split, view.reader, view.index
-method_default = reader.choice("method", [*METHODS, ALL], DEFAULT_METHOD)
-layer_default = reader.choice("layer", list(TARGET_LAYERS), DEFAULT_LAYER)
+card = ui.scorecard_or_none(run.folder)
+# The run's own default, chosen by its scorecard's rule; the constants only for runs without one.
+default_method, default_layer = trust.default_view(card) or (DEFAULT_METHOD, DEFAULT_LAYER)
+default_layer = default_layer if default_layer in TARGET_LAYERS else DEFAULT_LAYER
+method_default = reader.choice("method", [*METHODS, ALL], default_method)
+layer_default = reader.choice("layer", list(TARGET_LAYERS), default_layer)
 target_default = reader.choice("target", [*TARGETS, *map(str, range(10))], "predicted")
 ui.show_notices(reader)
 
 true, predicted = image_picker.image_header(split, index, results.probabilities)
 c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
+current_layer = st.session_state.get("layer", layer_default)
 method = c1.selectbox(
     "Method",
     [*METHODS, ALL],
     index=[*METHODS, ALL].index(method_default),
-    format_func=lambda m: "All methods side by side" if m == ALL else METHODS[m],
+    format_func=lambda m: "All methods side by side"
+    if m == ALL
+    else " · ".join(filter(None, [METHODS[m], trust.badge(card, m, current_layer)])),
     key="method",
+    help="Each method's verdict from this run's scorecard (at the chosen layer); see 'Can the maps be trusted?'.",
 )
 target_choice = c2.selectbox(
     "Explain the class",
@@ -61,6 +71,7 @@ folder = str(run.folder)
 
 
 def compute(method_key: str, target_class: int) -> np.ndarray:
+    """The raw map (the method's own units)."""
     if method_key == "smoothgrad":
         bar = st.progress(0.0, text="SmoothGrad: averaging gradients over 20 noisy copies…")
         result = model_cache.smoothgrad_map(folder, index, target_class, progress=lambda f: bar.progress(f))
@@ -69,28 +80,36 @@ def compute(method_key: str, target_class: int) -> np.ndarray:
     return model_cache.saliency_map(folder, index, method_key, layer, target_class)
 
 
-def show_map(saliency_values: np.ndarray, caption: str) -> None:
-    blank = " (blank: no positive evidence)" if saliency.is_blank(saliency_values) else ""
-    st.image(overlay.overlay(split.images[index], saliency_values, opacity), caption=caption + blank, width=224)
+def show_map(raw: np.ndarray, caption: str, peak: float | None = None) -> None:
+    """The map over the image, scaled to ``peak`` (its own maximum if None); the raw peak in the caption."""
+    own = float(raw.max())
+    scale = peak if peak else own
+    blank = " (blank: no positive evidence)" if saliency.is_blank(raw) else f" · peak {own:.3g}"
+    shown = raw / scale if scale > 0 else raw
+    st.image(overlay.overlay(split.images[index], shown, opacity), caption=caption + blank, width=224)
 
 
 if method == ALL:
     st.subheader(f"Every method, explaining **{CLASS_NAMES[target]}**")
+    st.caption("Each map is stretched to its own peak: the methods measure in different units.")
     cols = st.columns(4)
     for i, key in enumerate(METHODS):
         with cols[i % 4]:
-            show_map(compute(key, target), METHODS[key] + (f" · {layer_label(layer)}" if key in CAM_METHODS else ""))
+            show_map(compute(key, target), saliency.method_label(key, layer) + f" · {trust.badge(card, key, layer)}")
     st.stop()
 
+raw = compute(method, target)
+other = (true if target != true else predicted) if true != predicted else None
+other_raw = compute(method, other) if other is not None else None
+scale = st.radio("Intensity", list(SCALES), format_func=SCALES.get, horizontal=True, key="scale") if other is not None else "own"
+peak = max(float(raw.max()), float(other_raw.max())) if scale == "shared" and other is not None else None
 left, middle, right = st.columns([1, 1, 1.3])
-saliency_values = compute(method, target)
 with left:
-    show_map(saliency_values, f"{METHODS[method]} for {CLASS_NAMES[target]}")
+    show_map(raw, f"{METHODS[method]} for {CLASS_NAMES[target]}", peak)
 with middle:
-    if true != predicted:
-        other = true if target != true else predicted
+    if other is not None:
         role = "true" if other == true else "predicted"
-        show_map(compute(method, other), f"…and for the {role} class, {CLASS_NAMES[other]}")
+        show_map(other_raw, f"…and for the {role} class, {CLASS_NAMES[other]}", peak)
     else:
         st.image(overlay.overlay(split.images[index], np.zeros((28, 28)), 0.0), caption="The image", width=224)
 with right:
@@ -100,39 +119,31 @@ with right:
         width="stretch",
         config={"displayModeBar": False},
     )
-if true != predicted:
-    st.caption("Misclassified: the two maps show what supports the predicted class and what supports the true one.")
-if saliency.is_blank(saliency_values):
+if other is not None:
+    st.caption(
+        "Misclassified: the two maps show what supports each class"
+        + (", on one scale, so the weaker evidence looks weaker." if scale == "shared" else ".")
+    )
+entry = trust.entry(card, method, layer) if card else None
+if entry is not None:
+    st.markdown(
+        f"**Scorecard for {entry['label']}: {trust.BADGES[entry['verdict']]}.** {entry['reason']} "
+        f"[Details]({ui.PAGE_URLS['Can the maps be trusted?']}?entry={trust.key(entry['method'], entry['layer'])})"
+    )
+if saliency.is_blank(raw):
     st.info(
         f"**The {METHODS[method]} map for {CLASS_NAMES[target]} is blank.** {saliency.blank_map_reason(method, layer)}",
         icon=":material/visibility_off:",
     )
-    st.stop()  # a blank map ranks no pixel above another, so there is no deletion test to run
+    st.stop()  # a blank map ranks no pixel above another, so there is no test of its ranking to run
 
-st.subheader("Can this map be trusted? A deletion test")
-fill = st.radio(
-    "Replace removed pixels with",
-    list(deletion.FILLS),
-    horizontal=True,
-    key="fill",
-    format_func={"background": "black background (no ink)", "mean": "the data set's mean grey"}.get,
-    help="On Fashion-MNIST half of each image is black background. Grey fill adds specks there instead of "
-    "removing anything, which hurts a random order most; black fill removes only ink.",
-)
+st.subheader("Does this map hold up on this image?")
 st.markdown(
-    "Pixels are removed, **most salient first**, and the probability of "
-    f"{CLASS_NAMES[target]} is measured after each step. A faithful map makes it fall faster than "
-    "removing pixels in random order: a smaller area under the curve (AUC)."
+    f"Pixels are removed (**deletion**) or put back into a blurred copy (**insertion**) in the map's order, and the "
+    f"probability of {CLASS_NAMES[target]} is measured. The map is compared with three orders that know nothing about "
+    "the model: random (the mean of three), the garment's pixels first, and the strongest edges first."
 )
 net = model_cache.load_model_or_stop(run.folder)
 image = to_model_input(split.images[index : index + 1])[0]
-by_map = deletion.deletion_curve(net, image, saliency_values, target, fill=fill)
-by_chance = deletion.random_deletion_curve(net, image, target, seed=index, fill=fill)
-fig = charts.deletion_chart(by_map, by_chance, METHODS[method], CLASS_NAMES[target])
-st.plotly_chart(fig, width="stretch")
-verdict = (
-    "falls faster than chance: the map points at pixels the model relies on"
-    if by_map.auc < by_chance.auc
-    else "does not beat a random order here: read this map with caution"
-)
-st.markdown(f"For this image the {METHODS[method]} order {verdict}.")
+label = saliency.method_label(method, layer)
+trust_widgets.per_image_test(net, image, raw, target, label, CLASS_NAMES[target], seed=index)

@@ -18,11 +18,7 @@ ui.setup_page("Retrain", ":material/model_training:")
 ui.run_selector()
 st.title("Retrain the model")
 
-try:
-    secrets = dict(st.secrets)
-except Exception:  # no secrets file: nothing configured
-    secrets = {}
-if jobs.retraining_disabled(secrets):
+if jobs.retraining_disabled(ui.secrets()):
     st.info(
         "**Retraining is switched off on this server.** Training takes minutes to hours of CPU and would let "
         "any visitor of a public share occupy the machine, so hosted shares turn it off.\n\n"

@@ -1,0 +1,240 @@
+"""Verdicts on saliency maps from a run's faithfulness scorecard (``faithfulness.json``).
+
+``explain.scorecard`` measures; this module judges, by one stated rule, and is what the pages
+read (TensorFlow-free). A method at a layer **passes** when all three hold:
+
+1. **Faithful**: on more than half of the sampled images its map beats the *garment* control
+   (the garment's pixels in random order) in deletion *and*, separately, in insertion. Beating a
+   random order is not enough: half of every Fashion-MNIST image is black background, so any map
+   that sits on the garment beats random.
+2. **About the model**: once the head is random (output and dense layers re-initialised), its
+   maps correlate with the trained model's at a mean Spearman rank correlation below 0.5.
+3. **Usable**: its map is blank (nothing to rank) on at most 10% of images.
+
+Blank maps are left out of the curve statistics and reported as the blank rate.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from explain.faithfulness import TESTS
+
+RULE = {
+    "min_share_beating_garment": 0.5,  # more than this share of images, in deletion and in insertion
+    "max_correlation_head_random": 0.5,  # mean Spearman after the output and dense layers are random
+    "head_random_stage": "dense",
+    "max_blank_rate": 0.10,
+}
+RULE_TEXT = (
+    "A method passes when (1) its map beats the garment-pixels control on more than half of the images in "
+    "deletion and, separately, in insertion; (2) once the output and dense layers are randomised, its maps "
+    "correlate with the trained model's below 0.5 (mean Spearman); and (3) it is blank on at most 10% of images."
+)
+VERDICTS = {
+    "passes": "passes",
+    "blank": "often blank",
+    "not-faithful": "no better than the garment",
+    "not-model": "ignores the model's weights",
+    "neither": "fails both tests",
+}
+
+
+class ScorecardError(ValueError):
+    """faithfulness.json is missing, unreadable or made for another model; the message says which."""
+
+
+def key(method: str, layer: str) -> str:
+    return f"{method}@{layer}"
+
+
+def judge(entry: dict) -> tuple[str, str]:
+    """(verdict key, one sentence) for one method at one layer, by RULE."""
+    share = RULE["min_share_beating_garment"]
+    faithful = all((entry["beats"][test]["garment"] or 0) > share for test in TESTS)
+    correlation = entry["randomisation"].get(RULE["head_random_stage"])
+    about_model = correlation is not None and correlation < RULE["max_correlation_head_random"]
+    if entry["blank_rate"] > RULE["max_blank_rate"]:
+        return "blank", f"Blank on {entry['blank_rate']:.0%} of images: too often there is nothing to show."
+    garment = (
+        f"{entry['beats']['deletion']['garment']:.0%} of images in deletion and "
+        f"{entry['beats']['insertion']['garment']:.0%} in insertion"
+    )
+    if correlation is None:
+        follows = "its maps could not be compared with a randomised model's (always blank)"
+    elif about_model:
+        follows = f"its maps change once the head is random (correlation {correlation:.2f})"
+    else:
+        follows = f"its maps stay {correlation:.2f}-correlated with the trained model's once the head is random"
+    if faithful and about_model:
+        return "passes", f"Beats the garment control on {garment} of images, and {follows}."
+    if not faithful and not about_model:
+        return "neither", f"Beats the garment control on only {garment} of images, and {follows}."
+    if not faithful:
+        return "not-faithful", (
+            f"{follows[0].upper()}{follows[1:]}, but it beats the garment control on only {garment} of images: "
+            "it may just be tracing the garment."
+        )
+    return "not-model", (
+        f"Beats the garment control ({garment} of images), but {follows}: it depends on the image more than on "
+        "what the model learned."
+    )
+
+
+def _strength(entry: dict) -> float:
+    """How clearly a map beats the garment control: the worse of its two tests."""
+    return min(entry["beats"][test]["garment"] or 0.0 for test in TESTS)
+
+
+def choose_default(entries: dict) -> str:
+    """The key of the run's default map: the passing entry that beats the garment control most clearly;
+    if none passes, the least blank, most model-sensitive, most faithful one (the page then says so)."""
+    passing = [k for k, e in entries.items() if e["passes"]]
+    if passing:
+        return max(passing, key=lambda k: _strength(entries[k]))
+
+    def fallback(k):
+        e = entries[k]
+        correlation = e["randomisation"].get(RULE["head_random_stage"])
+        return (e["blank_rate"] <= RULE["max_blank_rate"], correlation is not None and correlation < 0.5, _strength(e))
+
+    return max(entries, key=fallback)
+
+
+def read_scorecard(folder: Path, file_name: str = "faithfulness.json") -> dict:
+    """The run's scorecard, checked for the fields the pages use; ScorecardError if absent or broken."""
+    path = Path(folder) / file_name
+    if not path.is_file():
+        raise ScorecardError(f"This run has no faithfulness scorecard yet ({path.name} is missing).")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+        entries = card["entries"]
+        default = card["default"]
+        if not isinstance(entries, dict) or not entries or default["key"] not in entries:
+            raise ValueError("no entries, or a default that is not among them")
+        for name, entry in entries.items():
+            for field in ("method", "layer", "label", "verdict", "passes", "beats", "randomisation", "blank_rate"):
+                if field not in entry:
+                    raise ValueError(f"entry {name} lacks {field}")
+        for field in ("controls", "sample", "rule", "stages"):
+            if field not in card:
+                raise ValueError(f"it lacks {field}")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ScorecardError(f"{path.name} cannot be read ({type(exc).__name__}: {exc}).") from exc
+    return card
+
+
+# --------------------------------------------------------------------------- what the pages show
+
+# Short, and in glyphs every font has (emoji render as empty boxes where no emoji font is installed).
+BADGES = {
+    "passes": "✓ passes",
+    "blank": "○ often blank",
+    "not-faithful": "⚠ traces the garment",
+    "not-model": "⚠ ignores the weights",
+    "neither": "✗ fails both",
+}
+BADGE_MEANINGS = {
+    "passes": "passes all three parts of the rule",
+    "blank": "blank on more than 10% of images",
+    "not-faithful": "follows the model, but is no better than the garment-pixels control",
+    "not-model": "beats the garment control, but barely changes when the model's weights are destroyed",
+    "neither": "neither beats the garment control nor changes with the weights",
+}
+LAYER_LABELS = {
+    "stem": "Stem",
+    "block1": "Block 1",
+    "block2": "Block 2",
+    "block3": "Block 3",
+    "block4": "Block 4",
+    "input": "Pixels",
+}
+
+
+def entry(card: dict, method: str, layer: str) -> dict | None:
+    """The scorecard's entry for a method at a layer (gradient and occlusion maps sit at 'input')."""
+    entries = card["entries"]
+    return entries.get(key(method, layer)) or entries.get(key(method, "input"))
+
+
+def badge(card: dict | None, method: str, layer: str) -> str:
+    """A short verdict for a selector ('✅ passes'), or '' when the run has no scorecard."""
+    found = entry(card, method, layer) if card else None
+    return BADGES.get(found["verdict"], "") if found else ""
+
+
+def verdict_table(card: dict):
+    """Methods (rows) by layers (columns), each cell the verdict's badge; blank where a method has no such layer."""
+    import pandas as pd
+
+    rows: dict[str, dict[str, str]] = {}
+    for item in card["entries"].values():
+        rows.setdefault(item["method_label"], {})[LAYER_LABELS.get(item["layer"], item["layer"])] = BADGES[
+            item["verdict"]
+        ]
+    columns = [label for layer, label in LAYER_LABELS.items() if any(e["layer"] == layer for e in card["entries"].values())]
+    return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns).fillna("")
+
+
+def cascade_frame(card: dict, layer: str):
+    """Spearman correlation per randomisation stage (rows) for each method at ``layer`` and each
+    pixel-level method (columns), as the randomisation chart draws it."""
+    import pandas as pd
+
+    chosen = [e for e in card["entries"].values() if e["layer"] in (layer, "input")]
+    return pd.DataFrame(
+        {e["method_label"]: [e["randomisation"].get(stage) for stage in card["stages"]] for e in chosen},
+        index=list(card["stages"].values()),
+    )
+
+
+def default_view(card: dict | None) -> tuple[str, str] | None:
+    """(method, layer) that the Saliency page opens on for this run, if it has a scorecard."""
+    if not card:
+        return None
+    return card["default"]["method"], card["default"]["layer"]
+
+
+def summary_sentence(card: dict) -> str:
+    """The scorecard's headline in words."""
+    passing = [e["label"] for e in card["entries"].values() if e["passes"]]
+    total = len(card["entries"])
+    if not passing:
+        return (
+            f"**No method passes on this model** (0 of {total} method-layer pairs). That is a finding, not a failure: "
+            f"read every map here as a hypothesis, not as what the model relies on. The Saliency page opens on "
+            f"{card['default']['label']}, the closest to passing."
+        )
+    return (
+        f"**{len(passing)} of {total} method-layer pairs pass**: {', '.join(passing)}. The Saliency page opens on "
+        f"{card['default']['label']}, the one that beats the garment control most clearly."
+    )
+
+EXPLAINER = """
+**Deletion.** Black out the pixels the map ranks highest, 5% at a time, and watch the probability of the
+predicted class. If the map shows what the model uses, the probability falls early: a small area under the curve.
+
+**Insertion.** Start from a blurred copy of the image, which the model cannot read, and put the original pixels
+back in the map's order. If the map is right, the probability comes back early: a large area under the curve.
+
+**Why beating a random order is not enough.** About half of every Fashion-MNIST image is exactly black. A random
+order spends half its deletions on pixels that are already black, so *any* map that merely lies on the garment
+beats it. The fair question is whether a map beats an order that knows only where the garment is (its pixels in
+random order) and one that knows only the garment's edges. Those controls know nothing about the model.
+
+**Randomisation.** Re-initialise the network's weights from the top down and compute the map again. A map that
+looks the same for a model that has forgotten everything cannot be telling you what the model learned; it is
+telling you about the image, or about the network's wiring.
+
+**Blank maps.** Plain Grad-CAM keeps only locations with net positive evidence; when there are none, its map is
+empty. Blank maps are left out of the averages and counted separately.
+"""
+
+
+def check_model(card: dict, model_sha256: str) -> None:
+    """Raise ScorecardError when the scorecard was made for another model file than the run's."""
+    if card.get("model_sha256") != model_sha256:
+        raise ScorecardError(
+            "faithfulness.json was computed for another model file than this run's model.keras (retrained since?)."
+        )

@@ -1,0 +1,97 @@
+"""Can the maps be trusted? The run's faithfulness scorecard, read from faithfulness.json (no TensorFlow)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import streamlit as st  # noqa: E402
+
+from analysis import trust  # noqa: E402
+from dashboard import charts, trust_widgets, ui  # noqa: E402
+from explain.faithfulness import CONTROL_LABELS, TESTS  # noqa: E402
+
+ui.setup_page("Can the maps be trusted?", ":material/verified:")
+run = ui.run_selector()
+ui.load_results_or_stop(run.folder)  # a scorecard belongs to a run that can be shown
+st.title("Can the maps be trusted?")
+st.markdown(
+    "A saliency map is a claim: *these pixels are what the model used*. This page tests that claim on this model, "
+    "for every method the Saliency page offers, with two kinds of evidence. **Faithfulness**: removing the pixels a "
+    "map ranks highest should hurt the prediction sooner, and putting them back first should restore it sooner, "
+    "than orders that know nothing about the model. **Sensitivity**: a map of a model whose learned weights have "
+    "been destroyed should look different."
+)
+
+card = trust_widgets.scorecard_or_offer(run)
+reader = ui.query_reader()
+keys = list(card["entries"])
+chosen_key = reader.choice("entry", keys, card["default"]["key"])
+ui.show_notices(reader)
+
+st.markdown(trust.summary_sentence(card))
+st.caption(
+    f"{trust.RULE_TEXT} Measured on {card['sample']['images']:,} test images (a fixed random sample, maps for the "
+    f"predicted class) and {card['sample']['cascade_images']} for randomisation; computed in "
+    f"{card['seconds'] / 60:.0f} min."
+)
+st.dataframe(trust.verdict_table(card), width="stretch")
+st.caption(" · ".join(f"**{trust.BADGES[k]}**: {meaning}" for k, meaning in trust.BADGE_MEANINGS.items()))
+
+st.subheader("One method up close")
+key = st.selectbox(
+    "Method and layer", keys, index=keys.index(chosen_key), format_func=lambda k: card["entries"][k]["label"], key="entry"
+)
+entry = card["entries"][key]
+st.query_params["entry"] = key
+st.markdown(f"**{trust.BADGES[entry['verdict']]}.** {entry['reason']}")
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Beats the garment control: deletion", ui.percent(entry["beats"]["deletion"]["garment"] or 0))
+c2.metric("…and insertion", ui.percent(entry["beats"]["insertion"]["garment"] or 0))
+head = entry["randomisation"].get(trust.RULE["head_random_stage"])
+c3.metric("Correlation, head random", "n/a" if head is None else f"{head:.2f}", help="Below 0.5 passes.")
+c4.metric("Blank maps", ui.percent(entry["blank_rate"]))
+left, right = st.columns(2)
+controls = card["controls"]
+for column, test in zip((left, right), TESTS):
+    with column:
+        figure = charts.faithfulness_chart(
+            test,
+            entry["curves"][test],
+            {name: controls[name]["curves"][test] for name in controls},
+            entry["label"],
+            "predicted class",
+            CONTROL_LABELS,
+        )
+        st.plotly_chart(figure, width="stretch", key=f"curves_{test}")
+st.caption(
+    "Averages over the sampled images (blank maps left out). The map beats a control on an image when its deletion "
+    "curve has the smaller area (insertion: the larger). Percentages above count images, not averages."
+)
+
+st.subheader("Does the map change when the model is destroyed?")
+layers = [name for name in trust.LAYER_LABELS if name != "input"]
+layer = st.segmented_control(
+    "CAM layer",
+    layers,
+    default=entry["layer"] if entry["layer"] in layers else "block3",
+    format_func=trust.LAYER_LABELS.get,
+    key="cascade_layer",
+) or "block3"
+cascade = trust.cascade_frame(card, layer)
+st.plotly_chart(charts.randomisation_chart(cascade, highlight=entry["label"]), width="stretch")
+runner_up = entry.get("runner_up_correlation")
+st.markdown(
+    f"Methods at {trust.LAYER_LABELS.get(layer, layer)} and the pixel-level methods. From left to right the network is "
+    "re-initialised from the top down (Adebayo et al., 2018): a map that still looks the same once the head is random "
+    "is explaining the image, not the model. "
+    + (
+        f"{entry['label']}'s maps for the predicted and the runner-up class correlate at {runner_up:.2f}: "
+        + ("nearly the same map for two different answers." if runner_up > 0.7 else "different answers, different maps.")
+        if runner_up is not None
+        else ""
+    )
+)
+
+with st.expander("What these tests mean, for a student"):
+    st.markdown(trust.EXPLAINER)
