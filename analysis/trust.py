@@ -173,7 +173,9 @@ def verdict_table(card: dict):
         rows.setdefault(item["method_label"], {})[LAYER_LABELS.get(item["layer"], item["layer"])] = BADGES[
             item["verdict"]
         ]
-    columns = [label for layer, label in LAYER_LABELS.items() if any(e["layer"] == layer for e in card["entries"].values())]
+    columns = [
+        label for layer, label in LAYER_LABELS.items() if any(e["layer"] == layer for e in card["entries"].values())
+    ]
     return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns).fillna("")
 
 
@@ -210,6 +212,7 @@ def summary_sentence(card: dict) -> str:
         f"**{len(passing)} of {total} method-layer pairs pass**: {', '.join(passing)}. The Saliency page opens on "
         f"{card['default']['label']}, the one that beats the garment control most clearly."
     )
+
 
 EXPLAINER = """
 **Deletion.** Black out the pixels the map ranks highest, 5% at a time, and watch the probability of the

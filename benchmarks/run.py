@@ -6,8 +6,9 @@
 Figures: time from `streamlit run` to Home rendered in headless Chromium (and a naive
 Home that imports TensorFlow and loads the model, as a reference measured in the same
 run), each page's first render, warm saliency latency per method, peak server memory
-(RSS including child processes) for the TensorFlow-free pages and for every page,
-training seconds per epoch with oneDNN on and off, and prediction time for the test set.
+(RSS including child processes) for the TensorFlow-free pages and for every page, the
+trust page's rerun and the Saliency page's per-image faithfulness test, training seconds per
+epoch with oneDNN on and off, and prediction time for the test set.
 Shared machines are noisy: compare ratios from one run, not figures across runs.
 """
 
@@ -33,9 +34,9 @@ from tests.browser import browser, streamlit_server, wait_for_app  # noqa: E402
 from training import runs  # noqa: E402
 from training.device import cpu_model  # noqa: E402
 
-FAST_PAGES = ["", "Architecture", "Learning_curves", "Confusion_matrix", "Mistakes"]
+FAST_PAGES = ["", "Architecture", "Learning_curves", "Confusion_matrix", "Mistakes", "Can_the_maps_be_trusted"]
 MODEL_PAGES = ["Saliency", "Inception_branches", "Retrain"]
-TARGETS = {"home_s": 3.0, "walk_mb": 600.0, "cam_s": 0.5, "scorecam_s": 1.5}
+TARGETS = {"home_s": 3.0, "walk_mb": 600.0, "cam_s": 0.5, "scorecam_s": 1.5, "trust_s": 1.0, "image_test_s": 0.3}
 
 NAIVE_HOME = """
 import sys
@@ -142,6 +143,41 @@ def saliency_latency(repeats: int = 3) -> dict:
             assert not at.exception, at.exception
         latencies[METHODS[method]] = statistics.median(samples)
     return latencies
+
+
+def trust_page_rerun(repeats: int = 5) -> float:
+    """Median server-side rerun of the trust page (it reads faithfulness.json only), warm."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO_ROOT / "dashboard/pages/6_Can_the_maps_be_trusted.py"), default_timeout=60).run()
+    samples = []
+    keys = list(at.selectbox(key="entry").options)
+    for i in range(repeats):
+        started = time.perf_counter()
+        at.selectbox(key="entry").select_index(i % len(keys)).run()
+        samples.append(time.perf_counter() - started)
+        assert not at.exception, at.exception
+    return statistics.median(samples)
+
+
+def per_image_test_time(images: int = 10) -> float:
+    """Median time of the Saliency page's per-image test (a map and every control, one model call), warm."""
+    import model as tgn
+    from explain import faithfulness as fa
+    from explain.saliency import build_explainers, saliency_map
+    from training.data import load_split, to_model_input
+
+    net = tgn.load_model(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE)
+    explainers = build_explainers(net)
+    x = to_model_input(load_split("test").images[:images])
+    samples = []
+    for i in range(images):
+        target = int(net.predict_on_batch(x[i : i + 1]).argmax())
+        saliency = saliency_map(explainers, x[i], "occlusion", target)
+        started = time.perf_counter()
+        fa.image_verdict(net.predict_on_batch, x[i], saliency, target, seed=i)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples[1:])  # the first call traces the batch shape
 
 
 def training_speed(batches: int, onednn: str) -> float:
@@ -254,6 +290,17 @@ def main(argv=None) -> int:
                 f"warm, server-side; target {target} s" if target else "warm, server-side; shows progress",
             )
         )
+
+    lines.append(
+        row("Can the maps be trusted?, rerun", f"{trust_page_rerun():.2f} s", f"warm; target {TARGETS['trust_s']} s")
+    )
+    lines.append(
+        row(
+            "Saliency, per-image test against the controls",
+            f"{per_image_test_time():.2f} s",
+            f"7 orders x 2 curves x 21 steps in one model call; target {TARGETS['image_test_s']} s added",
+        )
+    )
 
     if not args.skip_training:
         on, off = training_speed(args.batches, "1"), training_speed(args.batches, "0")

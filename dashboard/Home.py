@@ -63,7 +63,10 @@ guide = {
     "Confusion matrix": "which classes are mistaken for which (pick a cell to see its images), and whether the "
     "model's confidence can be taken at its word.",
     "Mistakes": "every misclassified test image, most confidently wrong first.",
-    "Saliency": "where the network looks: Grad-CAM, Grad-CAM++, Score-CAM, LayerCAM and gradient maps.",
+    "Saliency": "where the network looks: Grad-CAM, Grad-CAM++, Score-CAM, LayerCAM, gradient maps and occlusion, "
+    "each tested on the image you choose.",
+    "Can the maps be trusted?": "which of those maps really show what this model uses, measured against fair "
+    "controls and a model-randomisation test, with a plain verdict for each.",
     "Inception branches": "what the 3x3 and 5x5 branches of each block see, and what happens if one is switched off.",
     "Retrain": "train your own run with other settings (on a GPU when there is one) and compare it here.",
 }

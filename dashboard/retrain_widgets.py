@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import markup
-from dashboard import charts
+from dashboard import charts, trust_widgets
 from training import jobs, runs
 from training.config import RANGES, TrainConfig
 
@@ -20,9 +20,12 @@ def live_progress() -> None:
     if job is None:
         return
     state = jobs.progress(job.folder)
-    st.subheader(f"Training {markup.code(job.folder.name)}")
+    scoring = runs.read_json(job.folder / runs.SCORECARD_PROGRESS_FILE, default=None)
+    st.subheader(f"{'Training' if job.module == jobs.CLI_MODULE else 'Scoring'} {markup.code(job.folder.name)}")
     epochs, done = state.get("epochs"), state.get("epochs_done", 0)
-    if epochs:
+    if scoring:
+        trust_widgets.scorecard_progress(scoring)  # training is done; the run is already usable
+    elif epochs:
         batches = state.get("batches") or 1
         fraction = min((done + state.get("batch", 0) / batches) / epochs, 1.0)
         eta = state.get("eta_seconds")

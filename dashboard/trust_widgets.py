@@ -13,18 +13,26 @@ from training import jobs, runs
 @st.fragment(run_every=2)
 def _progress(folder) -> None:
     """A progress bar for a scorecard being computed; reloads the page when it is done."""
-    state = runs.read_json(folder / ".faithfulness.progress.json", default={}) or {}
+    state = runs.read_json(folder / runs.SCORECARD_PROGRESS_FILE, default={}) or {}
     job = jobs.current_job()
     if job is None or job.folder != folder:
         if (folder / runs.FAITHFULNESS_FILE).is_file():
             st.rerun(scope="app")
         st.warning("The scorecard computation stopped before it finished; start it again to continue.")
         return
+    scorecard_progress(state)
+
+
+def scorecard_progress(state: dict) -> None:
+    """A progress bar for a scorecard's progress file (phase, images done of total)."""
     total = state.get("total") or 1
     phase = {"curves": "deletion and insertion curves", "randomisation": "randomisation check"}.get(
         state.get("phase"), "starting TensorFlow"
     )
-    st.progress(min(state.get("done", 0) / total, 1.0), text=f"Computing the scorecard: {phase}, {state.get('done', 0)} of {total} images")
+    st.progress(
+        min(state.get("done", 0) / total, 1.0),
+        text=f"Scoring the maps' faithfulness: {phase}, {state.get('done', 0)} of {total} images",
+    )
 
 
 def scorecard_or_offer(run: runs.RunInfo) -> dict:
@@ -38,10 +46,11 @@ def scorecard_or_offer(run: runs.RunInfo) -> dict:
     if job is not None and job.folder == run.folder:
         _progress(run.folder)
     elif run.shipped:
+        folder = run.folder.relative_to(runs.REPO_ROOT)
         st.markdown(
-            "The shipped runs come with their scorecards. Restore the file with "
-            f"{markup.code('git checkout -- ' + str(run.folder.relative_to(runs.REPO_ROOT)))}, or compute it with "
-            f"{markup.code('python -m explain.scorecard --run ' + str(run.folder.relative_to(runs.REPO_ROOT)))} (under an hour on 2 CPU cores)."
+            f"The shipped runs come with their scorecards. Restore the file with "
+            f"{markup.code(f'git checkout -- {folder}')}, or compute it with "
+            f"{markup.code(f'python -m explain.scorecard --run {folder}')} (under an hour on 2 CPU cores)."
         )
     elif jobs.retraining_disabled(ui.secrets()):
         st.markdown("Background computation is switched off on this server.")
@@ -50,7 +59,9 @@ def scorecard_or_offer(run: runs.RunInfo) -> dict:
     else:
         images, cascade_images = jobs.scorecard_sample()
         images = images or jobs.APP_SCORECARD_IMAGES
-        if st.button(f"Compute the scorecard ({images} images, a few minutes)", icon=":material/play_arrow:", key="score"):
+        if st.button(
+            f"Compute the scorecard ({images} images, a few minutes)", icon=":material/play_arrow:", key="score"
+        ):
             try:
                 jobs.start_scorecard(run.folder)
             except (jobs.JobError, runs.RunFolderError) as exc:

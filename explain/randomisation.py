@@ -22,7 +22,10 @@ import model as tgn
 CASCADE = {
     "output": [tgn.PREDICTIONS],
     "dense": ["head_dense", "head_batchnorm"],
-    **{f"block{b}": [tgn.block_layer(b, part) for part in ("3x3_reduce", "3x3", "5x5_reduce", "5x5")] for b in (4, 3, 2, 1)},
+    **{
+        f"block{b}": [tgn.block_layer(b, part) for part in ("3x3_reduce", "3x3", "5x5_reduce", "5x5")]
+        for b in (4, 3, 2, 1)
+    },
     "stem": [tgn.STEM_CONV],
 }
 STAGE_LABELS = {

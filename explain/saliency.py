@@ -136,9 +136,7 @@ def saliency_maps(
         raise ValueError(f"target classes must be 0-9, not {targets}")
     x = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
     score = CategoricalScore(targets)
-    cam_args = dict(
-        penultimate_layer=TARGET_LAYERS.get(layer), seek_penultimate_conv_layer=False, normalize_cam=False
-    )
+    cam_args = dict(penultimate_layer=TARGET_LAYERS.get(layer), seek_penultimate_conv_layer=False, normalize_cam=False)
     if method == "gradcam":
         result = explainers.gradcam(score, x, **cam_args)
     elif method == "gradcam++":
@@ -161,7 +159,9 @@ def saliency_maps(
 
 def _predict(model, batch: np.ndarray, chunk: int = 2048) -> np.ndarray:
     """Probabilities for a large batch, in chunks (predict_on_batch: no per-call dataset set-up)."""
-    return np.concatenate([np.asarray(model.predict_on_batch(batch[i : i + chunk])) for i in range(0, len(batch), chunk)])
+    return np.concatenate(
+        [np.asarray(model.predict_on_batch(batch[i : i + chunk])) for i in range(0, len(batch), chunk)]
+    )
 
 
 def is_blank(saliency_values: np.ndarray) -> bool:
@@ -178,7 +178,10 @@ def blank_map_reason(method: str, layer: str) -> str:
             "locations where the weighted sum is positive. Here the channels that speak against the class outweigh "
             "the ones that speak for it at every location, so nothing is left."
         )
-        return f"{why} Try Grad-CAM++ or LayerCAM, which keep only positive gradients, or another layer."
+        return (
+            f"{why} Try LayerCAM, which keeps only positive gradients, occlusion, or another layer "
+            "('Can the maps be trusted?' says which hold up on this model)."
+        )
     return f"{name} finds no location that raises the score of this class; try another method or layer."
 
 

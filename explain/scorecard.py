@@ -33,8 +33,8 @@ from analysis import trust  # noqa: E402
 from explain import faithfulness as fa  # noqa: E402
 from training import runs  # noqa: E402
 
-PARTIAL_FILE = ".faithfulness.partial.npz"
-PROGRESS_FILE = ".faithfulness.progress.json"
+PARTIAL_FILE = runs.SCORECARD_PARTIAL_FILE
+PROGRESS_FILE = runs.SCORECARD_PROGRESS_FILE
 SHIPPED_IMAGES, SHIPPED_CASCADE_IMAGES = 500, 50
 CHUNK = 25
 AUDIT_IMAGES = 10  # per-image AUCs stored for the first images of the sample, so a test can recompute them
@@ -111,22 +111,32 @@ def _progress(folder: Path, phase: str, done: int, total: int, started: float) -
     print(f"{phase}: {done}/{total} ({elapsed:.0f} s)", flush=True)
 
 
+def image_orders(image: np.ndarray, maps: list[np.ndarray], seed: int, position: int) -> tuple[list[str], list]:
+    """Names and pixel orders for one image: the controls' orders, then one per map (in entries() order).
+
+    The random stream is seeded by the image's position in the sample, so any image's orders can be
+    recomputed alone (tests do); each map's ties take their draws in entries() order."""
+    rng = np.random.default_rng([seed, position])
+    controls = fa.control_orders(image, rng)
+    names, orders = [], []
+    for control in fa.CONTROLS:
+        names += [f"control|{control}"] * len(controls[control])
+        orders += controls[control]
+    names += [f"map|{m}|{layer}" for m, layer in entries()]
+    orders += [fa.order_from_map(saliency_values, rng) for saliency_values in maps]
+    return names, orders
+
+
 def score_curves(net, explainers, images, targets, offset: int, seed: int) -> dict[str, np.ndarray]:
     """Deletion and insertion AUCs and curves of every map and control, for a chunk of images."""
-    from explain.saliency import is_blank, saliency_maps
     from explain.saliency import _predict as predict_in_chunks
+    from explain.saliency import is_blank, saliency_maps
 
     predict = lambda batch: predict_in_chunks(net, batch)  # noqa: E731
     maps = {(m, layer): saliency_maps(explainers, images, m, targets, layer) for m, layer in entries()}
     out: dict[str, list] = {}
     for i, (image, target) in enumerate(zip(images, targets)):
-        rng = np.random.default_rng([seed, offset + i])
-        controls = fa.control_orders(image, rng)
-        names = [f"map|{m}|{layer}" for m, layer in entries()]
-        orders = [fa.order_from_map(maps[e][i], rng) for e in entries()]
-        for control in fa.CONTROLS:
-            names += [f"control|{control}"] * len(controls[control])
-            orders += controls[control]
+        names, orders = image_orders(image, [maps[e][i] for e in entries()], seed, offset + i)
         curves = fa.curves(predict, image, orders, int(target))
         for name in dict.fromkeys(names):
             rows = [j for j, n in enumerate(names) if n == name]  # a control's several orders: their mean
@@ -146,7 +156,8 @@ def score_randomisation(net, images, targets, runner_up) -> dict[str, np.ndarray
     reference = {e: saliency_maps(trained, images, e[0], targets, e[1]) for e in entries()}
     out = {
         f"runner_up|{m}|{layer}": [
-            fa.spearman(a, b) for a, b in zip(reference[(m, layer)], saliency_maps(trained, images, m, runner_up, layer))
+            fa.spearman(a, b)
+            for a, b in zip(reference[(m, layer)], saliency_maps(trained, images, m, runner_up, layer))
         ]
         for m, layer in entries()
     }
@@ -169,7 +180,8 @@ def build_scorecard(arrays: dict, entries, sample: dict, settings: dict, model_s
         return float(values.mean()) if values.size else None
 
     controls_auc = {
-        test: {c: np.array([fa.auc(row) for row in arrays[f"{test}|control|{c}"]]) for c in fa.CONTROLS} for test in fa.TESTS
+        test: {c: np.array([fa.auc(row) for row in arrays[f"{test}|control|{c}"]]) for c in fa.CONTROLS}
+        for test in fa.TESTS
     }
     controls = {
         c: {
@@ -200,11 +212,10 @@ def build_scorecard(arrays: dict, entries, sample: dict, settings: dict, model_s
                 for test in fa.TESTS
             },
             "curves": {
-                test: (arrays[f"{test}|{name}"][kept].mean(axis=0).tolist() if kept.any() else None) for test in fa.TESTS
+                test: (arrays[f"{test}|{name}"][kept].mean(axis=0).tolist() if kept.any() else None)
+                for test in fa.TESTS
             },
-            "randomisation": {
-                stage: mean(arrays[f"random|{stage}|{method}|{layer}"]) for stage in CASCADE
-            },
+            "randomisation": {stage: mean(arrays[f"random|{stage}|{method}|{layer}"]) for stage in CASCADE},
             "runner_up_correlation": mean(arrays[f"runner_up|{method}|{layer}"]),
         }
         entry["verdict"], entry["reason"] = trust.judge(entry)
@@ -217,7 +228,10 @@ def build_scorecard(arrays: dict, entries, sample: dict, settings: dict, model_s
             "indices": sample["indices"][audit],
             **{
                 f"{test}_auc": {
-                    **{f"map|{m}|{layer}": [fa.auc(r) for r in arrays[f"{test}|map|{m}|{layer}"][audit]] for m, layer in entries},
+                    **{
+                        f"map|{m}|{layer}": [fa.auc(r) for r in arrays[f"{test}|map|{m}|{layer}"][audit]]
+                        for m, layer in entries
+                    },
                     **{f"control|{c}": controls_auc[test][c][audit].tolist() for c in fa.CONTROLS},
                 }
                 for test in fa.TESTS
@@ -256,7 +270,9 @@ def compute(folder: Path, images: int, cascade_images: int, seed: int = 0, keep_
     indices = sample_indices(images)
     cascade_indices = indices[:cascade_images]
     model_sha = runs.file_sha256(folder / runs.MODEL_FILE)
-    partial = Partial(folder, f"{model_sha}|{images}|{cascade_images}|{seed}|{fa.STEPS}|{fa.RANDOM_ORDERS}|{methods_version()}")
+    partial = Partial(
+        folder, f"{model_sha}|{images}|{cascade_images}|{seed}|{fa.STEPS}|{fa.RANDOM_ORDERS}|{methods_version()}"
+    )
 
     net = tgn.load_model(folder / runs.MODEL_FILE)
     explainers = build_explainers(net)
@@ -264,8 +280,9 @@ def compute(folder: Path, images: int, cascade_images: int, seed: int = 0, keep_
     x = to_model_input(test.images[indices])
     predicted = results.probabilities[indices].argmax(axis=1)
 
-    first_key = f"deletion|control|random"
+    first_key = "deletion|control|random"
     done = partial.count(first_key)
+    _progress(folder, "curves", done, len(indices), started)
     while done < len(indices):
         chunk = slice(done, min(done + CHUNK, len(indices)))
         chunk_started = time.time()

@@ -25,6 +25,7 @@ PAGES = [
     "Confusion_matrix",
     "Mistakes",
     "Saliency",
+    "Can_the_maps_be_trusted",
     "Inception_branches",
     "Retrain",
 ]
@@ -143,3 +144,23 @@ def test_a_hostile_link_value_is_shown_as_text_not_markdown(page, app_url):
     assert notice.locator("code").count() == 1 and notice.locator("strong, span[style*='color']").count() == 0
     assert not {urlparse(url).hostname for url in requested} & {"host", "evil.example"}  # the pixel was never fetched
     page.screenshot(path=str(SHOTS / "Mistakes_hostile_link.png"))
+
+
+def test_the_trust_page_shows_the_scorecard_and_follows_a_link_from_saliency(page, app_url):
+    from analysis import trust
+
+    card = trust.read_scorecard(runs.SHIPPED_RUNS["shipped"])
+    page.goto(f"{app_url}/Saliency?index=0")
+    wait_for_app(page)
+    no_exception(page)
+    body = page.inner_text("body")
+    assert "Does this map hold up on this image?" in body and "garment pixels first" in body
+    page.get_by_role("link", name="Details").click()
+    wait_for_app(page)
+    no_exception(page)
+    assert "Can the maps be trusted?" in page.inner_text("h1")
+    assert page.locator("[data-testid='stDataFrame']").count() >= 1
+    assert page.locator(".js-plotly-plot").count() == 3  # deletion, insertion, randomisation
+    body = page.inner_text("body")
+    assert ("No method passes" in body) == (not card["any_passes"])
+    page.screenshot(path=str(SHOTS / "Can_the_maps_be_trusted_full.png"), full_page=True)

@@ -11,7 +11,12 @@ from training.data import CLASS_NAMES
 def test_faithfulness_chart_labels_every_order_with_its_auc():
     x = np.linspace(0, 1, 21)
     fig = charts.faithfulness_chart(
-        "deletion", 1 - x, {"random": np.ones(21), "garment": 1 - x / 2}, "Grad-CAM", "Bag", {"random": "a random order"}
+        "deletion",
+        1 - x,
+        {"random": np.ones(21), "garment": 1 - x / 2},
+        "Grad-CAM",
+        "Bag",
+        {"random": "a random order"},
     )
     names = [trace.name for trace in fig.data]
     assert names == ["a random order · AUC 1.000", "garment · AUC 0.750", "Grad-CAM · AUC 0.500"]
@@ -25,6 +30,7 @@ def test_randomisation_chart_draws_one_line_per_method_and_the_pass_line():
     fig = charts.randomisation_chart(cascade, highlight="B")
     assert [t.name for t in fig.data] == ["A", "B"] and fig.data[1].line.width == 4
     assert list(fig.data[0].x) == ["output layer", "+ dense layer"]
+
 
 def test_knockout_chart_groups_before_and_after():
     before, after = np.full(10, 0.1), np.eye(10)[3]

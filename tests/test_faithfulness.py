@@ -94,9 +94,7 @@ def test_an_edge_map_does_not_beat_the_garment_control():
 
 def test_a_blank_map_is_no_better_than_chance_on_average():
     image = garment()
-    deletion = [
-        fa.image_verdict(region_model, image, np.zeros((28, 28)), target=0, seed=s) for s in range(10)
-    ]
+    deletion = [fa.image_verdict(region_model, image, np.zeros((28, 28)), target=0, seed=s) for s in range(10)]
     blank = np.mean([v.map_auc("deletion") for v in deletion])
     random = np.mean([v.control_auc("deletion", "random") for v in deletion])
     assert abs(blank - random) < 0.05  # a random order in disguise, not a raster scan

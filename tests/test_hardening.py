@@ -168,9 +168,12 @@ def small_disk(tmp_path):
     """A 80 MB tmpfs (needs root and mount rights: true on the project's machines and CI)."""
     mount_point = tmp_path / "small"
     mount_point.mkdir()
-    if os.geteuid() != 0 or subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=80m", "tmpfs", str(mount_point)], capture_output=True
-    ).returncode:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=80m", "tmpfs", str(mount_point)], capture_output=True
+        ).returncode
+    ):
         pytest.skip("a small file system needs root and permission to mount a tmpfs")
     yield mount_point
     subprocess.run(["umount", "-l", str(mount_point)], check=False)

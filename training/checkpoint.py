@@ -55,8 +55,9 @@ def save_weights_atomic(model, path: Path) -> None:
     free = shutil.disk_usage(path.parent).free
     if free < needed:
         raise CheckpointWriteError(
-            errno.ENOSPC, f"Could not write {path.name}: no space left on the device ({free >> 20} MB free, "
-            f"{needed >> 20} MB needed)"
+            errno.ENOSPC,
+            f"Could not write {path.name}: no space left on the device ({free >> 20} MB free, "
+            f"{needed >> 20} MB needed)",
         )
     try:
         model.save_weights(tmp, overwrite=True)
@@ -64,10 +65,9 @@ def save_weights_atomic(model, path: Path) -> None:
     except Exception as exc:
         tmp.unlink(missing_ok=True)
         full = is_disk_full(exc)
-        raise CheckpointWriteError(
-            errno.ENOSPC if full else errno.EIO,
-            f"Could not write {path.name} ({'no space left on the device' if full else f'{type(exc).__name__}: {exc}'})",
-        ) from exc
+        reason = "no space left on the device" if full else f"{type(exc).__name__}: {exc}"
+        code = errno.ENOSPC if full else errno.EIO
+        raise CheckpointWriteError(code, f"Could not write {path.name} ({reason})") from exc
 
 
 def checkpoint_name(epochs_done: int) -> str:

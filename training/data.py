@@ -90,12 +90,17 @@ def keras_cache_dir() -> Path:
     return Path(keras_home) / "datasets" / "fashion-mnist"
 
 
-def md5_of(path: Path) -> str:
-    digest = hashlib.md5()
+def file_digest(path: Path, algorithm: str = "md5") -> str:
+    """The hex digest of a file, read in 1 MB blocks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def md5_of(path: Path) -> str:
+    return file_digest(path, "md5")
 
 
 def find_data_dir(split: str = "test", download: bool = True) -> Path:

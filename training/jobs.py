@@ -53,6 +53,7 @@ def scorecard_sample() -> tuple[int, int]:
         images = APP_SCORECARD_IMAGES
     return images, (max(2, images // 5) if images else 0)
 
+
 # The processes this server started, so their exit codes can be read when they end.
 _children: dict[int, subprocess.Popen] = {}
 

@@ -27,7 +27,6 @@ sees half a file. This module needs numpy and pandas only (no TensorFlow).
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -53,6 +52,8 @@ PROGRESS_FILE = "progress.json"
 LOG_FILE = "train.log"
 CHECKPOINT_DIR = "checkpoint"
 FAITHFULNESS_FILE = "faithfulness.json"  # the maps' scorecard (explain.scorecard); optional
+SCORECARD_PARTIAL_FILE = ".faithfulness.partial.npz"  # per-image results so far, while it is computed
+SCORECARD_PROGRESS_FILE = ".faithfulness.progress.json"
 FOLDER_LOCK = ".train.lock"  # held (an OS file lock) by the one training process writing the folder
 RESULT_FILES = (MODEL_FILE, HISTORY_FILE, METRICS_FILE, OUTPUTS_FILE, ARCHITECTURE_FILE, CARD_FILE)
 HISTORY_COLUMNS = (
@@ -121,11 +122,9 @@ def is_reserved_name(name: str) -> bool:
 
 def file_sha256(path: Path) -> str:
     """The file's SHA-256 (a scorecard records its model file's, so a retrained model is noticed)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from .data import file_digest
+
+    return file_digest(path, "sha256")
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

@@ -215,7 +215,8 @@ def check_consistency(metrics: dict, probabilities: np.ndarray, labels: np.ndarr
     np.add.at(counts, (labels, predictions), 1)
     if not np.array_equal(counts, np.asarray(metrics["confusion_matrix"])):
         raise RunFileError(
-            outputs_name, "its predictions do not match the confusion matrix in metrics.json (files from different runs?)"
+            outputs_name,
+            "its predictions do not match the confusion matrix in metrics.json (files from different runs?)",
         )
     accuracy = float((predictions == labels).mean())
     if not math.isclose(accuracy, metrics["test_accuracy"], abs_tol=0.5 / TEST_IMAGES):

@@ -515,7 +515,8 @@ def prepare_folder(folder: Path, config: TrainConfig, force: bool) -> None:
     if force:
         for name in (runs.CHECKPOINT_DIR,):
             shutil.rmtree(folder / name, ignore_errors=True)
-        for name in (runs.HISTORY_FILE, runs.PROGRESS_FILE, runs.STATUS_FILE) + runs.RESULT_FILES:
+        stale = (runs.FAITHFULNESS_FILE, runs.SCORECARD_PARTIAL_FILE, runs.SCORECARD_PROGRESS_FILE)
+        for name in (runs.HISTORY_FILE, runs.PROGRESS_FILE, runs.STATUS_FILE) + runs.RESULT_FILES + stale:
             (folder / name).unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
     runs.write_json_atomic(folder / runs.CHECKPOINT_DIR / "config.json", config.to_dict())

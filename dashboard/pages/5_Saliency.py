@@ -11,7 +11,7 @@ import streamlit as st  # noqa: E402
 from analysis import trust  # noqa: E402
 from dashboard import charts, image_picker, model_cache, trust_widgets, ui  # noqa: E402
 from explain import overlay, saliency  # noqa: E402
-from explain.saliency import CAM_METHODS, DEFAULT_LAYER, DEFAULT_METHOD, METHODS, TARGET_LAYERS, layer_label  # noqa: E402
+from explain.saliency import DEFAULT_LAYER, DEFAULT_METHOD, METHODS, TARGET_LAYERS, layer_label  # noqa: E402
 from training.data import CLASS_NAMES, to_model_input  # noqa: E402
 
 ALL = "all"
@@ -38,9 +38,11 @@ method = c1.selectbox(
     "Method",
     [*METHODS, ALL],
     index=[*METHODS, ALL].index(method_default),
-    format_func=lambda m: "All methods side by side"
-    if m == ALL
-    else " · ".join(filter(None, [METHODS[m], trust.badge(card, m, current_layer)])),
+    format_func=lambda m: (
+        "All methods side by side"
+        if m == ALL
+        else " · ".join(filter(None, [METHODS[m], trust.badge(card, m, current_layer)]))
+    ),
     key="method",
     help="Each method's verdict from this run's scorecard (at the chosen layer); see 'Can the maps be trusted?'.",
 )
@@ -101,7 +103,11 @@ if method == ALL:
 raw = compute(method, target)
 other = (true if target != true else predicted) if true != predicted else None
 other_raw = compute(method, other) if other is not None else None
-scale = st.radio("Intensity", list(SCALES), format_func=SCALES.get, horizontal=True, key="scale") if other is not None else "own"
+scale = (
+    st.radio("Intensity", list(SCALES), format_func=SCALES.get, horizontal=True, key="scale")
+    if other is not None
+    else "own"
+)
 peak = max(float(raw.max()), float(other_raw.max())) if scale == "shared" and other is not None else None
 left, middle, right = st.columns([1, 1, 1.3])
 with left:

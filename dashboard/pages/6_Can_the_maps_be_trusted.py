@@ -40,7 +40,11 @@ st.caption(" · ".join(f"**{trust.BADGES[k]}**: {meaning}" for k, meaning in tru
 
 st.subheader("One method up close")
 key = st.selectbox(
-    "Method and layer", keys, index=keys.index(chosen_key), format_func=lambda k: card["entries"][k]["label"], key="entry"
+    "Method and layer",
+    keys,
+    index=keys.index(chosen_key),
+    format_func=lambda k: card["entries"][k]["label"],
+    key="entry",
 )
 entry = card["entries"][key]
 st.query_params["entry"] = key
@@ -71,13 +75,16 @@ st.caption(
 
 st.subheader("Does the map change when the model is destroyed?")
 layers = [name for name in trust.LAYER_LABELS if name != "input"]
-layer = st.segmented_control(
-    "CAM layer",
-    layers,
-    default=entry["layer"] if entry["layer"] in layers else "block3",
-    format_func=trust.LAYER_LABELS.get,
-    key="cascade_layer",
-) or "block3"
+layer = (
+    st.segmented_control(
+        "CAM layer",
+        layers,
+        default=entry["layer"] if entry["layer"] in layers else "block3",
+        format_func=trust.LAYER_LABELS.get,
+        key="cascade_layer",
+    )
+    or "block3"
+)
 cascade = trust.cascade_frame(card, layer)
 st.plotly_chart(charts.randomisation_chart(cascade, highlight=entry["label"]), width="stretch")
 runner_up = entry.get("runner_up_correlation")
@@ -87,7 +94,11 @@ st.markdown(
     "is explaining the image, not the model. "
     + (
         f"{entry['label']}'s maps for the predicted and the runner-up class correlate at {runner_up:.2f}: "
-        + ("nearly the same map for two different answers." if runner_up > 0.7 else "different answers, different maps.")
+        + (
+            "nearly the same map for two different answers."
+            if runner_up > 0.7
+            else "different answers, different maps."
+        )
         if runner_up is not None
         else ""
     )

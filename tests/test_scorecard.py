@@ -1,0 +1,198 @@
+"""The shipped runs' faithfulness scorecards: their structure, their rule, numbers recomputed on a few
+images, the randomisation cascade, and the pages that read them."""
+
+import shutil
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from analysis import trust
+from tests.conftest import REPO_ROOT, app_pages
+from training import runs
+
+PAGE = app_pages()["Can the maps be trusted?"]
+SHIPPED = runs.SHIPPED_RUNS["shipped"]
+
+
+def shipped_card(name="shipped") -> dict:
+    return trust.read_scorecard(runs.SHIPPED_RUNS[name])
+
+
+@pytest.fixture(autouse=True)
+def isolated_runs(tmp_path, monkeypatch, data_env):
+    monkeypatch.setenv(runs.RUNS_DIR_ENV, str(tmp_path / "runs"))
+    yield tmp_path / "runs"
+    st.cache_data.clear()
+
+
+@pytest.mark.parametrize("name", list(runs.SHIPPED_RUNS))
+def test_each_shipped_run_has_a_scorecard_of_its_own_model(name):
+    card = shipped_card(name)
+    assert card["model_sha256"] == runs.file_sha256(runs.SHIPPED_RUNS[name] / runs.MODEL_FILE)
+    assert card["sample"]["images"] >= 500 and card["sample"]["cascade_images"] >= 50
+    indices = card["sample"]["indices"]
+    assert len(set(indices)) == len(indices) == card["sample"]["images"] and 0 <= min(indices) <= max(indices) < 10_000
+    assert len(card["entries"]) == 28  # 5 CAM methods at 5 layers, and 3 pixel-level methods
+    assert list(card["stages"]) == ["output", "dense", "block4", "block3", "block2", "block1", "stem"]
+    for entry in card["entries"].values():
+        assert 0.0 <= entry["blank_rate"] <= 1.0
+        assert (entry["verdict"], entry["reason"]) == trust.judge(entry)  # the stated rule, applied
+        assert entry["passes"] == (entry["verdict"] == "passes")
+        if entry["curves"]["deletion"] is not None:
+            assert len(entry["curves"]["deletion"]) == 21 and len(entry["curves"]["insertion"]) == 21
+    assert card["default"]["key"] == trust.choose_default(card["entries"])
+    assert card["any_passes"] == any(e["passes"] for e in card["entries"].values())
+
+
+def test_the_shipped_scorecard_confirms_what_the_issue_measured():
+    """Independent figures from the issue, on 200 images: Grad-CAM++ at block 3 survives randomisation,
+    plain Grad-CAM at block 3 is often blank. The scorecard must say the same, or explain why not."""
+    entries = shipped_card()["entries"]
+    assert entries["gradcam++@block3"]["randomisation"]["dense"] > 0.5
+    assert entries["gradcam++@block3"]["verdict"] != "passes"
+    assert entries["gradcam@block3"]["blank_rate"] > 0.1
+    controls = shipped_card()["controls"]
+    assert controls["garment"]["deletion_auc"] < controls["random"]["deletion_auc"]  # the bias the issue found
+
+
+def test_the_scorecards_numbers_recomputed_on_a_few_images():
+    import model as tgn
+    from explain import faithfulness as fa
+    from explain import scorecard
+    from explain.saliency import build_explainers, saliency_maps
+    from training.data import load_split, to_model_input
+
+    card = shipped_card()
+    net = tgn.load_model(SHIPPED / runs.MODEL_FILE)
+    explainers = build_explainers(net)
+    probabilities = runs.load_results(SHIPPED).probabilities
+    checked = ["occlusion@input", "layercam@block2", "gradcam++@block3"]
+    test = load_split("test")
+    for position, index in enumerate(card["audit"]["indices"][:3]):
+        image = to_model_input(test.images[index : index + 1])[0]
+        target = int(probabilities[index].argmax())
+        maps = [
+            saliency_maps(explainers, image[np.newaxis], m, [target], layer)[0]
+            if trust.key(m, layer) in checked
+            else np.zeros((28, 28))  # not checked: only its draws from the random stream matter
+            for m, layer in scorecard.entries()
+        ]
+        names, orders = scorecard.image_orders(image, maps, 0, position)
+        curves = fa.curves(net.predict_on_batch, image, orders, target)
+        for test_name in fa.TESTS:
+            stored = card["audit"][f"{test_name}_auc"]
+            aucs = np.array([fa.auc(c) for c in getattr(curves, test_name)])
+            for control in fa.CONTROLS:
+                mean = aucs[[i for i, n in enumerate(names) if n == f"control|{control}"]].mean()
+                assert mean == pytest.approx(stored[f"control|{control}"][position], abs=1e-4)
+            for key in checked:
+                method, layer = key.split("@")
+                got = aucs[names.index(f"map|{method}|{layer}")]
+                assert got == pytest.approx(stored[f"map|{method}|{layer}"][position], abs=0.02), (key, test_name)
+
+
+def test_the_cascade_randomises_from_the_top_down_and_maps_stop_agreeing():
+    import model as tgn
+    from explain import faithfulness as fa
+    from explain import randomisation
+    from explain.saliency import build_explainers, saliency_maps
+    from training.data import load_split, to_model_input
+
+    net = tgn.load_model(SHIPPED / runs.MODEL_FILE)
+    x = to_model_input(load_split("test").images[:4])
+    targets = np.asarray(net.predict_on_batch(x)).argmax(1)
+    trained = saliency_maps(build_explainers(net), x, "occlusion", targets)
+    randomised_so_far = set()
+    for stage, model in randomisation.cascade(net):
+        randomised_so_far |= set(randomisation.CASCADE[stage])
+        for layer in ("predictions", "head_dense", "block3_3x3", "stem_conv"):
+            same = all(
+                np.array_equal(a, b)
+                for a, b in zip(net.get_layer(layer).get_weights(), model.get_layer(layer).get_weights())
+            )
+            assert same == (layer not in randomised_so_far), (stage, layer)
+        if stage == "stem":
+            random_maps = saliency_maps(build_explainers(model), x, "occlusion", targets)
+            correlations = [fa.spearman(a, b) for a, b in zip(trained, random_maps)]
+            assert np.nanmean(correlations) < 0.5, correlations
+
+
+def app(**query) -> AppTest:
+    at = AppTest.from_file(str(REPO_ROOT / PAGE), default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_trust_page_shows_the_verdict_table_and_the_default_up_close():
+    card = shipped_card()
+    at = app()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert set(table.columns) == {"Stem", "Block 1", "Block 2", "Block 3", "Block 4", "Pixels"}
+    assert table.loc["Grad-CAM++", "Block 3"] == trust.BADGES[card["entries"]["gradcam++@block3"]["verdict"]]
+    assert at.selectbox(key="entry").value == card["default"]["key"]
+    summary = next(m.value for m in at.markdown if "method-layer pairs" in m.value)
+    assert ("No method passes" in summary) == (not card["any_passes"])
+    assert len(at.get("plotly_chart")) == 3  # deletion, insertion, randomisation cascade
+    assert "Why beating a random order is not enough" in at.expander[0].markdown[0].value
+
+
+def test_trust_page_deep_link_and_a_bad_value():
+    at = app(entry="gradcam@block3")
+    assert at.selectbox(key="entry").value == "gradcam@block3"
+    assert any("often blank" in m.value or "Blank on" in m.value for m in at.markdown)
+    at = app(entry="x`[y](http://e.x)")
+    assert not at.exception and any("Ignored" in i.body for i in at.info)
+    assert at.selectbox(key="entry").value == shipped_card()["default"]["key"]
+
+
+def test_a_run_without_a_scorecard_is_offered_one_and_a_stale_one_is_refused(isolated_runs, monkeypatch):
+    folder = isolated_runs / "unscored"
+    shutil.copytree(runs.SHIPPED_RUNS["original-recipe"], folder)
+    (folder / runs.FAITHFULNESS_FILE).unlink()
+    at = AppTest.from_file(str(REPO_ROOT / PAGE), default_timeout=120)
+    at.session_state["selected_run"] = "unscored"
+    at.run()
+    assert not at.exception and "no faithfulness scorecard yet" in at.info[0].body
+    assert at.button(key="score").label.startswith("Compute the scorecard")
+
+    shutil.copy(SHIPPED / runs.FAITHFULNESS_FILE, folder / runs.FAITHFULNESS_FILE)  # another model's
+    at.run()
+    assert "another model file" in at.info[0].body and not at.dataframe
+
+    monkeypatch.setenv("TGN_DISABLE_RETRAINING", "1")  # a public share computes nothing
+    (folder / runs.FAITHFULNESS_FILE).unlink()
+    at.run()
+    assert not at.button and "switched off" in " ".join(m.value for m in at.markdown)
+
+
+def test_saliency_shows_badges_the_scorecards_default_and_a_per_image_verdict():
+    card = shipped_card()
+    at = AppTest.from_file(str(REPO_ROOT / app_pages()["Saliency"]), default_timeout=180).run()
+    assert not at.exception
+    method = at.selectbox(key="method")
+    assert method.value == card["default"]["method"]
+    assert any(trust.BADGES["passes"] in option or "⚠" in option or "✗" in option for option in method.options)
+    verdict = next(m.value for m in at.markdown if m.value.startswith("On this image the"))
+    assert "random order" in verdict
+    scorecard_line = next(m.value for m in at.markdown if m.value.startswith("**Scorecard for"))
+    assert "Details" in scorecard_line and "Can_the_maps_be_trusted?entry=" in scorecard_line
+
+
+def test_saliency_can_put_both_maps_on_one_scale():
+    results = runs.load_results(SHIPPED)
+    wrong = int(np.flatnonzero(results.predictions != results.labels)[0])
+    at = AppTest.from_file(str(REPO_ROOT / app_pages()["Saliency"]), default_timeout=180)
+    at.query_params["index"] = str(wrong)
+    at.query_params["method"] = "gradcam++"
+    at.run()
+    assert not at.exception and at.radio(key="scale").value == "shared"
+    captions = [picture.caption for element in at.get("image") for picture in element.proto.imgs]
+    peaks = [float(text.split("peak ")[1]) for text in captions if "peak" in text]
+    assert len(peaks) == 2 and min(peaks) < max(peaks)  # raw peaks: the weaker evidence is visibly weaker
+    assert "on one scale" in " ".join(c.value for c in at.caption)
+    at.radio(key="scale").set_value("own").run()
+    assert not at.exception and "on one scale" not in " ".join(c.value for c in at.caption)
