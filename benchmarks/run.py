@@ -30,6 +30,7 @@ import psutil
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from dashboard import ui  # noqa: E402
 from tests.browser import browser, streamlit_server, wait_for_app  # noqa: E402
 from training import runs  # noqa: E402
 from training.device import cpu_model  # noqa: E402
@@ -129,7 +130,7 @@ def saliency_latency(repeats: int = 3) -> dict:
 
     from explain.saliency import METHODS
 
-    at = AppTest.from_file(str(REPO_ROOT / "dashboard/pages/5_Saliency.py"), default_timeout=300).run()
+    at = AppTest.from_file(str(REPO_ROOT / "dashboard" / ui.PAGES["Saliency"]), default_timeout=300).run()
     latencies = {}
     index = 100
     for method in METHODS:
@@ -149,7 +150,9 @@ def trust_page_rerun(repeats: int = 5) -> float:
     """Median server-side rerun of the trust page (it reads faithfulness.json only), warm."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(REPO_ROOT / "dashboard/pages/6_Can_the_maps_be_trusted.py"), default_timeout=60).run()
+    at = AppTest.from_file(
+        str(REPO_ROOT / "dashboard" / ui.PAGES["Can the maps be trusted?"]), default_timeout=60
+    ).run()
     samples = []
     keys = list(at.selectbox(key="entry").options)
     for i in range(repeats):

@@ -1,8 +1,10 @@
-"""Choosing the test image to explain, shared by the Saliency and Inception-branches pages.
+"""Choosing the image to explain, shared by the Saliency and Inception-branches pages.
 
-By index, by class, at random, "next mistake", or from a deep link (``?index=123``).
-The URL always carries the current image (and whatever else a page registers with
-``sync_query``), so a copied link reproduces the view.
+The image is one of the 10,000 test images (by index, by class, at random, "next mistake", or
+from a deep link ``?index=123``) or the user's own picture from the "Your own image" page
+(``?source=yours``; it lives in this session only). Both become one ``ExplainedImage``, so the
+pages never ask which kind they have. The URL carries the current image (and whatever else a
+page registers with ``sync_query``), so a copied link reproduces the view.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import numpy as np
 import streamlit as st
 
 from analysis.query import QueryReader
-from dashboard import model_cache, ui
+from dashboard import model_cache, own_image, ui
 from training import runs
 from training.data import CLASS_NAMES
 
 INDEX_KEY = "image_index"
+SOURCE_KEY = "image_source"
+SOURCES = {"test": "Test images", "yours": "Your image"}
 LAST_LINK_KEY = "_image_index_from_link"
 DEFAULT_INDEX = 0
 
@@ -92,15 +96,37 @@ def sync_query(**values) -> None:
         st.session_state[LAST_LINK_KEY] = wanted["index"]
 
 
-def image_header(split, index: int, probabilities: np.ndarray) -> tuple[int, int]:
-    """The chosen image, its true and predicted class; returns (true, predicted)."""
-    true, predicted = int(split.labels[index]), int(probabilities[index].argmax())
-    verdict = ui.CORRECT + " correct" if true == predicted else ui.WRONG + " misclassified"
-    st.markdown(
-        f"**Test image #{index}** · true class **{CLASS_NAMES[true]}** · predicted "
-        f"**{CLASS_NAMES[predicted]}** ({probabilities[index, predicted]:.1%}) · {verdict}"
-    )
-    return true, predicted
+@dataclass(frozen=True)
+class ExplainedImage:
+    """The image an explanation page shows: a test image or the user's own, with what is known of it."""
+
+    pixels: np.ndarray  # (28, 28) uint8, light garment on black
+    probabilities: np.ndarray  # (10,) the run's model's answer
+    true: int | None  # the true class; None for the user's picture
+    title: str  # "Test image #12" or "Your image"
+    index: int | None = None  # the test index, if it is one
+    seed: int = 0  # for the random orders of the faithfulness test: the same view, the same controls
+
+    @property
+    def predicted(self) -> int:
+        return int(self.probabilities.argmax())
+
+    @property
+    def model_input(self) -> np.ndarray:
+        from training.data import to_model_input
+
+        return to_model_input(self.pixels[np.newaxis])[0]
+
+
+def image_header(image: ExplainedImage) -> None:
+    """The chosen image's title, true and predicted class."""
+    predicted = image.predicted
+    answer = f"predicted **{CLASS_NAMES[predicted]}** ({image.probabilities[predicted]:.1%})"
+    if image.true is None:
+        st.markdown(f"**{image.title}** · {answer} · no true class: it is your picture")
+        return
+    verdict = ui.CORRECT + " correct" if image.true == predicted else ui.WRONG + " misclassified"
+    st.markdown(f"**{image.title}** · true class **{CLASS_NAMES[image.true]}** · {answer} · {verdict}")
 
 
 @dataclass
@@ -109,15 +135,32 @@ class ExplainView:
 
     run: object
     results: object
-    split: object
     reader: QueryReader
-    index: int
+    image: ExplainedImage
+
+
+def _choose_source(reader: QueryReader) -> str:
+    """'test' or 'yours' (only offered once the user has made a picture on the 'Your own image' page)."""
+    has_own = own_image.user_image() is not None
+    wanted = reader.choice("source", list(SOURCES), "test")
+    if wanted == "yours" and not has_own:
+        reader.notices.append(
+            "This link asks for your own picture, but this session has none yet: make one on the "
+            "'Your own image' page. Showing a test image instead."
+        )
+        wanted = "test"
+    if not has_own:
+        return "test"
+    if SOURCE_KEY not in st.session_state or st.query_params.get("source") not in (None, st.session_state[SOURCE_KEY]):
+        st.session_state[SOURCE_KEY] = wanted
+    with st.sidebar:
+        return st.radio("Explain", list(SOURCES), format_func=SOURCES.get, key=SOURCE_KEY, horizontal=True)
 
 
 def explanation_page(title: str, heading: str, icon: str) -> ExplainView:
-    """Page set-up shared by the explanation pages: run, stored results, test images, chosen image.
+    """Page set-up shared by the explanation pages: run, stored results, the model, the chosen image.
 
-    Stops the page with a clear message when the run or the test images are unavailable.
+    Stops the page with a clear message when the run, its model or the test images are unavailable.
     """
     ui.setup_page(title, icon)
     run = ui.run_selector()
@@ -127,9 +170,25 @@ def explanation_page(title: str, heading: str, icon: str) -> ExplainView:
         ui.show_error("The model cannot be loaded.", f"{run.model_problem}. {runs.restore_advice(run.folder)}")
         st.stop()
     model_cache.load_model_or_stop(run.folder)
+    reader = ui.query_reader()
+    if _choose_source(reader) == "yours":
+        pixels = own_image.user_image()
+        probabilities, _ = model_cache.predict_pixels(str(run.folder), pixels)
+        image = ExplainedImage(pixels, probabilities, None, "Your image")
+        sync_query(source="yours")
+        return ExplainView(run, results, reader, image)
     split = ui.test_split_or_none()
     if split is None:
         st.stop()
-    reader = ui.query_reader()
     index = choose_image(reader, results.labels, results.predictions)
-    return ExplainView(run, results, split, reader, index)
+    image = ExplainedImage(
+        split.images[index],
+        results.probabilities[index],
+        int(split.labels[index]),
+        f"Test image #{index}",
+        index,
+        index,
+    )
+    if "source" in st.query_params:
+        del st.query_params["source"]
+    return ExplainView(run, results, reader, image)

@@ -42,19 +42,41 @@ def load_model_or_stop(folder):
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def saliency_map(folder: str, index: int, method: str, layer: str, target: int):
-    """One raw map (the method's own units, non-negative), cached: revisiting a view costs nothing.
-    (SmoothGrad goes through smoothgrad_map, which reports progress.)"""
+def saliency_map(folder: str, pixels, method: str, layer: str, target: int):
+    """One raw map (the method's own units, non-negative) of a (28, 28) uint8 image, cached by its
+    pixels: revisiting a view costs nothing. (SmoothGrad goes through smoothgrad_map, which reports progress.)"""
     from explain import saliency
     from training.data import to_model_input
 
-    image = to_model_input(ui.test_split().images[index : index + 1])[0]
+    image = to_model_input(pixels[None])[0]
     return saliency.saliency_map(explainers(folder), image, method, target, layer, normalize=False)
 
 
-def smoothgrad_map(folder: str, index: int, target: int, progress):
+def smoothgrad_map(folder: str, pixels, target: int, progress):
     from explain import saliency
     from training.data import to_model_input
 
-    image = to_model_input(ui.test_split().images[index : index + 1])[0]
+    image = to_model_input(pixels[None])[0]
     return saliency.saliency_map(explainers(folder), image, "smoothgrad", target, progress=progress, normalize=False)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _outputs_and_features(folder: str):
+    """The model with a second output: the 250 penultimate features (as stored for the test set)."""
+    import keras
+
+    import model as tgn
+
+    net = load_model(folder)
+    return keras.Model(net.input, [net.output, net.get_layer(tgn.PENULTIMATE).output])
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def predict_pixels(folder: str, pixels):
+    """(probabilities (10,), features (250,)) for one uint8 28x28 image; cached per image."""
+    import numpy as np
+
+    from training.data import to_model_input
+
+    probabilities, features = _outputs_and_features(folder).predict_on_batch(to_model_input(pixels[np.newaxis]))
+    return np.asarray(probabilities)[0], np.asarray(features)[0]

@@ -23,14 +23,15 @@ WRONG = ":red[:material/cancel:]"
 THUMB_SCALE = 4  # 28 px -> 112 px, nearest neighbour, so pixels stay crisp
 
 PAGES = {
-    "Architecture": "pages/1_Architecture.py",
-    "Learning curves": "pages/2_Learning_curves.py",
-    "Confusion matrix": "pages/3_Confusion_matrix.py",
-    "Mistakes": "pages/4_Mistakes.py",
-    "Saliency": "pages/5_Saliency.py",
-    "Can the maps be trusted?": "pages/6_Can_the_maps_be_trusted.py",
-    "Inception branches": "pages/7_Inception_branches.py",
-    "Retrain": "pages/8_Retrain.py",
+    "Your own image": "pages/1_Your_own_image.py",
+    "Architecture": "pages/2_Architecture.py",
+    "Learning curves": "pages/3_Learning_curves.py",
+    "Confusion matrix": "pages/4_Confusion_matrix.py",
+    "Mistakes": "pages/5_Mistakes.py",
+    "Saliency": "pages/6_Saliency.py",
+    "Can the maps be trusted?": "pages/7_Can_the_maps_be_trusted.py",
+    "Inception branches": "pages/8_Inception_branches.py",
+    "Retrain": "pages/9_Retrain.py",
 }
 EXPLAIN_PAGE = PAGES["Saliency"]
 # Relative URLs of the pages, as Streamlit derives them from the file names (for Markdown links).
@@ -176,6 +177,21 @@ def enlarge(image: np.ndarray, scale: int = THUMB_SCALE) -> np.ndarray:
     """Nearest-neighbour upscale of a uint8 image, so the browser does not blur it."""
     image = np.asarray(image, dtype=np.uint8)
     return upscale(image, image.shape[0] * scale, smooth=False).astype(np.uint8)
+
+
+def page_link(label: str, text: str, icon: str | None = None, query: str = "") -> None:
+    """A link to one of PAGES that keeps this browser session (its choices, its own image).
+
+    Where no page list is registered (AppTest running one page on its own) it falls back to a
+    plain link."""
+    from streamlit.errors import StreamlitPageNotFoundError
+
+    try:
+        st.page_link(
+            PAGES[label], label=text, icon=icon, query_params=dict(q.split("=", 1) for q in query.split("&") if q)
+        )
+    except StreamlitPageNotFoundError:
+        st.markdown(f"[{text}]({PAGE_URLS[label]}{'?' + query if query else ''})")
 
 
 def explain_link(index: int, target: str | None = None) -> str:

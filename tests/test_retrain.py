@@ -7,7 +7,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, app_pages
 from training import jobs, runs
 from training.config import TrainConfig
 
@@ -40,7 +40,7 @@ def test_tiny_run_appears_in_the_selector_with_its_confusion_matrix():
     assert 0.0 < overview["tiny"]["test accuracy"] <= 1.0
     assert all(overview[name]["shipped"] for name in runs.SHIPPED_RUNS)
 
-    at = AppTest.from_file(str(REPO_ROOT / "dashboard/pages/3_Confusion_matrix.py"), default_timeout=180)
+    at = AppTest.from_file(str(REPO_ROOT / app_pages()["Confusion matrix"]), default_timeout=180)
     at.session_state["selected_run"] = "tiny"
     at.run()
     assert not at.exception
@@ -137,7 +137,7 @@ def test_a_run_from_the_app_scores_its_maps_after_training(monkeypatch):
     assert card["model_sha256"] == runs.file_sha256(job.folder / runs.MODEL_FILE)
     assert len(card["entries"]) == 28 and card["default"]["key"] in card["entries"]
 
-    at = AppTest.from_file(str(REPO_ROOT / "dashboard/pages/6_Can_the_maps_be_trusted.py"), default_timeout=120)
+    at = AppTest.from_file(str(REPO_ROOT / app_pages()["Can the maps be trusted?"]), default_timeout=120)
     at.session_state["selected_run"] = "scored"
     at.run()
     assert not at.exception and not at.error

@@ -12,7 +12,7 @@ from analysis import trust  # noqa: E402
 from dashboard import charts, image_picker, model_cache, trust_widgets, ui  # noqa: E402
 from explain import overlay, saliency  # noqa: E402
 from explain.saliency import DEFAULT_LAYER, DEFAULT_METHOD, METHODS, TARGET_LAYERS, layer_label  # noqa: E402
-from training.data import CLASS_NAMES, to_model_input  # noqa: E402
+from training.data import CLASS_NAMES  # noqa: E402
 
 ALL = "all"
 TARGETS = ("predicted", "true")
@@ -21,17 +21,19 @@ SCALES = {"shared": "One scale for both maps", "own": "Each map stretched to its
 view = image_picker.explanation_page(
     "Saliency", "Saliency: where does the network look?", ":material/local_fire_department:"
 )
-run, results, split, reader, index = view.run, view.results, view.split, view.reader, view.index
+run, results, reader, image = view.run, view.results, view.reader, view.image
 card = ui.scorecard_or_none(run.folder)
 # The run's own default, chosen by its scorecard's rule; the constants only for runs without one.
 default_method, default_layer = trust.default_view(card) or (DEFAULT_METHOD, DEFAULT_LAYER)
 default_layer = default_layer if default_layer in TARGET_LAYERS else DEFAULT_LAYER
 method_default = reader.choice("method", [*METHODS, ALL], default_method)
 layer_default = reader.choice("layer", list(TARGET_LAYERS), default_layer)
-target_default = reader.choice("target", [*TARGETS, *map(str, range(10))], "predicted")
+targets = [t for t in TARGETS if t != "true" or image.true is not None]  # the user's picture has no true class
+target_default = reader.choice("target", [*targets, *map(str, range(10))], "predicted")
 ui.show_notices(reader)
 
-true, predicted = image_picker.image_header(split, index, results.probabilities)
+image_picker.image_header(image)
+true, predicted = image.true, image.predicted
 c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
 current_layer = st.session_state.get("layer", layer_default)
 method = c1.selectbox(
@@ -48,11 +50,11 @@ method = c1.selectbox(
 )
 target_choice = c2.selectbox(
     "Explain the class",
-    [*TARGETS, *map(str, range(10))],
-    index=[*TARGETS, *map(str, range(10))].index(target_default),
+    [*targets, *map(str, range(10))],
+    index=[*targets, *map(str, range(10))].index(target_default),
     key="target",
     format_func=lambda t: (
-        {"predicted": f"Predicted: {CLASS_NAMES[predicted]}", "true": f"True: {CLASS_NAMES[true]}"}.get(t)
+        {"predicted": f"Predicted: {CLASS_NAMES[predicted]}", "true": f"True: {CLASS_NAMES[true or 0]}"}.get(t)
         or CLASS_NAMES[int(t)]
     ),
 )
@@ -68,7 +70,7 @@ layer = c3.selectbox(
 opacity = c4.slider("Opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
 target = {"predicted": predicted, "true": true}.get(target_choice)
 target = int(target_choice) if target is None else target
-image_picker.sync_query(index=index, method=method, layer=layer, target=target_choice)
+image_picker.sync_query(index=image.index, method=method, layer=layer, target=target_choice)
 folder = str(run.folder)
 
 
@@ -76,10 +78,10 @@ def compute(method_key: str, target_class: int) -> np.ndarray:
     """The raw map (the method's own units)."""
     if method_key == "smoothgrad":
         bar = st.progress(0.0, text="SmoothGrad: averaging gradients over 20 noisy copies…")
-        result = model_cache.smoothgrad_map(folder, index, target_class, progress=lambda f: bar.progress(f))
+        result = model_cache.smoothgrad_map(folder, image.pixels, target_class, progress=lambda f: bar.progress(f))
         bar.empty()
         return result
-    return model_cache.saliency_map(folder, index, method_key, layer, target_class)
+    return model_cache.saliency_map(folder, image.pixels, method_key, layer, target_class)
 
 
 def show_map(raw: np.ndarray, caption: str, peak: float | None = None) -> None:
@@ -88,7 +90,7 @@ def show_map(raw: np.ndarray, caption: str, peak: float | None = None) -> None:
     scale = peak if peak else own
     blank = " (blank: no positive evidence)" if saliency.is_blank(raw) else f" · peak {own:.3g}"
     shown = raw / scale if scale > 0 else raw
-    st.image(overlay.overlay(split.images[index], shown, opacity), caption=caption + blank, width=224)
+    st.image(overlay.overlay(image.pixels, shown, opacity), caption=caption + blank, width=224)
 
 
 if method == ALL:
@@ -101,7 +103,7 @@ if method == ALL:
     st.stop()
 
 raw = compute(method, target)
-other = (true if target != true else predicted) if true != predicted else None
+other = (true if target != true else predicted) if true is not None and true != predicted else None
 other_raw = compute(method, other) if other is not None else None
 scale = (
     st.radio("Intensity", list(SCALES), format_func=SCALES.get, horizontal=True, key="scale")
@@ -117,11 +119,11 @@ with middle:
         role = "true" if other == true else "predicted"
         show_map(other_raw, f"…and for the {role} class, {CLASS_NAMES[other]}", peak)
     else:
-        st.image(overlay.overlay(split.images[index], np.zeros((28, 28)), 0.0), caption="The image", width=224)
+        st.image(overlay.overlay(image.pixels, np.zeros((28, 28)), 0.0), caption="The image", width=224)
 with right:
     st.markdown("**Top-5 class probabilities**")
     st.plotly_chart(
-        charts.probability_bars(results.probabilities[index], CLASS_NAMES, highlight=target),
+        charts.probability_bars(image.probabilities, CLASS_NAMES, highlight=target),
         width="stretch",
         config={"displayModeBar": False},
     )
@@ -150,6 +152,5 @@ st.markdown(
     "the model: random (the mean of three), the garment's pixels first, and the strongest edges first."
 )
 net = model_cache.load_model_or_stop(run.folder)
-image = to_model_input(split.images[index : index + 1])[0]
 label = saliency.method_label(method, layer)
-trust_widgets.per_image_test(net, image, raw, target, label, CLASS_NAMES[target], seed=index)
+trust_widgets.per_image_test(net, image.model_input, raw, target, label, CLASS_NAMES[target], seed=image.seed)

@@ -12,16 +12,17 @@ import model as tgn  # noqa: E402
 from analysis.architecture import receptive_fields  # noqa: E402
 from dashboard import charts, image_picker, model_cache, ui  # noqa: E402
 from explain import branches, overlay  # noqa: E402
-from training.data import CLASS_NAMES, to_model_input  # noqa: E402
+from training.data import CLASS_NAMES  # noqa: E402
 
 KNOCKOUTS = {"none": [], "3x3": ["3x3"], "5x5": ["5x5"], "both": ["3x3", "5x5"]}
 SCALES = ("shared", "per-layer")
 
 view = image_picker.explanation_page("Inception branches", "Inside an inception block", ":material/call_split:")
-run, results, split, reader, index = view.run, view.results, view.split, view.reader, view.index
+run, results, reader, image = view.run, view.results, view.reader, view.image
 block_default = reader.integer("block", 1, 1, len(tgn.BLOCKS))
 ui.show_notices(reader)
-true, predicted = image_picker.image_header(split, index, results.probabilities)
+image_picker.image_header(image)
+predicted = image.predicted
 
 c1, c2, c3 = st.columns([2, 2, 1])
 block = (
@@ -38,11 +39,10 @@ scale = c2.radio(
     format_func=lambda s: "Shared by all four layers" if s == "shared" else "Each layer its own",
 )
 colour_map = c3.selectbox("Colours", list(overlay.COLOUR_MAPS), key="colours")
-image_picker.sync_query(index=index, block=block)
+image_picker.sync_query(index=image.index, block=block)
 
 net = model_cache.load_model_or_stop(run.folder)
-image = to_model_input(split.images[index : index + 1])[0]
-acts = branches.branch_activations(net, image, block)
+acts = branches.branch_activations(net, image.model_input, block)
 fields = receptive_fields()[block]
 filters = tgn.BLOCK_FILTERS[block - 1]
 
@@ -95,8 +95,10 @@ knock = st.radio(
         "both": "Both branches",
     }[k],
 )
-original = results.probabilities[index]
-changed = branches.knockout_probabilities(net, image, block, KNOCKOUTS[knock]) if knock != "none" else original
+original = image.probabilities
+changed = (
+    branches.knockout_probabilities(net, image.model_input, block, KNOCKOUTS[knock]) if knock != "none" else original
+)
 fig = charts.knockout_chart(original, changed, CLASS_NAMES, "unchanged" if knock == "none" else f"without {knock}")
 st.plotly_chart(fig, width="stretch")
 new_top = int(np.argmax(changed))

@@ -1,0 +1,130 @@
+"""The 'Your own image' page's widgets: where the picture comes from, the conversion steps, familiarity.
+
+The user's picture lives only in this browser session's memory (``st.session_state``): the file
+uploader and the camera keep their bytes in memory, the canvas sends its pixels, and the converted
+28x28 image is kept under USER_IMAGE_KEY for the explanation pages. Nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from analysis import familiarity
+from dashboard import ui
+from inputs.convert import Conversion
+from inputs.examples import EXAMPLES, example_png
+from training import runs
+from training.data import CLASS_NAMES
+
+USER_IMAGE_KEY = "user_image"  # the converted (28, 28) uint8 picture, for the explanation pages
+SOURCES = {"draw": "Draw", "upload": "Upload a photo", "camera": "Camera", "examples": "Examples"}
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+CANVAS = 280
+
+
+def remember(pixels: np.ndarray) -> None:
+    st.session_state[USER_IMAGE_KEY] = np.array(pixels, dtype=np.uint8)
+
+
+def user_image() -> np.ndarray | None:
+    """This session's converted picture, if the user has made one."""
+    return st.session_state.get(USER_IMAGE_KEY)
+
+
+def _drawing() -> Image.Image | None:
+    from streamlit_drawable_canvas import st_canvas  # a component: importable only inside a running app
+
+    width = st.slider("Stroke width", 4, 40, 18, key="stroke")
+    result = st_canvas(
+        stroke_width=width,
+        stroke_color="#ffffff",
+        background_color="#000000",
+        height=CANVAS,
+        width=CANVAS,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key="canvas",
+    )
+    pixels = None if result is None else result.image_data
+    if pixels is None or not np.asarray(pixels)[..., :3].any():
+        st.info(
+            "Draw a garment on the black square, in light strokes as Fashion-MNIST garments are: a T-shirt, a "
+            "shoe, a bag… The toolbar under the square undoes a stroke or clears it.",
+            icon=":material/draw:",
+        )
+        return None
+    return Image.fromarray(np.asarray(pixels, dtype=np.uint8)).convert("RGB")
+
+
+def picture(source: str) -> bytes | Image.Image | None:
+    """The picture from the chosen source, or None after saying what to do."""
+    if source == "draw":
+        return _drawing()
+    if source == "upload":
+        upload = st.file_uploader("A picture of one garment", type=UPLOAD_TYPES, key="upload")
+        if upload is None:
+            st.info("Choose a PNG, JPEG, WebP, BMP or GIF file: a garment on a plain background works best.")
+            return None
+        return upload.getvalue()
+    if source == "camera":
+        shot = st.camera_input("Take a photo of one garment on a plain background", key="camera")
+        return None if shot is None else shot.getvalue()
+    columns = st.columns(len(EXAMPLES))
+    for column, name in zip(columns, EXAMPLES):
+        column.image(_example(name), caption=name, width=120)
+    name = st.radio("Example", list(EXAMPLES), horizontal=True, key="example")
+    return _example(name)
+
+
+@st.cache_data(show_spinner=False)
+def _example(name: str) -> bytes:
+    return example_png(name)
+
+
+def show_steps(conversion: Conversion) -> None:
+    """Every step as a small picture, the last one (the network's input) enlarged with crisp pixels."""
+    columns = st.columns(len(conversion.steps))
+    for i, (column, step) in enumerate(zip(columns, conversion.steps)):
+        last = i == len(conversion.steps) - 1
+        shown = ui.enlarge(step.image, 4) if last else step.image
+        column.image(shown, caption=f"{i + 1}. {step.name}" + (f": {step.note}" if step.note else ""), width=112)
+
+
+@st.cache_data(show_spinner="Calibrating on the test set (first time only)…", max_entries=4)
+def _reference(folder: str, stamp: float) -> tuple[np.ndarray, np.ndarray]:
+    features = runs.load_features(folder)
+    return features, familiarity.reference_distances(features)
+
+
+def show_familiarity(folder, features: np.ndarray, probabilities: np.ndarray) -> None:
+    """The five nearest test images in the network's feature space, and an honest warning if far."""
+    stored, reference = _reference(str(folder), (folder / runs.OUTPUTS_FILE).stat().st_mtime)
+    found = familiarity.familiarity(features, stored, reference)
+    if found.unfamiliar:
+        st.warning(
+            f"**Unfamiliar input.** The nearest test images are farther from this picture (mean distance "
+            f"{found.mean_distance:.1f}) than 99% of test images are from their own nearest neighbours "
+            f"(threshold {found.threshold:.1f}). The network has seen little like it: take its answer with caution, "
+            "whatever its confidence.",
+            icon=":material/help:",
+        )
+    else:
+        st.success(
+            f"Familiar: closer to its nearest test images (mean distance {found.mean_distance:.1f}) than "
+            f"{100 - found.percentile:.0f}% of test images are to theirs "
+            f"(the warning starts at {found.threshold:.1f}).",
+            icon=":material/check_circle:",
+        )
+    st.caption(
+        "Distances between the 250 numbers the network computes just before its answer. The threshold is "
+        "calibrated on the test set: each test image's mean distance to its 5 nearest other test images, 99th "
+        "percentile."
+    )
+    split = ui.test_split_or_none()
+    if split is not None:
+        st.markdown("**Its five nearest test images**")
+        ui.image_gallery(split, found.neighbours.tolist(), probabilities, columns=5)
+    else:
+        st.write([CLASS_NAMES[int(c)] for c in probabilities[found.neighbours].argmax(axis=1)])

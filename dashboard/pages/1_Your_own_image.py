@@ -1,0 +1,75 @@
+"""Your own image: draw a garment, upload a photo or use the camera; see what the network sees and says."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import streamlit as st  # noqa: E402
+
+from analysis import markup  # noqa: E402
+from dashboard import charts, model_cache, own_image, ui  # noqa: E402
+from inputs.convert import DEFAULT_TRIM_THRESHOLD, ImageError, convert  # noqa: E402
+from training.data import CLASS_NAMES  # noqa: E402
+
+INVERT = {"auto": "Automatic (negate a light background)", "yes": "Always negate", "no": "Never negate"}
+
+ui.setup_page("Your own image", ":material/draw:")
+run = ui.run_selector()
+results = ui.load_results_or_stop(run.folder)
+st.title("Your own garment")
+st.markdown(
+    "Draw a garment, upload a photo or take one with the camera. The picture is turned into a 28x28 grey image "
+    "the way Fashion-MNIST itself was made, and the network says what it sees. Your picture stays in this browser "
+    "session's memory only: it is never saved, and no one else can see it."
+)
+
+source = (
+    st.segmented_control(
+        "Picture from", list(own_image.SOURCES), default="draw", format_func=own_image.SOURCES.get, key="source"
+    )
+    or "draw"
+)
+data = own_image.picture(source)
+if data is None:
+    st.stop()  # the source said what to do (an empty canvas, no file yet)
+
+with st.expander("Conversion settings"):
+    c1, c2 = st.columns(2)
+    invert = c1.radio("Negate the picture", list(INVERT), format_func=INVERT.get, key="invert")
+    trim = c2.slider(
+        "Trim threshold",
+        0.0,
+        0.5,
+        DEFAULT_TRIM_THRESHOLD,
+        0.01,
+        key="trim",
+        help="Edges whose grey level is within this share of the corner colour are cut away.",
+    )
+try:
+    conversion = convert(data, invert={"auto": None, "yes": True, "no": False}[invert], trim_threshold=trim)
+except ImageError as exc:
+    st.error(markup.message(exc), icon=":material/broken_image:")
+    st.stop()
+own_image.remember(conversion.pixels)
+
+st.subheader("What the network sees")
+own_image.show_steps(conversion)
+
+probabilities, features = model_cache.predict_pixels(str(run.folder), conversion.pixels)
+top = int(probabilities.argmax())
+left, right = st.columns([1, 2])
+left.metric(
+    "Prediction", CLASS_NAMES[top], delta=f"{probabilities[top]:.1%} confident", delta_color="off", delta_arrow="off"
+)
+with left:
+    ui.page_link("Saliency", "Explain this prediction", ":material/local_fire_department:", "source=yours")
+with right:
+    st.plotly_chart(
+        charts.probability_bars(probabilities, CLASS_NAMES, highlight=top),
+        width="stretch",
+        config={"displayModeBar": False},
+    )
+
+st.subheader("Is it like the pictures the network learned from?")
+own_image.show_familiarity(run.folder, features, results.probabilities)
