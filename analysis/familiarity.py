@@ -8,7 +8,11 @@ and the mean distance to them says how familiar it is.
 The threshold is calibrated on the test set itself: each test image's mean distance to its five
 nearest *other* test images, and the 99th percentile of those. A picture farther from its neighbours
 than 99% of test images are from theirs is "unfamiliar": the network has seen little like it, and its
-answer deserves less trust whatever its confidence. NumPy only.
+answer deserves less trust whatever its confidence. Beyond the 90th percentile it is "unusual".
+
+This is a weak detector, and the page says so: the network maps much that is not a garment (random
+noise, say) close to some garment it knows, so a "familiar" verdict does not prove a picture is a
+garment; an "unfamiliar" one is a strong hint that the answer means little. NumPy only.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 NEIGHBOURS = 5
-PERCENTILE = 99.0
+PERCENTILE = 99.0  # farther than this share of test images: "unfamiliar"
+UNUSUAL_PERCENTILE = 90.0  # farther than this share: "unusual"
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,13 @@ class Familiarity:
     @property
     def unfamiliar(self) -> bool:
         return self.mean_distance > self.threshold
+
+    @property
+    def level(self) -> str:
+        """'familiar', 'unusual' (farther than 90% of test images) or 'unfamiliar' (than 99%)."""
+        if self.unfamiliar:
+            return "unfamiliar"
+        return "unusual" if self.percentile > UNUSUAL_PERCENTILE else "familiar"
 
 
 def _squared_distances(queries: np.ndarray, features: np.ndarray, feature_norms: np.ndarray) -> np.ndarray:

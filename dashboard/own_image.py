@@ -87,9 +87,20 @@ def show_steps(conversion: Conversion) -> None:
     """Every step as a small picture, the last one (the network's input) enlarged with crisp pixels."""
     columns = st.columns(len(conversion.steps))
     for i, (column, step) in enumerate(zip(columns, conversion.steps)):
-        last = i == len(conversion.steps) - 1
-        shown = ui.enlarge(step.image, 4) if last else step.image
+        shown = _square(step.image)
+        if max(shown.shape) <= 28:  # enlarged here with crisp pixels, not blurred by the browser
+            shown = shown.repeat(4, axis=0).repeat(4, axis=1)
         column.image(shown, caption=f"{i + 1}. {step.name}" + (f": {step.note}" if step.note else ""), width=112)
+
+
+def _square(image: np.ndarray) -> np.ndarray:
+    """The picture centred on a square of its own corner colour, so tall and wide steps show alike."""
+    height, width = image.shape
+    side = max(height, width)
+    out = np.full((side, side), image[0, 0], dtype=np.uint8)
+    top, left = (side - height) // 2, (side - width) // 2
+    out[top : top + height, left : left + width] = image
+    return out
 
 
 @st.cache_data(show_spinner="Calibrating on the test set (first time only)…", max_entries=4)
@@ -102,25 +113,22 @@ def show_familiarity(folder, features: np.ndarray, probabilities: np.ndarray) ->
     """The five nearest test images in the network's feature space, and an honest warning if far."""
     stored, reference = _reference(str(folder), (folder / runs.OUTPUTS_FILE).stat().st_mtime)
     found = familiarity.familiarity(features, stored, reference)
-    if found.unfamiliar:
+    where = f"farther from its 5 nearest test images (mean distance {found.mean_distance:.1f}) than {found.percentile:.0f}% of test images are from theirs"
+    if found.level == "unfamiliar":
         st.warning(
-            f"**Unfamiliar input.** The nearest test images are farther from this picture (mean distance "
-            f"{found.mean_distance:.1f}) than 99% of test images are from their own nearest neighbours "
-            f"(threshold {found.threshold:.1f}). The network has seen little like it: take its answer with caution, "
-            "whatever its confidence.",
+            f"**Unfamiliar input.** It is {where}: the network has seen little like it. Take its answer with "
+            "caution, whatever its confidence.",
             icon=":material/help:",
         )
+    elif found.level == "unusual":
+        st.info(f"**Unusual input.** It is {where}. Its answer may be less reliable than on test images.")
     else:
-        st.success(
-            f"Familiar: closer to its nearest test images (mean distance {found.mean_distance:.1f}) than "
-            f"{100 - found.percentile:.0f}% of test images are to theirs "
-            f"(the warning starts at {found.threshold:.1f}).",
-            icon=":material/check_circle:",
-        )
+        st.success(f"**Familiar.** It is {where}.", icon=":material/check_circle:")
     st.caption(
-        "Distances between the 250 numbers the network computes just before its answer. The threshold is "
-        "calibrated on the test set: each test image's mean distance to its 5 nearest other test images, 99th "
-        "percentile."
+        "Distances between the 250 numbers the network computes just before its answer, compared with each test "
+        "image's mean distance to its 5 nearest other test images: beyond 90% of them is unusual, beyond 99% "
+        f"(here {found.threshold:.1f}) unfamiliar. A weak check: the network puts much that is not a garment (noise, "
+        "say) near some garment it knows, so 'familiar' does not prove a picture is a garment."
     )
     split = ui.test_split_or_none()
     if split is not None:

@@ -1,0 +1,159 @@
+"""The 'Your own image' page, its familiarity check, and the explanation pages on the user's picture."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from analysis import familiarity
+from dashboard.own_image import USER_IMAGE_KEY
+from inputs.convert import convert
+from inputs.examples import EXAMPLES, example_png
+from tests.conftest import REPO_ROOT, app_pages
+from tests.test_inputs import bomb_png, dark_shirt_on_white, png_bytes
+from training import runs
+from training.data import CLASS_NAMES
+
+PAGE = app_pages()["Your own image"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_runs(tmp_path, monkeypatch, data_env):
+    monkeypatch.setenv(runs.RUNS_DIR_ENV, str(tmp_path / "runs"))
+
+
+def page(source: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(REPO_ROOT / PAGE), default_timeout=180).run()
+    if source:
+        at.segmented_control(key="source").set_value(source).run()
+    return at
+
+
+def upload(data: bytes, name="garment.png", mime="image/png") -> AppTest:
+    at = page("upload")
+    at.file_uploader(key="upload").upload(name, data, mime).run()
+    return at
+
+
+def metrics(at) -> dict:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_an_empty_canvas_gets_a_friendly_prompt():
+    at = page()
+    assert not at.exception and not at.error
+    assert "Draw a garment on the black square" in at.info[0].body
+    assert "Prediction" not in metrics(at)
+
+
+def test_an_uploaded_photo_is_converted_and_classified():
+    at = upload(png_bytes(dark_shirt_on_white()))
+    assert not at.exception and not at.error
+    assert metrics(at)["Prediction"] in CLASS_NAMES
+    captions = [p.caption for element in at.get("image") for p in element.proto.imgs]
+    assert captions[0].startswith("1. Your picture in grey") and any("Negated" in c for c in captions)
+    verdicts = [s.body for s in at.success] + [i.body for i in at.info] + [w.body for w in at.warning]
+    assert any(v.startswith(("**Familiar.**", "**Unusual input.**", "**Unfamiliar input.**")) for v in verdicts)
+    assert at.session_state[USER_IMAGE_KEY].shape == (28, 28)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"just text, renamed to .png", "not a picture"),
+        (png_bytes(dark_shirt_on_white())[:400], "cannot be read"),
+        (bomb_png(), "megapixels"),
+        (png_bytes(Image.new("RGB", (1, 1))), "at least 8"),
+        (png_bytes(Image.new("RGBA", (64, 64), (0, 0, 0, 0))), "fully transparent"),
+        (png_bytes(Image.new("RGB", (64, 64), (90, 120, 200))), "single colour"),
+    ],
+)
+def test_bad_files_get_a_clear_message_never_a_traceback(data, message):
+    at = upload(data)
+    assert not at.exception
+    assert len(at.error) == 1 and message in at.error[0].value.replace("\\", "")
+    assert "Prediction" not in metrics(at)
+
+
+@pytest.mark.parametrize("name, expected", [(n, n.split(" ")[0]) for n in EXAMPLES])
+def test_the_starter_gallery_is_recognised(name, expected):
+    at = page("examples")
+    at.radio(key="example").set_value(name).run()
+    assert not at.exception
+    assert metrics(at)["Prediction"].startswith(expected.rstrip("s"))  # "Trousers" -> "Trouser"
+
+
+def test_an_unlike_picture_is_flagged_and_a_test_image_is_familiar():
+    from PIL import ImageDraw
+
+    ring = Image.new("L", (200, 200), 0)  # a ring: no garment looks like it
+    draw = ImageDraw.Draw(ring)
+    draw.ellipse([20, 20, 180, 180], fill=255)
+    draw.ellipse([60, 60, 140, 140], fill=0)
+    at = upload(png_bytes(ring))
+    assert any("Unfamiliar input" in w.body for w in at.warning), [w.body for w in at.warning]
+
+    noise = (np.random.default_rng(0).random((200, 200, 3)) * 255).astype(np.uint8)
+    noise[:, :20] = 0
+    at = upload(png_bytes(Image.fromarray(noise)))  # at least unusual (the page says the check is weak)
+    assert any("Unusual input" in i.body for i in at.info) or any("Unfamiliar" in w.body for w in at.warning)
+
+    from training.data import load_split
+
+    test_image = load_split("test").images[1]
+    big = Image.fromarray(test_image).resize((112, 112), Image.NEAREST)
+    at = upload(png_bytes(big))
+    assert any(s.body.startswith("**Familiar.**") for s in at.success)
+    assert len([c for c in at.markdown if "explain](" in c.value]) == 5  # its five nearest test images
+
+
+def test_the_picture_stays_in_memory_and_in_its_session(tmp_path):
+    def files():
+        return {p: p.stat().st_mtime_ns for p in REPO_ROOT.rglob("*") if ".venv" not in p.parts and p.is_file()}
+
+    before = files()
+    first = upload(png_bytes(dark_shirt_on_white()))
+    second = page()  # another browser session
+    assert USER_IMAGE_KEY in first.session_state and USER_IMAGE_KEY not in second.session_state
+    after = files()
+    new = [p for p in after if p not in before or after[p] != before[p]]
+    assert not [p for p in new if "__pycache__" not in p.parts and ".pytest_cache" not in p.parts], new
+
+
+def test_the_explanation_pages_take_the_users_picture():
+    pixels = convert(example_png("Sneaker (red)")).pixels
+    for label in ("Saliency", "Inception branches"):
+        at = AppTest.from_file(str(REPO_ROOT / app_pages()[label]), default_timeout=180)
+        at.session_state[USER_IMAGE_KEY] = pixels
+        at.query_params["source"] = "yours"
+        at.run()
+        assert not at.exception, at.exception
+        assert at.markdown[0].value.startswith("**Your image** · predicted **Sneaker**")
+        assert at.sidebar.radio(key="image_source").value == "yours"
+        if label == "Saliency":
+            assert "true" not in at.selectbox(key="target").options  # a picture has no true class
+            assert any(m.value.startswith("On this image the") for m in at.markdown)
+    at = AppTest.from_file(str(REPO_ROOT / app_pages()["Saliency"]), default_timeout=180)
+    at.query_params["source"] = "yours"
+    at.run()  # no picture in this session: a test image, and a notice that says why
+    assert any("has none yet" in i.body for i in at.info) and at.markdown[0].value.startswith("**Test image #")
+
+
+def test_familiarity_on_points_whose_neighbours_are_known():
+    grid = np.array([[x, y] for x in range(10) for y in range(10)], dtype=np.float32)  # spacing 1
+    reference = familiarity.reference_distances(grid, k=4)
+    assert reference.min() == pytest.approx(1.0)  # inside the grid: four neighbours at 1
+    assert reference.max() == pytest.approx((1 + 1 + 2**0.5 + 2) / 4)  # a corner: 1, 1, the diagonal, then 2
+    near = familiarity.familiarity(np.array([4.1, 5.0]), grid, reference, k=4)
+    assert near.neighbours[0] == 45 and not near.unfamiliar
+    far = familiarity.familiarity(np.array([40.0, 40.0]), grid, reference, k=4)
+    assert far.unfamiliar and far.percentile == 100.0
+
+
+def test_the_conversion_settings_override_the_automatic_choices():
+    at = upload(png_bytes(dark_shirt_on_white()))
+    auto = at.session_state[USER_IMAGE_KEY].copy()
+    at.radio(key="invert").set_value("no").run()
+    assert not at.exception
+    kept = at.session_state[USER_IMAGE_KEY]
+    assert auto[14, 14] > 150 and kept[14, 14] < 100  # the garment stays dark when not negated
