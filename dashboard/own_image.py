@@ -113,7 +113,10 @@ def show_familiarity(folder, features: np.ndarray, probabilities: np.ndarray) ->
     """The five nearest test images in the network's feature space, and an honest warning if far."""
     stored, reference = _reference(str(folder), (folder / runs.OUTPUTS_FILE).stat().st_mtime)
     found = familiarity.familiarity(features, stored, reference)
-    where = f"farther from its 5 nearest test images (mean distance {found.mean_distance:.1f}) than {found.percentile:.0f}% of test images are from theirs"
+    where = (
+        f"farther from its 5 nearest test images (mean distance {found.mean_distance:.1f}) than "
+        f"{found.percentile:.0f}% of test images are from theirs"
+    )
     if found.level == "unfamiliar":
         st.warning(
             f"**Unfamiliar input.** It is {where}: the network has seen little like it. Take its answer with "
