@@ -13,13 +13,21 @@ from PIL import Image
 
 from analysis import familiarity
 from dashboard import ui
+from inputs import edit
 from inputs.convert import Conversion
 from inputs.examples import EXAMPLES, example_png
 from training import runs
 from training.data import CLASS_NAMES
 
 USER_IMAGE_KEY = "user_image"  # the converted (28, 28) uint8 picture, for the explanation pages
-SOURCES = {"draw": "Draw", "upload": "Upload a photo", "camera": "Camera", "examples": "Examples"}
+SOURCES = {
+    "draw": "Draw",
+    "upload": "Upload a photo",
+    "camera": "Camera",
+    "examples": "Examples",
+    "edit": "Edit a test image",
+}
+EDIT_SCALE = 10  # the canvas shows each of the 28x28 pixels as a 10x10 block
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 CANVAS = 280
 
@@ -51,7 +59,7 @@ def _drawing() -> Image.Image | None:
     if pixels is None or not np.asarray(pixels)[..., :3].any():
         st.info(
             "Draw a garment on the black square, in light strokes as Fashion-MNIST garments are: a T-shirt, a "
-            "shoe, a bag… The toolbar under the square undoes a stroke or clears it.",
+            "shoe, a bag… The toolbar above the square undoes a stroke or clears it.",
             icon=":material/draw:",
         )
         return None
@@ -139,3 +147,86 @@ def show_familiarity(folder, features: np.ndarray, probabilities: np.ndarray) ->
         ui.image_gallery(split, found.neighbours.tolist(), probabilities, columns=5)
     else:
         st.write([CLASS_NAMES[int(c)] for c in probabilities[found.neighbours].argmax(axis=1)])
+
+
+def edit_and_watch(run, results) -> None:
+    """Paint ink or erase on a test image (or the user's picture) and watch the answer and a map change."""
+    from streamlit_drawable_canvas import st_canvas
+
+    from dashboard import model_cache
+
+    split = ui.test_split_or_none()
+    if split is None:
+        st.stop()
+    c1, c2, c3 = st.columns(3)
+    choices = ["yours", "test"] if user_image() is not None else ["test"]
+    start = c1.radio(
+        "Start from", choices, format_func={"yours": "Your picture", "test": "A test image"}.get, key="edit_start"
+    )
+    index = (
+        int(c1.number_input("Test image", 0, len(split.labels) - 1, 0, key="edit_index")) if start == "test" else None
+    )
+    original = split.images[index] if index is not None else st.session_state[USER_IMAGE_KEY]
+    brush = c2.segmented_control("Brush", ["ink", "erase"], default="ink", key="brush") or "ink"
+    width = c3.slider("Brush width", 4, 40, 12, key="brush_width")
+    st.write("")  # room for the canvas's floating toolbar
+    result = st_canvas(
+        stroke_width=width,
+        stroke_color="#ffffff" if brush == "ink" else "#000000",
+        background_image=Image.fromarray(edit.enlarge(original, EDIT_SCALE)),
+        height=28 * EDIT_SCALE,
+        width=28 * EDIT_SCALE,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=f"edit_canvas_{start}_{index}",  # another image: a fresh canvas
+    )
+    pixels = None if result is None else result.image_data
+    edited = original if pixels is None else edit.apply_strokes(original, pixels)
+    st.caption("Paint with white ink or erase with black; the toolbar above the image undoes or clears.")
+
+    before, _ = model_cache.predict_pixels(str(run.folder), np.asarray(original, dtype=np.uint8))
+    show_prediction(run, edited, before)
+    remember(edited)  # the explanation pages can take it further
+
+
+def show_prediction(run, pixels: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
+    """The Prediction, the run's default map for it, and the top probabilities (or, with ``before``, the
+    probabilities before and after an edit). Returns the 250 features for the familiarity check."""
+    from analysis import trust
+    from dashboard import charts, model_cache
+    from explain import overlay
+    from explain.saliency import DEFAULT_LAYER, DEFAULT_METHOD, TARGET_LAYERS, method_label
+
+    probabilities, features = model_cache.predict_pixels(str(run.folder), pixels)
+    top = int(probabilities.argmax())
+    card = ui.scorecard_or_none(run.folder)
+    method, layer = trust.default_view(card) or (DEFAULT_METHOD, DEFAULT_LAYER)
+    layer = layer if layer in TARGET_LAYERS else DEFAULT_LAYER
+    left, middle, right = st.columns([1, 1, 1.4])
+    with left:
+        st.metric(
+            "Prediction",
+            CLASS_NAMES[top],
+            delta=f"{probabilities[top]:.1%} confident"
+            if before is None
+            else f"was {CLASS_NAMES[int(before.argmax())]} ({before.max():.0%})",
+            delta_color="off",
+            delta_arrow="off",
+        )
+        ui.page_link("Saliency", "Explain it", ":material/local_fire_department:", "source=yours")
+    saliency = model_cache.saliency_map(str(run.folder), pixels, method, layer, top)
+    peak = float(saliency.max())
+    badge = trust.badge(card, method, layer)
+    middle.image(
+        overlay.overlay(pixels, saliency / peak if peak > 0 else saliency, 0.5),
+        caption=f"{method_label(method, layer)} for {CLASS_NAMES[top]}" + (f" · {badge}" if badge else ""),
+        width=224,
+    )
+    with right:
+        figure = (
+            charts.probability_bars(probabilities, CLASS_NAMES, highlight=top)
+            if before is None
+            else charts.knockout_chart(before, probabilities, CLASS_NAMES, "edited")
+        )
+        st.plotly_chart(figure, width="stretch", config={"displayModeBar": False}, key="own_probabilities")
+    return features

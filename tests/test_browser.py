@@ -12,6 +12,7 @@ import pytest
 from tests.browser import browser, chromium_path, streamlit_server, wait_for_app
 from tests.conftest import REPO_ROOT
 from training import runs
+from training.data import CLASS_NAMES
 
 pytestmark = [
     pytest.mark.browser,
@@ -164,3 +165,87 @@ def test_the_trust_page_shows_the_scorecard_and_follows_a_link_from_saliency(pag
     body = page.inner_text("body")
     assert ("No method passes" in body) == (not card["any_passes"])
     page.screenshot(path=str(SHOTS / "Can_the_maps_be_trusted_full.png"), full_page=True)
+
+
+def _own_image_page(page, app_url, source: str):
+    page.goto(f"{app_url}/Your_own_image")
+    wait_for_app(page)
+    if source != "Draw":  # the default: clicking it again would unselect it
+        page.get_by_role("radio", name=source).click()
+        wait_for_app(page)
+    page.wait_for_timeout(1500)
+
+
+def _canvas_box(page) -> dict:
+    """The drawing canvas's box once it has settled (the component mounts after the script's run)."""
+    from playwright.sync_api import Error
+
+    for _ in range(20):
+        try:
+            canvas = page.locator("canvas").last
+            canvas.scroll_into_view_if_needed(timeout=2000)
+            page.wait_for_timeout(300)
+            box = canvas.bounding_box()
+            if box and box["width"] == 280:
+                return box
+        except Error:
+            pass
+        page.wait_for_timeout(500)
+    raise AssertionError("the drawing canvas did not appear")
+
+
+def _prediction(page) -> str:
+    metric = page.locator("[data-testid='stMetric']", has_text="Prediction").first
+    metric.wait_for(timeout=30_000)
+    return [line for line in metric.inner_text().splitlines() if line.strip()][1]  # the predicted class
+
+
+def test_drawing_a_stroke_on_the_canvas_gives_a_prediction(page, app_url):
+    _own_image_page(page, app_url, "Draw")
+    box = _canvas_box(page)
+    assert box["height"] == 280
+    # The component can miss a stroke made in its first moments; a person simply draws again.
+    for attempt in range(3):
+        page.mouse.move(box["x"] + 140, box["y"] + 30)
+        page.mouse.down()
+        for y in range(30, 250, 10):
+            page.mouse.move(box["x"] + 140 + (y % 20), box["y"] + y)
+        page.mouse.up()
+        page.wait_for_timeout(2500)
+        wait_for_app(page)
+        if page.locator("[data-testid='stMetric']", has_text="Prediction").count():
+            break
+    no_exception(page)
+    assert _prediction(page) in CLASS_NAMES
+    assert "What the network sees" in page.inner_text("body")
+    page.screenshot(path=str(SHOTS / "Your_own_image_drawn.png"), full_page=True)
+
+
+def test_uploading_a_png_gives_a_prediction(page, app_url):
+    from inputs.examples import example_png
+
+    _own_image_page(page, app_url, "Upload a photo")
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "sneaker.png", "mimeType": "image/png", "buffer": example_png("Sneaker (red)")}]
+    )
+    page.wait_for_timeout(1500)
+    wait_for_app(page)
+    no_exception(page)
+    assert "Sneaker" in _prediction(page)
+    page.screenshot(path=str(SHOTS / "Your_own_image_uploaded.png"), full_page=True)
+
+
+def test_painting_over_a_test_image_changes_the_prediction(page, app_url):
+    _own_image_page(page, app_url, "Edit a test image")
+    before = _prediction(page)
+    box = _canvas_box(page)
+    for row in range(20, 270, 25):  # wide white stripes over the whole image
+        page.mouse.move(box["x"] + 5, box["y"] + row)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 275, box["y"] + row, steps=8)
+        page.mouse.up()
+    page.wait_for_timeout(1500)
+    wait_for_app(page)
+    after = _prediction(page)
+    assert after != before, (before, after)
+    page.screenshot(path=str(SHOTS / "Your_own_image_edited.png"), full_page=True)

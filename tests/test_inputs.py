@@ -173,3 +173,22 @@ def test_round_trip_of_100_test_images_as_product_photos(data_env):
     before = np.asarray(net.predict_on_batch(to_model_input(originals))).argmax(1)
     after = np.asarray(net.predict_on_batch(to_model_input(converted))).argmax(1)
     assert (before == after).sum() >= 90, (before != after).sum()
+
+
+def test_strokes_paint_ink_and_erase_whether_or_not_the_canvas_renders_the_image():
+    from inputs.edit import apply_strokes, enlarge
+
+    original = np.zeros((28, 28), dtype=np.uint8)
+    original[10:18, 10:18] = 200
+    strokes = np.zeros((280, 280, 4), dtype=np.uint8)  # strokes only, transparent elsewhere
+    strokes[0:10, 0:20] = (255, 255, 255, 255)  # ink over pixels (0, 0) and (0, 1)
+    strokes[100:110, 100:105] = (0, 0, 0, 255)  # erase half of pixel (10, 10)
+    edited = apply_strokes(original, strokes)
+    assert edited[0, 0] == edited[0, 1] == 255 and edited[0, 2] == 0
+    assert edited[10, 10] == 100 and edited[11, 11] == 200  # half erased; untouched
+    rendered = np.dstack([np.repeat(enlarge(original, 10)[..., None], 3, axis=2), np.full((280, 280), 255)])
+    covered = strokes[..., 3] > 0
+    rendered[covered] = strokes[covered]
+    assert np.array_equal(apply_strokes(original, rendered), edited)  # the same edit, rendered with the image
+    with pytest.raises(ValueError):
+        apply_strokes(original, np.zeros((100, 100, 4)))

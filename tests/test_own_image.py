@@ -157,3 +157,16 @@ def test_the_conversion_settings_override_the_automatic_choices():
     assert not at.exception
     kept = at.session_state[USER_IMAGE_KEY]
     assert auto[14, 14] > 150 and kept[14, 14] < 100  # the garment stays dark when not negated
+
+
+def test_editing_a_test_image_shows_the_prediction_before_and_after():
+    at = page("edit")
+    assert not at.exception, at.exception
+    prediction = next(m for m in at.metric if m.label == "Prediction")
+    results = runs.load_results(runs.SHIPPED_RUNS["shipped"])
+    assert prediction.value == CLASS_NAMES[results.predictions[0]]  # no stroke yet: test image 0 as it is
+    assert prediction.proto.delta.startswith(f"was {CLASS_NAMES[results.predictions[0]]}")
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("image")) == 1  # before/after bars, the map
+    assert at.sidebar.selectbox[0].label == "Model run"
+    at.number_input(key="edit_index").set_value(7).run()
+    assert next(m for m in at.metric if m.label == "Prediction").value == CLASS_NAMES[results.predictions[7]]

@@ -8,9 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import streamlit as st  # noqa: E402
 
 from analysis import markup  # noqa: E402
-from dashboard import charts, model_cache, own_image, ui  # noqa: E402
+from dashboard import own_image, ui  # noqa: E402
 from inputs.convert import DEFAULT_TRIM_THRESHOLD, ImageError, convert  # noqa: E402
-from training.data import CLASS_NAMES  # noqa: E402
 
 INVERT = {"auto": "Automatic (negate a light background)", "yes": "Always negate", "no": "Never negate"}
 
@@ -30,6 +29,9 @@ source = (
     )
     or "draw"
 )
+if source == "edit":
+    own_image.edit_and_watch(run, results)
+    st.stop()
 data = own_image.picture(source)
 if data is None:
     st.stop()  # the source said what to do (an empty canvas, no file yet)
@@ -56,20 +58,7 @@ own_image.remember(conversion.pixels)
 st.subheader("What the network sees")
 own_image.show_steps(conversion)
 
-probabilities, features = model_cache.predict_pixels(str(run.folder), conversion.pixels)
-top = int(probabilities.argmax())
-left, right = st.columns([1, 2])
-left.metric(
-    "Prediction", CLASS_NAMES[top], delta=f"{probabilities[top]:.1%} confident", delta_color="off", delta_arrow="off"
-)
-with left:
-    ui.page_link("Saliency", "Explain this prediction", ":material/local_fire_department:", "source=yours")
-with right:
-    st.plotly_chart(
-        charts.probability_bars(probabilities, CLASS_NAMES, highlight=top),
-        width="stretch",
-        config={"displayModeBar": False},
-    )
+features = own_image.show_prediction(run, conversion.pixels)
 
 st.subheader("Is it like the pictures the network learned from?")
 own_image.show_familiarity(run.folder, features, results.probabilities)
