@@ -151,8 +151,8 @@ def test_trust_page_deep_link_and_a_bad_value():
 
 def test_a_run_without_a_scorecard_is_offered_one_and_a_stale_one_is_refused(isolated_runs, monkeypatch):
     folder = isolated_runs / "unscored"
-    shutil.copytree(runs.SHIPPED_RUNS["original-recipe"], folder)
-    (folder / runs.FAITHFULNESS_FILE).unlink()
+    shutil.copytree(runs.SHIPPED_RUNS["original-recipe"], folder, ignore=shutil.ignore_patterns(".*"))
+    (folder / runs.FAITHFULNESS_FILE).unlink(missing_ok=True)
     at = AppTest.from_file(str(REPO_ROOT / PAGE), default_timeout=120)
     at.session_state["selected_run"] = "unscored"
     at.run()
