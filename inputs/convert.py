@@ -24,6 +24,7 @@ SIZE = 28
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo is fine; a "50,000 x 50,000" PNG is a decompression bomb
 MAX_BYTES = 20 * 2**20
 MIN_SIDE = 8
+WORKING_SIDE = 2048  # larger pictures are shrunk first: the result is 28x28, and memory stays bounded
 DEFAULT_TRIM_THRESHOLD = 0.10  # trim pixels within 10% of the corner colour
 LIGHT_BACKGROUND = 128  # a corner colour at or above this grey level is a light background
 
@@ -66,6 +67,7 @@ def open_image(data: bytes) -> Image.Image:
                     "megapixels. Choose a smaller picture."
                 )
             image.seek(0)  # a GIF's (or WebP's) first frame
+            image.draft("RGB", (WORKING_SIDE, WORKING_SIDE))  # JPEG: decode at a reduced size already
             image.load()
     except ImageError:
         raise
@@ -82,7 +84,10 @@ def open_image(data: bytes) -> Image.Image:
         raise ImageError(
             f"The picture is only {image.size[0]} x {image.size[1]} pixels; it needs at least {MIN_SIDE} on each side."
         )
-    return ImageOps.exif_transpose(image)
+    image = ImageOps.exif_transpose(image)
+    if max(image.size) > WORKING_SIDE:
+        image.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.LANCZOS)
+    return image
 
 
 def to_grey(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:

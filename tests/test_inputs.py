@@ -192,3 +192,16 @@ def test_strokes_paint_ink_and_erase_whether_or_not_the_canvas_renders_the_image
     assert np.array_equal(apply_strokes(original, rendered), edited)  # the same edit, rendered with the image
     with pytest.raises(ValueError):
         apply_strokes(original, np.zeros((100, 100, 4)))
+
+
+def test_a_huge_photo_is_converted_in_bounded_memory():
+    import tracemalloc
+
+    photo = dark_shirt_on_white(size=(6000, 4500), box=(1500, 500, 4500, 4000))
+    data = png_bytes(photo, format="JPEG", quality=80)
+    tracemalloc.start()
+    result = convert(data)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert result.pixels[14, 14] > 150 and result.steps[0].note == "2048 x 1536 pixels"
+    assert peak < 150 * 2**20  # 27 megapixels as float64 would be 216 MB on their own
