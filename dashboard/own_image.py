@@ -149,7 +149,7 @@ def show_familiarity(folder, features: np.ndarray, probabilities: np.ndarray) ->
         st.write([CLASS_NAMES[int(c)] for c in probabilities[found.neighbours].argmax(axis=1)])
 
 
-def edit_and_watch(run, results) -> None:
+def edit_and_watch(run) -> None:
     """Paint ink or erase on a test image (or the user's picture) and watch the answer and a map change."""
     from streamlit_drawable_canvas import st_canvas
 
@@ -195,13 +195,12 @@ def show_prediction(run, pixels: np.ndarray, before: np.ndarray | None = None) -
     from analysis import trust
     from dashboard import charts, model_cache
     from explain import overlay
-    from explain.saliency import DEFAULT_LAYER, DEFAULT_METHOD, TARGET_LAYERS, method_label
+    from explain.saliency import default_view, method_label
 
     probabilities, features = model_cache.predict_pixels(str(run.folder), pixels)
     top = int(probabilities.argmax())
     card = ui.scorecard_or_none(run.folder)
-    method, layer = trust.default_view(card) or (DEFAULT_METHOD, DEFAULT_LAYER)
-    layer = layer if layer in TARGET_LAYERS else DEFAULT_LAYER
+    method, layer = default_view(trust.default_view(card))
     left, middle, right = st.columns([1, 1, 1.4])
     with left:
         st.metric(

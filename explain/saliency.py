@@ -87,6 +87,13 @@ def build_explainers(model) -> Explainers:
     )
 
 
+def default_view(default: tuple[str, str] | None) -> tuple[str, str]:
+    """(method, CAM layer) to open on: a run's scorecard default (``analysis.trust.default_view``), or this
+    module's defaults for a run without one. Pixel-level methods keep the default CAM layer selected."""
+    method, layer = default or (DEFAULT_METHOD, DEFAULT_LAYER)
+    return method, layer if layer in TARGET_LAYERS else DEFAULT_LAYER
+
+
 def method_layers(method: str) -> list[str]:
     """The layers a method can explain at: every TARGET_LAYERS key for a CAM, the input otherwise."""
     return list(TARGET_LAYERS) if method in CAM_METHODS else [INPUT_LAYER]

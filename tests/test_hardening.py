@@ -568,7 +568,7 @@ def test_12_two_starts_at_the_same_moment_refuse_one_for_the_right_reason(isolat
 # --------------------------------------------------------------------------- 13. long names
 
 
-def test_13_an_overlong_name_is_a_job_error_not_an_os_error(isolated_runs):
+def test_13_an_overlong_name_is_a_job_error_not_an_os_error():
     with pytest.raises(jobs.JobError, match="at most 100 characters"):
         jobs.start_job(TrainConfig(epochs=1, limit=512), "a" * 300)
     assert jobs.current_job() is None

@@ -107,7 +107,7 @@ def test_an_unlike_picture_is_flagged_and_a_test_image_is_familiar():
     assert len([c for c in at.markdown if "explain](" in c.value]) == 5  # its five nearest test images
 
 
-def test_the_picture_stays_in_memory_and_in_its_session(tmp_path):
+def test_the_picture_stays_in_memory_and_in_its_session():
     def files():
         return {p: p.stat().st_mtime_ns for p in REPO_ROOT.rglob("*") if ".venv" not in p.parts and p.is_file()}
 

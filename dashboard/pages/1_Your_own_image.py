@@ -30,7 +30,7 @@ source = (
     or "draw"
 )
 if source == "edit":
-    own_image.edit_and_watch(run, results)
+    own_image.edit_and_watch(run)
     st.stop()
 data = own_image.picture(source)
 if data is None:

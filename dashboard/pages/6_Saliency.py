@@ -11,7 +11,7 @@ import streamlit as st  # noqa: E402
 from analysis import trust  # noqa: E402
 from dashboard import charts, image_picker, model_cache, trust_widgets, ui  # noqa: E402
 from explain import overlay, saliency  # noqa: E402
-from explain.saliency import DEFAULT_LAYER, DEFAULT_METHOD, METHODS, TARGET_LAYERS, layer_label  # noqa: E402
+from explain.saliency import METHODS, TARGET_LAYERS, layer_label  # noqa: E402
 from training.data import CLASS_NAMES  # noqa: E402
 
 ALL = "all"
@@ -24,8 +24,7 @@ view = image_picker.explanation_page(
 run, results, reader, image = view.run, view.results, view.reader, view.image
 card = ui.scorecard_or_none(run.folder)
 # The run's own default, chosen by its scorecard's rule; the constants only for runs without one.
-default_method, default_layer = trust.default_view(card) or (DEFAULT_METHOD, DEFAULT_LAYER)
-default_layer = default_layer if default_layer in TARGET_LAYERS else DEFAULT_LAYER
+default_method, default_layer = saliency.default_view(trust.default_view(card))
 method_default = reader.choice("method", [*METHODS, ALL], default_method)
 layer_default = reader.choice("layer", list(TARGET_LAYERS), default_layer)
 targets = [t for t in TARGETS if t != "true" or image.true is not None]  # the user's picture has no true class
