@@ -131,8 +131,8 @@ def read_scorecard(folder: Path, file_name: str = "faithfulness.json") -> dict:
 BADGES = {
     "passes": "✓ passes",
     "blank": "○ often blank",
-    "not-faithful": "⚠ traces the garment",
-    "not-model": "⚠ ignores the weights",
+    "not-faithful": "⚠ traces garment",
+    "not-model": "⚠ ignores weights",
     "neither": "✗ fails both",
 }
 BADGE_MEANINGS = {

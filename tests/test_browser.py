@@ -156,7 +156,7 @@ def test_the_trust_page_shows_the_scorecard_and_follows_a_link_from_saliency(pag
     no_exception(page)
     body = page.inner_text("body")
     assert "Does this map hold up on this image?" in body and "garment pixels first" in body
-    page.get_by_role("link", name="Details").click()
+    page.get_by_role("link", name="Details on the trust page").click()
     wait_for_app(page)
     no_exception(page)
     assert "Can the maps be trusted?" in page.inner_text("h1")

@@ -133,9 +133,12 @@ if other is not None:
     )
 entry = trust.entry(card, method, layer) if card else None
 if entry is not None:
-    st.markdown(
-        f"**Scorecard for {entry['label']}: {trust.BADGES[entry['verdict']]}.** {entry['reason']} "
-        f"[Details]({ui.PAGE_URLS['Can the maps be trusted?']}?entry={trust.key(entry['method'], entry['layer'])})"
+    st.markdown(f"**Scorecard for {entry['label']}: {trust.BADGES[entry['verdict']]}.** {entry['reason']}")
+    ui.page_link(
+        "Can the maps be trusted?",
+        "Details on the trust page",
+        ":material/verified:",
+        f"entry={trust.key(entry['method'], entry['layer'])}",
     )
 if saliency.is_blank(raw):
     st.info(

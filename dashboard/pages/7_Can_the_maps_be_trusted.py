@@ -35,7 +35,10 @@ st.caption(
     f"predicted class) and {card['sample']['cascade_images']} for randomisation; computed in "
     f"{card['seconds'] / 60:.0f} min."
 )
-st.dataframe(trust.verdict_table(card), width="stretch")
+table = trust.verdict_table(card)
+st.dataframe(
+    table, width="stretch", column_config={c: st.column_config.TextColumn(c, width=128) for c in table.columns}
+)
 st.caption(" · ".join(f"**{trust.BADGES[k]}**: {meaning}" for k, meaning in trust.BADGE_MEANINGS.items()))
 
 st.subheader("One method up close")
