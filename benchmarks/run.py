@@ -352,7 +352,8 @@ def main(argv=None) -> int:
     )
 
     for method, seconds in saliency_latency().items():
-        target = TARGETS["scorecam_s"] if "Score" in method else (None if method == "SmoothGrad" else TARGETS["cam_s"])
+        cam_target = None if method.startswith("SmoothGrad") else TARGETS["cam_s"]  # SmoothGrad shows progress
+        target = TARGETS["scorecam_s"] if "Score" in method else cam_target
         lines.append(
             row(
                 f"Saliency, new image, {method}",

@@ -30,6 +30,7 @@ SOURCES = {
 EDIT_SCALE = 10  # the canvas shows each of the 28x28 pixels as a 10x10 block
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 CANVAS = 280
+STEP_SIZE = 112  # pixels, each conversion step as shown
 
 
 def remember(pixels: np.ndarray) -> None:
@@ -98,7 +99,9 @@ def show_steps(conversion: Conversion) -> None:
         shown = _square(step.image)
         if max(shown.shape) <= 28:  # enlarged here with crisp pixels, not blurred by the browser
             shown = shown.repeat(4, axis=0).repeat(4, axis=1)
-        column.image(shown, caption=f"{i + 1}. {step.name}" + (f": {step.note}" if step.note else ""), width=112)
+        elif max(shown.shape) > STEP_SIZE:  # shown 112 px wide: send no more (a photo can be 2048 px)
+            shown = np.asarray(Image.fromarray(shown).resize((STEP_SIZE, STEP_SIZE), Image.LANCZOS))
+        column.image(shown, caption=f"{i + 1}. {step.name}" + (f": {step.note}" if step.note else ""), width=STEP_SIZE)
 
 
 def _square(image: np.ndarray) -> np.ndarray:
