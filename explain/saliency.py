@@ -157,14 +157,14 @@ def saliency_maps(
     elif method == "saliency":
         result = explainers.saliency(score, x, normalize_map=False)
     elif method == "occlusion":
-        result = occlusion_maps(lambda batch: _predict(explainers.model, batch), x, targets)
+        result = occlusion_maps(lambda batch: predict_in_chunks(explainers.model, batch), x, targets)
     else:
         result = _smoothgrad(explainers.saliency, score, x, progress) * x[..., 0]
     maps = np.clip(np.nan_to_num(np.asarray(result, dtype=np.float32).reshape(-1, 28, 28)), 0.0, None)
     return np.stack([_unit_range(m) for m in maps]) if normalize else maps
 
 
-def _predict(model, batch: np.ndarray, chunk: int = 2048) -> np.ndarray:
+def predict_in_chunks(model, batch: np.ndarray, chunk: int = 2048) -> np.ndarray:
     """Probabilities for a large batch, in chunks (predict_on_batch: no per-call dataset set-up)."""
     return np.concatenate(
         [np.asarray(model.predict_on_batch(batch[i : i + chunk])) for i in range(0, len(batch), chunk)]

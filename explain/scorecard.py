@@ -129,8 +129,7 @@ def image_orders(image: np.ndarray, maps: list[np.ndarray], seed: int, position:
 
 def score_curves(net, explainers, images, targets, offset: int, seed: int) -> dict[str, np.ndarray]:
     """Deletion and insertion AUCs and curves of every map and control, for a chunk of images."""
-    from explain.saliency import _predict as predict_in_chunks
-    from explain.saliency import is_blank, saliency_maps
+    from explain.saliency import is_blank, predict_in_chunks, saliency_maps
 
     predict = lambda batch: predict_in_chunks(net, batch)  # noqa: E731
     maps = {(m, layer): saliency_maps(explainers, images, m, targets, layer) for m, layer in entries()}
@@ -169,7 +168,7 @@ def score_randomisation(net, images, targets, runner_up) -> dict[str, np.ndarray
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
 
-def build_scorecard(arrays: dict, entries, sample: dict, settings: dict, model_sha256: str, seconds: float) -> dict:
+def build_scorecard(arrays: dict, pairs, sample: dict, settings: dict, model_sha256: str, seconds: float) -> dict:
     """faithfulness.json's content from the per-image arrays that explain.scorecard collected."""
     from explain.randomisation import CASCADE, STAGE_LABELS
     from explain.saliency import METHODS, method_label
@@ -191,7 +190,7 @@ def build_scorecard(arrays: dict, entries, sample: dict, settings: dict, model_s
         for c in fa.CONTROLS
     }
     table = {}
-    for method, layer in entries:
+    for method, layer in pairs:
         name = f"map|{method}|{layer}"
         blank = arrays[f"blank|{method}|{layer}"].astype(bool)
         kept = ~blank
@@ -230,7 +229,7 @@ def build_scorecard(arrays: dict, entries, sample: dict, settings: dict, model_s
                 f"{test}_auc": {
                     **{
                         f"map|{m}|{layer}": [fa.auc(r) for r in arrays[f"{test}|map|{m}|{layer}"][audit]]
-                        for m, layer in entries
+                        for m, layer in pairs
                     },
                     **{f"control|{c}": controls_auc[test][c][audit].tolist() for c in fa.CONTROLS},
                 }
