@@ -76,8 +76,9 @@ def per_image_test(net, image, saliency_values, target: int, method_label: str, 
 
     One model call for the map and all controls (three random orders, garment pixels, edges)."""
     from explain import faithfulness as fa
+    from explain.saliency import predict_in_chunks
 
-    verdict = fa.image_verdict(lambda batch: net.predict_on_batch(batch), image, saliency_values, target, seed=seed)
+    verdict = fa.image_verdict(lambda batch: predict_in_chunks(net, batch), image, saliency_values, target, seed=seed)
     left, right = st.columns(2)
     for column, test in zip((left, right), fa.TESTS):
         controls = {name: getattr(curves, test).mean(axis=0) for name, curves in verdict.control_curves.items()}
