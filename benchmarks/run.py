@@ -35,7 +35,15 @@ from tests.browser import SCRIPT_FINISHED, browser, streamlit_server, wait_for_a
 from training import runs  # noqa: E402
 from training.device import cpu_model  # noqa: E402
 
-FAST_PAGES = ["", "Architecture", "Learning_curves", "Confusion_matrix", "Mistakes", "Can_the_maps_be_trusted"]
+FAST_PAGES = [
+    "",
+    "Architecture",
+    "Learning_curves",
+    "Confusion_matrix",
+    "Mistakes",
+    "Feature_space",
+    "Can_the_maps_be_trusted",
+]
 MODEL_PAGES = ["Saliency", "Inception_branches", "Retrain"]
 TARGETS = {
     "home_s": 3.0,
@@ -45,6 +53,8 @@ TARGETS = {
     "trust_s": 1.0,
     "image_test_s": 0.3,
     "own_image_s": 1.0,
+    "selection_s": 1.0,
+    "feature_page_s": 2.0,
 }
 SCRIPT_RUNNING = """() => document.querySelector('[data-testid="stApp"]')
     ?.getAttribute('data-test-script-state') === 'running'"""
@@ -250,6 +260,33 @@ def own_image_latency(env: dict, repeats: int = 3) -> dict:
     return {"upload": statistics.median(uploads), "stroke": statistics.median(strokes) if strokes else float("nan")}
 
 
+def feature_map_selection(env: dict, repeats: int = 3) -> float:
+    """Seconds from a lasso released on the feature map to the selection's images shown in Chromium (warm)."""
+    samples = []
+    with browser() as chromium, streamlit_server(env) as (url, _):
+        page = chromium.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"{url}/Feature_space")
+        wait_for_app(page)
+        for i in range(repeats + 1):  # the first selection warms the caches
+            box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+            x, y = box["x"] + box["width"] * (0.3 + 0.1 * i), box["y"] + box["height"] / 2
+            page.mouse.move(x - 60, y - 60)
+            page.mouse.down()
+            for dx, dy in [(60, -60), (60, 60), (-60, 60), (-60, -60)]:
+                page.mouse.move(x + dx, y + dy, steps=4)
+            started = time.perf_counter()
+            page.mouse.up()
+            try:
+                page.wait_for_function(SCRIPT_RUNNING, timeout=5_000, polling=10)
+            except Exception:
+                pass
+            page.wait_for_function(SCRIPT_FINISHED, timeout=60_000, polling=10)
+            if i:
+                samples.append(time.perf_counter() - started)
+            wait_for_app(page)
+    return statistics.median(samples)
+
+
 def training_speed(batches: int, onednn: str) -> float:
     """Seconds per full epoch (430 batches of 128), extrapolated from ``batches`` timed batches."""
     code = f"""
@@ -373,6 +410,13 @@ def main(argv=None) -> int:
         )
     )
 
+    lines.append(
+        row(
+            "Feature space: lasso to the selection's images",
+            f"{feature_map_selection(env):.2f} s",
+            f"in Chromium, warm; target {TARGETS['selection_s']} s",
+        )
+    )
     own = own_image_latency(env)
     for what, seconds in own.items():
         lines.append(

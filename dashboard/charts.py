@@ -344,3 +344,78 @@ def reliability_diagram(bins: pd.DataFrame) -> go.Figure:
         bargap=0,
     )
     return fig
+
+
+CLASS_COLOURS = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+]  # fmt: skip
+
+
+def feature_map(
+    xy: np.ndarray,
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    confidence: np.ndarray,
+    colour_by: str,
+    class_names,
+    user: np.ndarray | None = None,
+) -> tuple[go.Figure, list[np.ndarray]]:
+    """The test images' t-SNE map (WebGL), coloured by true class, predicted class or confidence; mistakes
+    drawn as crosses. Returns the figure and, per trace, the test indices of its points (for selections)."""
+    wrong = labels != predictions
+    hover = [
+        f"#{i} · true {class_names[t]} · predicted {class_names[p]} ({c:.0%})"
+        for i, (t, p, c) in enumerate(zip(labels, predictions, confidence))
+    ]
+    fig, traces = go.Figure(), []
+    groups = (
+        [(np.arange(len(xy)), None)]
+        if colour_by == "confidence"
+        else [(np.flatnonzero((labels if colour_by == "true" else predictions) == c), c) for c in range(10)]
+    )
+    for members, cls in groups:
+        marker = dict(
+            size=np.where(wrong[members], 7, 5),
+            symbol=np.where(wrong[members], "x", "circle"),
+            opacity=0.85,
+        )
+        if cls is None:
+            marker |= dict(
+                color=confidence[members], colorscale="Viridis", cmin=0, cmax=1, colorbar=dict(title="conf.")
+            )
+        else:
+            marker |= dict(color=CLASS_COLOURS[cls])
+        fig.add_trace(
+            go.Scattergl(
+                x=xy[members, 0],
+                y=xy[members, 1],
+                mode="markers",
+                marker=marker,
+                name="all images" if cls is None else class_names[cls],
+                text=[hover[i] for i in members],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+        traces.append(members)
+    if user is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[user[0]],
+                y=[user[1]],
+                mode="markers+text",
+                marker=dict(size=18, symbol="star", color="#111827", line=dict(color="white", width=2)),
+                text=["your picture"],
+                textposition="top center",
+                name="your picture",
+                hoverinfo="skip",
+            )
+        )
+    fig.update_layout(
+        height=620,
+        margin=dict(l=10, r=10, t=10, b=10),
+        dragmode="lasso",
+        legend=dict(itemsizing="constant"),
+        xaxis=dict(visible=False),
+        yaxis=dict(visible=False, scaleanchor="x"),
+    )
+    return fig, traces

@@ -20,6 +20,7 @@ from training import runs
 from training.data import CLASS_NAMES
 
 USER_IMAGE_KEY = "user_image"  # the converted (28, 28) uint8 picture, for the explanation pages
+USER_FEATURES_KEY = "user_features"  # its 250 penultimate features, for the feature-space map
 SOURCES = {
     "draw": "Draw",
     "upload": "Upload a photo",
@@ -40,6 +41,11 @@ def remember(pixels: np.ndarray) -> None:
 def user_image() -> np.ndarray | None:
     """This session's converted picture, if the user has made one."""
     return st.session_state.get(USER_IMAGE_KEY)
+
+
+def user_features() -> np.ndarray | None:
+    """The 250 features of this session's picture (computed where it was made), if any."""
+    return st.session_state.get(USER_FEATURES_KEY)
 
 
 def _drawing() -> Image.Image | None:
@@ -201,6 +207,7 @@ def show_prediction(run, pixels: np.ndarray, before: np.ndarray | None = None) -
     from explain.saliency import default_view, method_label
 
     probabilities, features = model_cache.predict_pixels(str(run.folder), pixels)
+    st.session_state[USER_FEATURES_KEY] = features  # the feature-space page places the picture with them
     top = int(probabilities.argmax())
     card = ui.scorecard_or_none(run.folder)
     method, layer = default_view(trust.default_view(card))

@@ -28,10 +28,11 @@ PAGES = {
     "Learning curves": "pages/3_Learning_curves.py",
     "Confusion matrix": "pages/4_Confusion_matrix.py",
     "Mistakes": "pages/5_Mistakes.py",
-    "Saliency": "pages/6_Saliency.py",
-    "Can the maps be trusted?": "pages/7_Can_the_maps_be_trusted.py",
-    "Inception branches": "pages/8_Inception_branches.py",
-    "Retrain": "pages/9_Retrain.py",
+    "Feature space": "pages/6_Feature_space.py",
+    "Saliency": "pages/7_Saliency.py",
+    "Can the maps be trusted?": "pages/8_Can_the_maps_be_trusted.py",
+    "Inception branches": "pages/9_Inception_branches.py",
+    "Retrain": "pages/10_Retrain.py",
 }
 EXPLAIN_PAGE = PAGES["Saliency"]
 # Relative URLs of the pages, as Streamlit derives them from the file names (for Markdown links).
@@ -121,6 +122,46 @@ def scorecard(folder) -> dict:
     """The run's faithfulness scorecard, made for its model file (cached until either file changes);
     trust.ScorecardError if it has none, or one for another model."""
     return _scorecard(str(folder), _file_stamp(folder / runs.FAITHFULNESS_FILE), _file_stamp(folder / runs.MODEL_FILE))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _stored_features(folder: str, stamp: tuple) -> np.ndarray:
+    with np.load(f"{folder}/{runs.OUTPUTS_FILE}", allow_pickle=False) as outputs:
+        return np.asarray(outputs["features"])  # float16, as stored (the embedding's digest is of these)
+
+
+def stored_features(folder) -> np.ndarray:
+    """The test images' 250 penultimate features as stored in the run folder (float16), cached."""
+    return _stored_features(str(folder), _file_stamp(folder / runs.OUTPUTS_FILE))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _embedding(folder: str, stamp: tuple, features_stamp: tuple) -> np.ndarray:
+    from analysis import embedding
+
+    return embedding.read(runs.Path(folder), _stored_features(folder, features_stamp))
+
+
+def embedding_or_offer(run: runs.RunInfo, features: np.ndarray) -> np.ndarray:
+    """The run's feature-space map; otherwise why not and a button that computes it here (a minute or
+    two, with a progress bar), then st.stop()."""
+    from analysis import embedding
+
+    try:
+        return _embedding(
+            str(run.folder), _file_stamp(run.folder / runs.EMBEDDING_FILE), _file_stamp(run.folder / runs.OUTPUTS_FILE)
+        )
+    except embedding.EmbeddingError as exc:
+        st.info(markup.message(exc), icon=":material/pending:")
+    if st.button("Compute the map (1-3 minutes on 2 cores)", icon=":material/play_arrow:", key="compute_embedding"):
+        bar = st.progress(0.0, text="t-SNE: placing 10,000 images…")
+        try:
+            embedding.write(run.folder, progress=lambda f: bar.progress(f, text=f"t-SNE: {f:.0%}"))
+        except OSError as exc:
+            st.error(markup.message(f"The map could not be written ({exc})."))
+            st.stop()
+        st.rerun()
+    st.stop()
 
 
 def scorecard_or_none(folder) -> dict | None:

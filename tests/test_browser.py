@@ -25,6 +25,7 @@ PAGES = [
     "Learning_curves",
     "Confusion_matrix",
     "Mistakes",
+    "Feature_space",
     "Saliency",
     "Can_the_maps_be_trusted",
     "Inception_branches",
@@ -249,3 +250,27 @@ def test_painting_over_a_test_image_changes_the_prediction(page, app_url):
     after = _prediction(page)
     assert after != before, (before, after)
     page.screenshot(path=str(SHOTS / "Your_own_image_edited.png"), full_page=True)
+
+
+def test_a_lasso_on_the_feature_map_selects_images(page, app_url):
+    page.goto(f"{app_url}/Feature_space")
+    wait_for_app(page)
+    no_exception(page)
+    plot = page.locator(".js-plotly-plot").first
+    plot.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x - 60, y - 60)
+    page.mouse.down()
+    for dx, dy in [(60, -60), (60, 60), (-60, 60), (-60, -60)]:  # a square drag round the middle
+        page.mouse.move(x + dx, y + dy, steps=6)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    wait_for_app(page)
+    no_exception(page)
+    heading = page.locator("h3", has_text="images selected").first
+    heading.wait_for(timeout=30_000)
+    assert int(heading.inner_text().split(" ")[0].replace(",", "")) > 10
+    assert page.locator("a", has_text="explain").count() > 0
+    page.screenshot(path=str(SHOTS / "Feature_space_selected.png"), full_page=True)

@@ -17,6 +17,7 @@ One folder per training run::
     checkpoint/        resume state while a run is unfinished; removed when it completes
     .train.lock        the OS file lock of the training process that writes the folder
     faithfulness.json  optional: the saliency maps' faithfulness scorecard (explain/scorecard.py)
+    embedding.npz      optional: the test images' t-SNE map of the network's features (analysis/embedding.py)
 
 A run is *complete* when status.json says so and every result file is present;
 only complete runs are offered to the pages. Every file is written atomically
@@ -51,6 +52,7 @@ STATUS_FILE = "status.json"
 PROGRESS_FILE = "progress.json"
 LOG_FILE = "train.log"
 CHECKPOINT_DIR = "checkpoint"
+EMBEDDING_FILE = "embedding.npz"  # the test images' 2-D feature-space map (analysis.embedding); optional
 FAITHFULNESS_FILE = "faithfulness.json"  # the maps' scorecard (explain.scorecard); optional
 SCORECARD_PARTIAL_FILE = ".faithfulness.partial.npz"  # per-image results so far, while it is computed
 SCORECARD_PROGRESS_FILE = ".faithfulness.progress.json"

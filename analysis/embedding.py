@@ -1,0 +1,149 @@
+"""A 2-D map of the network's feature space: t-SNE of the 250 penultimate features of the test images.
+
+    python -m analysis.embedding --run model/shipped      # writes embedding.npz into the run folder
+
+openTSNE (PCA initialisation, a fixed seed) places the 10,000 test images so that images the network
+describes alike lie close together. Row i of the map is test image i. A new picture (the user's) is
+placed by a stated approximation: the distance-weighted mean position of its nearest test images in
+the 250-d space (t-SNE has no exact way to add a point afterwards without its optimisation).
+TensorFlow-free; the file holds plain arrays (no pickles).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from training import runs
+
+SEED = 7
+PERPLEXITY = 30.0
+PLACE_NEIGHBOURS = 10
+
+
+class EmbeddingError(ValueError):
+    """embedding.npz is missing, unreadable or made from other features; the message says which."""
+
+
+def features_digest(features: np.ndarray) -> str:
+    """SHA-256 of the features as stored (float16), so a map made from other features is noticed."""
+    return hashlib.sha256(np.ascontiguousarray(features, dtype=np.float16).tobytes()).hexdigest()
+
+
+def compute(features: np.ndarray, progress=None) -> np.ndarray:
+    """(N, 2) float32 t-SNE coordinates; ``progress(fraction)`` is called as the optimisation runs."""
+    from openTSNE import TSNE
+
+    every, total = 50, 750  # openTSNE's defaults: 250 early-exaggeration iterations, then 500
+    done = [0]  # iterations so far: the callback's own count restarts with each phase
+
+    def report(iteration, error, embedding):
+        done[0] += every
+        progress(min(done[0] / total, 1.0))
+
+    tsne = TSNE(
+        n_components=2,
+        perplexity=PERPLEXITY,
+        initialization="pca",
+        random_state=SEED,
+        n_jobs=2,
+        callbacks=None if progress is None else report,
+        callbacks_every_iters=every,
+        verbose=False,
+    )
+    return np.asarray(tsne.fit(np.asarray(features, dtype=np.float32)), dtype=np.float32)
+
+
+def write(folder: Path, progress=None) -> np.ndarray:
+    """Compute the run's map from its stored features and write embedding.npz atomically."""
+    folder = Path(folder)
+    with np.load(folder / runs.OUTPUTS_FILE, allow_pickle=False) as outputs:
+        features = outputs["features"]
+    started = time.time()
+    xy = compute(features, progress)
+    runs.write_npz_atomic(
+        folder / runs.EMBEDDING_FILE,
+        xy=xy,
+        features_sha256=np.array(features_digest(features)),
+        seed=np.array(SEED),
+        perplexity=np.array(PERPLEXITY),
+        seconds=np.array(time.time() - started),
+    )
+    return xy
+
+
+def read(folder: Path, features: np.ndarray) -> np.ndarray:
+    """The run's (N, 2) map, checked against its features; EmbeddingError if absent or inconsistent."""
+    path = Path(folder) / runs.EMBEDDING_FILE
+    if not path.is_file():
+        raise EmbeddingError(f"This run has no feature-space map yet ({path.name} is missing).")
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            xy = np.asarray(stored["xy"], dtype=np.float32)
+            digest = str(stored["features_sha256"])
+    except Exception as exc:  # truncated, not a zip, missing keys
+        raise EmbeddingError(f"{path.name} cannot be read ({type(exc).__name__}: {exc}).") from exc
+    if xy.shape != (len(features), 2) or not np.isfinite(xy).all():
+        raise EmbeddingError(f"{path.name} holds {xy.shape} coordinates; this run has {len(features)} test images.")
+    if digest != features_digest(features):
+        raise EmbeddingError(f"{path.name} was computed from other features than this run's (retrained since?).")
+    return xy
+
+
+def place(query: np.ndarray, features: np.ndarray, xy: np.ndarray, k: int = PLACE_NEIGHBOURS):
+    """(position (2,), neighbour indices) of a new feature vector: the mean position of its k nearest
+    test images in feature space, weighted by 1 / distance."""
+    features = np.asarray(features, dtype=np.float32)
+    distances = np.sqrt(((features - np.asarray(query, dtype=np.float32).reshape(1, -1)) ** 2).sum(axis=1))
+    nearest = np.argsort(distances)[:k]
+    weights = 1.0 / np.maximum(distances[nearest], 1e-6)
+    return (xy[nearest] * weights[:, None]).sum(axis=0) / weights.sum(), nearest
+
+
+def selected_indices(points, traces: list[np.ndarray]) -> np.ndarray:
+    """Test indices of the points a plotly selection holds (each a dict with ``curve_number`` and
+    ``point_index``); points of other traces (the user's picture) are left out."""
+    chosen = {
+        int(traces[p["curve_number"]][p["point_index"]])
+        for p in points
+        if p.get("curve_number", -1) < len(traces) and 0 <= p.get("point_index", -1) < len(traces[p["curve_number"]])
+    }
+    return np.array(sorted(chosen), dtype=int)
+
+
+def class_mix(indices: np.ndarray, labels: np.ndarray, predictions: np.ndarray, class_names):
+    """Counts per class of the selected images, by true and by predicted class (classes present only)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "class": list(class_names),
+            "true": np.bincount(labels[indices], minlength=len(class_names)),
+            "predicted": np.bincount(predictions[indices], minlength=len(class_names)),
+        }
+    )
+    return frame[(frame["true"] > 0) | (frame["predicted"] > 0)].sort_values("true", ascending=False)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis.embedding", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", type=Path, default=runs.SHIPPED_RUNS[runs.DEFAULT_RUN], help="run folder")
+    args = parser.parse_args(argv)
+    try:
+        runs.load_results(args.run)
+    except runs.RunFolderError as exc:
+        print(f"python -m analysis.embedding: error: {exc}", file=sys.stderr)
+        return 2
+    started = time.time()
+    write(args.run, progress=lambda f: print(f"t-SNE {f:.0%}", flush=True))
+    print(f"Wrote {args.run / runs.EMBEDDING_FILE} in {time.time() - started:.0f} s.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Feature space: all 10,000 test images on one map, as the network describes them (no TensorFlow)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import streamlit as st  # noqa: E402
+
+from analysis import embedding  # noqa: E402
+from dashboard import charts, own_image, ui  # noqa: E402
+from training import runs  # noqa: E402
+from training.data import CLASS_NAMES  # noqa: E402
+
+COLOURINGS = {"true": "True class", "predicted": "Predicted class", "confidence": "Confidence"}
+GALLERY = 24
+
+
+ui.setup_page("Feature space", ":material/scatter_plot:")
+run = ui.run_selector()
+results = ui.load_results_or_stop(run.folder)
+st.title("The network's map of the test set")
+st.markdown(
+    "Just before its answer the network describes every image by 250 numbers. This map places the 10,000 test "
+    "images so that images it describes alike lie close together (t-SNE). Classes it keeps apart form their own "
+    "islands; where islands touch (shirts, T-shirts, pullovers, coats) is where its mistakes live, drawn as "
+    "crosses. **Select** points with the lasso or box (tools at the top right) to see those images. Read it with "
+    "care: distances *within* a neighbourhood mean something, distances between far-apart islands and the "
+    "islands' sizes do not."
+)
+
+features = ui.stored_features(run.folder)
+xy = ui.embedding_or_offer(run, features)
+reader = ui.query_reader()
+colour_by = reader.choice("colour", list(COLOURINGS), "true")
+ui.show_notices(reader)
+colour_by = (
+    st.segmented_control("Colour by", list(COLOURINGS), default=colour_by, format_func=COLOURINGS.get, key="colour")
+    or colour_by
+)
+st.query_params["colour"] = colour_by
+
+user = None
+user_features = own_image.user_features()
+if user_features is not None:
+    user, neighbours = embedding.place(user_features, features, xy)
+    st.caption(
+        "The star is your picture from 'Your own image', placed at the weighted mean position of its 10 nearest "
+        "test images in the network's 250 numbers: an approximation (t-SNE cannot place a new point exactly)."
+    )
+# Built on every run: a cached (copied) figure made the browser's selections come back empty.
+confidence = results.probabilities.max(axis=1)
+figure, traces = charts.feature_map(xy, results.labels, results.predictions, confidence, colour_by, CLASS_NAMES, user)
+event = st.plotly_chart(
+    figure, width="stretch", on_select="rerun", selection_mode=("box", "lasso", "points"), key="feature_map"
+)
+chosen = embedding.selected_indices(((event or {}).get("selection") or {}).get("points", []), traces)
+if user is not None and not len(chosen):
+    chosen = neighbours  # nothing selected: your picture's neighbours
+if not len(chosen):
+    st.info("Select points on the map to see their images and the classes they hold.", icon=":material/touch_app:")
+    st.stop()
+
+wrong = int((results.labels[chosen] != results.predictions[chosen]).sum())
+st.subheader(f"{len(chosen):,} images selected · {wrong:,} of them misclassified")
+left, right = st.columns([1, 2])
+with left:
+    st.dataframe(embedding.class_mix(chosen, results.labels, results.predictions, CLASS_NAMES), hide_index=True)
+with right:
+    split = ui.test_split_or_none()
+    if split is not None:
+        shown = chosen[:GALLERY]
+        ui.image_gallery(split, shown.tolist(), results.probabilities, columns=6)
+        if len(chosen) > GALLERY:
+            st.caption(f"The first {GALLERY} of {len(chosen):,} (in test-set order).")
+st.caption(f"Map: {runs.EMBEDDING_FILE} in the run folder (openTSNE, seed {embedding.SEED}, PCA initialisation).")
