@@ -35,16 +35,16 @@ from tests.browser import SCRIPT_FINISHED, browser, streamlit_server, wait_for_a
 from training import runs  # noqa: E402
 from training.device import cpu_model  # noqa: E402
 
+# URL names of the pages ("" is Home); the model pages import TensorFlow (the own-image page is timed apart).
+MODEL_PAGES = ["Saliency", "Inception_branches", "Retrain"]
 FAST_PAGES = [
     "",
-    "Architecture",
-    "Learning_curves",
-    "Confusion_matrix",
-    "Mistakes",
-    "Feature_space",
-    "Can_the_maps_be_trusted",
+    *(
+        url.removeprefix("./")
+        for url in ui.PAGE_URLS.values()
+        if url.removeprefix("./") not in MODEL_PAGES + ["Your_own_image"]
+    ),
 ]
-MODEL_PAGES = ["Saliency", "Inception_branches", "Retrain"]
 TARGETS = {
     "home_s": 3.0,
     "walk_mb": 600.0,

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dashboard import ui
 from tests.browser import browser, chromium_path, streamlit_server, wait_for_app
 from tests.conftest import REPO_ROOT
 from training import runs
@@ -19,18 +20,7 @@ pytestmark = [
     pytest.mark.skipif(chromium_path() is None, reason="Chromium not found: apt-get install chromium"),
 ]
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", REPO_ROOT / "screenshots"))
-PAGES = [
-    "",
-    "Architecture",
-    "Learning_curves",
-    "Confusion_matrix",
-    "Mistakes",
-    "Feature_space",
-    "Saliency",
-    "Can_the_maps_be_trusted",
-    "Inception_branches",
-    "Retrain",
-]
+PAGES = ["", *(url.removeprefix("./") for url in ui.PAGE_URLS.values())]  # "" is Home
 
 
 @pytest.fixture(scope="module")
