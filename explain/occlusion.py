@@ -44,7 +44,8 @@ def occlusion_maps(
     patch: int = PATCH,
     stride: int = STRIDE,
 ) -> np.ndarray:
-    """(N, 28, 28) maps in [0, 1] (each scaled by its own maximum; all-zero when nothing matters)."""
+    """(N, 28, 28) maps in probability units: how much the target class's probability drops, on average,
+    when a patch covering the pixel is blacked out (positive part; all-zero when nothing matters)."""
     images = np.asarray(images, dtype=np.float32).reshape(-1, SIZE, SIZE, 1)
     targets = np.asarray(targets, dtype=int).reshape(-1)
     corners = patch_corners(SIZE, patch, stride)
@@ -60,7 +61,4 @@ def occlusion_maps(
     for i, (top, left) in enumerate((t, lft) for t in corners for lft in corners):
         total[:, top : top + patch, left : left + patch] += drops[:, i, np.newaxis, np.newaxis]
         covered[top : top + patch, left : left + patch] += 1
-    maps = np.clip(total / covered, 0.0, None)
-    peaks = maps.reshape(len(images), -1).max(axis=1)
-    scaled = np.divide(maps, peaks[:, np.newaxis, np.newaxis], out=np.zeros_like(maps), where=peaks[:, None, None] > 0)
-    return scaled.astype(np.float32)
+    return np.clip(total / covered, 0.0, None).astype(np.float32)
