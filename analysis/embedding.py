@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis import familiarity
 from training import runs
 
 SEED = 7
@@ -98,11 +99,9 @@ def read(folder: Path, features: np.ndarray) -> np.ndarray:
 def place(query: np.ndarray, features: np.ndarray, xy: np.ndarray, k: int = PLACE_NEIGHBOURS):
     """(position (2,), neighbour indices) of a new feature vector: the mean position of its k nearest
     test images in feature space, weighted by 1 / distance."""
-    features = np.asarray(features, dtype=np.float32)
-    distances = np.sqrt(((features - np.asarray(query, dtype=np.float32).reshape(1, -1)) ** 2).sum(axis=1))
-    nearest = np.argsort(distances)[:k]
-    weights = 1.0 / np.maximum(distances[nearest], 1e-6)
-    return (xy[nearest] * weights[:, None]).sum(axis=0) / weights.sum(), nearest
+    indices, distances = familiarity.nearest(query, features, k)
+    weights = 1.0 / np.maximum(distances, 1e-6)
+    return (xy[indices] * weights[:, None]).sum(axis=0) / weights.sum(), indices
 
 
 def selected_indices(points, traces: list[np.ndarray]) -> np.ndarray:

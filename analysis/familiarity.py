@@ -66,13 +66,18 @@ def reference_distances(features: np.ndarray, k: int = NEIGHBOURS, chunk: int = 
     return out
 
 
-def familiarity(query: np.ndarray, features: np.ndarray, reference: np.ndarray, k: int = NEIGHBOURS) -> Familiarity:
-    """The k nearest test images of one feature vector, and whether it is farther than the test set's
-    own PERCENTILE (``reference``: reference_distances(features))."""
+def nearest(query: np.ndarray, features: np.ndarray, k: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, distances) of the k test images nearest to one feature vector, nearest first."""
     features = np.asarray(features, dtype=np.float32)
     squared = _squared_distances(np.asarray(query).reshape(1, -1), features, (features**2).sum(axis=1))[0]
     order = np.argsort(squared)[:k]
-    distances = np.sqrt(squared[order])
+    return order, np.sqrt(squared[order])
+
+
+def familiarity(query: np.ndarray, features: np.ndarray, reference: np.ndarray, k: int = NEIGHBOURS) -> Familiarity:
+    """The k nearest test images of one feature vector, and whether it is farther than the test set's
+    own PERCENTILE (``reference``: reference_distances(features))."""
+    order, distances = nearest(query, features, k)
     mean = float(distances.mean())
     return Familiarity(
         neighbours=order,

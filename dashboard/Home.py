@@ -11,9 +11,7 @@ import streamlit as st  # noqa: E402
 from analysis import markup  # noqa: E402
 from dashboard import ui  # noqa: E402
 
-ui.setup_page("Home")
-run = ui.run_selector()
-results = ui.load_results_or_stop(run.folder)
+run, results = ui.run_page("Home")
 metrics, card = results.metrics, results.card
 
 st.title("Tiny GoogLeNet Explainer")

@@ -162,9 +162,7 @@ def explanation_page(title: str, heading: str, icon: str) -> ExplainView:
 
     Stops the page with a clear message when the run, its model or the test images are unavailable.
     """
-    ui.setup_page(title, icon)
-    run = ui.run_selector()
-    results = ui.load_results_or_stop(run.folder)
+    run, results = ui.run_page(title, icon)
     st.title(heading)
     if run.model_problem:
         ui.show_error("The model cannot be loaded.", f"{run.model_problem}. {runs.restore_advice(run.folder)}")

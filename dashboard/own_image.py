@@ -16,7 +16,6 @@ from dashboard import ui
 from inputs import edit
 from inputs.convert import Conversion
 from inputs.examples import EXAMPLES, example_png
-from training import runs
 from training.data import CLASS_NAMES
 
 USER_IMAGE_KEY = "user_image"  # the converted (28, 28) uint8 picture, for the explanation pages
@@ -121,15 +120,14 @@ def _square(image: np.ndarray) -> np.ndarray:
 
 
 @st.cache_data(show_spinner="Calibrating on the test set (first time only)…", max_entries=4)
-def _reference(folder: str, stamp: float) -> tuple[np.ndarray, np.ndarray]:
-    features = runs.load_features(folder)
-    return features, familiarity.reference_distances(features)
+def _reference(features: np.ndarray) -> np.ndarray:
+    return familiarity.reference_distances(features)
 
 
 def show_familiarity(folder, features: np.ndarray, probabilities: np.ndarray) -> None:
     """The five nearest test images in the network's feature space, and an honest warning if far."""
-    stored, reference = _reference(str(folder), (folder / runs.OUTPUTS_FILE).stat().st_mtime)
-    found = familiarity.familiarity(features, stored, reference)
+    stored = ui.stored_features(folder)  # the same cached array the feature-space map uses
+    found = familiarity.familiarity(features, stored, _reference(stored))
     where = (
         f"farther from its 5 nearest test images (mean distance {found.mean_distance:.1f}) than "
         f"{found.percentile:.0f}% of test images are from theirs"

@@ -43,6 +43,14 @@ def setup_page(title: str, icon: str = ":material/checkroom:") -> None:
     st.set_page_config(page_title=f"{title} · Tiny GoogLeNet Explainer", page_icon=icon, layout="wide")
 
 
+def run_page(title: str, icon: str = ":material/checkroom:") -> tuple["runs.RunInfo", "runs.RunResults"]:
+    """The start of every page that shows a run: page set-up, the run selector, the run's stored results
+    (a clear message and st.stop() when they cannot be shown)."""
+    setup_page(title, icon)
+    run = run_selector()
+    return run, load_results_or_stop(run.folder)
+
+
 # --------------------------------------------------------------------------- cached data
 
 

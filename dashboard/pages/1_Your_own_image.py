@@ -13,9 +13,7 @@ from inputs.convert import DEFAULT_TRIM_THRESHOLD, ImageError, convert  # noqa: 
 
 INVERT = {"auto": "Automatic (negate a light background)", "yes": "Always negate", "no": "Never negate"}
 
-ui.setup_page("Your own image", ":material/draw:")
-run = ui.run_selector()
-results = ui.load_results_or_stop(run.folder)
+run, results = ui.run_page("Your own image", ":material/draw:")
 st.title("Your own garment")
 st.markdown(
     "Draw a garment, upload a photo or take one with the camera. The picture is turned into a 28x28 grey image "

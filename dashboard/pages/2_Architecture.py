@@ -10,9 +10,8 @@ import streamlit as st  # noqa: E402
 from analysis import architecture  # noqa: E402
 from dashboard import charts, ui  # noqa: E402
 
-ui.setup_page("Architecture", ":material/account_tree:")
-run = ui.run_selector()
-rows = ui.load_results_or_stop(run.folder).architecture
+run, results = ui.run_page("Architecture", ":material/account_tree:")
+rows = results.architecture
 
 st.title("Architecture")
 st.markdown(

@@ -12,9 +12,7 @@ from dashboard import charts, ui  # noqa: E402
 from training import runs  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 
-ui.setup_page("Learning curves", ":material/show_chart:")
-run = ui.run_selector()
-ui.load_results_or_stop(run.folder)
+run, _ = ui.run_page("Learning curves", ":material/show_chart:")
 
 st.title("Learning curves")
 st.markdown(

@@ -16,9 +16,7 @@ from training.data import CLASS_NAMES  # noqa: E402
 GALLERY_SIZE = 18
 MATRIX_KEY = "confusion_cell"
 
-ui.setup_page("Confusion matrix", ":material/grid_on:")
-run = ui.run_selector()
-results = ui.load_results_or_stop(run.folder)
+run, results = ui.run_page("Confusion matrix", ":material/grid_on:")
 confusion = results.confusion
 
 st.title("Confusion matrix")

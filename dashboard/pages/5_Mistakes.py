@@ -14,9 +14,7 @@ from training.data import CLASS_NAMES  # noqa: E402
 PER_PAGE = 24
 ANY = None
 
-ui.setup_page("Mistakes", ":material/error:")
-run = ui.run_selector()
-results = ui.load_results_or_stop(run.folder)
+run, results = ui.run_page("Mistakes", ":material/error:")
 table = mistakes.mistakes_table(results.probabilities, results.labels)
 
 st.title("Mistakes browser")

@@ -16,9 +16,7 @@ COLOURINGS = {"true": "True class", "predicted": "Predicted class", "confidence"
 GALLERY = 24
 
 
-ui.setup_page("Feature space", ":material/scatter_plot:")
-run = ui.run_selector()
-results = ui.load_results_or_stop(run.folder)
+run, results = ui.run_page("Feature space", ":material/scatter_plot:")
 st.title("The network's map of the test set")
 st.markdown(
     "Just before its answer the network describes every image by 250 numbers. This map places the 10,000 test "

@@ -11,9 +11,9 @@ from analysis import trust  # noqa: E402
 from dashboard import charts, trust_widgets, ui  # noqa: E402
 from explain.faithfulness import CONTROL_LABELS, TESTS  # noqa: E402
 
-ui.setup_page("Can the maps be trusted?", ":material/verified:")
-run = ui.run_selector()
-ui.load_results_or_stop(run.folder)  # a scorecard belongs to a run that can be shown
+run, _ = ui.run_page(
+    "Can the maps be trusted?", ":material/verified:"
+)  # a scorecard belongs to a run that can be shown
 st.title("Can the maps be trusted?")
 st.markdown(
     "A saliency map is a claim: *these pixels are what the model used*. This page tests that claim on this model, "
