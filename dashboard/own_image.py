@@ -13,6 +13,7 @@ from PIL import Image
 
 from analysis import familiarity
 from dashboard import ui
+from explain.overlay import crisp
 from inputs import edit
 from inputs.convert import Conversion
 from inputs.examples import EXAMPLES, example_png
@@ -103,7 +104,7 @@ def show_steps(conversion: Conversion) -> None:
     for i, (column, step) in enumerate(zip(columns, conversion.steps)):
         shown = _square(step.image)
         if max(shown.shape) <= 28:  # enlarged here with crisp pixels, not blurred by the browser
-            shown = shown.repeat(4, axis=0).repeat(4, axis=1)
+            shown = crisp(shown, 4)
         elif max(shown.shape) > STEP_SIZE:  # shown 112 px wide: send no more (a photo can be 2048 px)
             shown = np.asarray(Image.fromarray(shown).resize((STEP_SIZE, STEP_SIZE), Image.LANCZOS))
         column.image(shown, caption=f"{i + 1}. {step.name}" + (f": {step.note}" if step.note else ""), width=STEP_SIZE)
@@ -180,7 +181,7 @@ def edit_and_watch(run) -> None:
     result = st_canvas(
         stroke_width=width,
         stroke_color="#ffffff" if brush == "ink" else "#000000",
-        background_image=Image.fromarray(edit.enlarge(original, EDIT_SCALE)),
+        background_image=Image.fromarray(crisp(original, EDIT_SCALE)),
         height=28 * EDIT_SCALE,
         width=28 * EDIT_SCALE,
         drawing_mode="freedraw",

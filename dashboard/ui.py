@@ -11,7 +11,7 @@ import streamlit as st
 
 from analysis import markup, trust
 from analysis.query import QueryReader
-from explain.overlay import upscale
+from explain.overlay import crisp
 from training import runs
 from training.data import CLASS_NAMES, DataError, Split, load_split
 
@@ -222,12 +222,6 @@ def run_selector() -> runs.RunInfo:
 # --------------------------------------------------------------------------- images and notices
 
 
-def enlarge(image: np.ndarray, scale: int = THUMB_SCALE) -> np.ndarray:
-    """Nearest-neighbour upscale of a uint8 image, so the browser does not blur it."""
-    image = np.asarray(image, dtype=np.uint8)
-    return upscale(image, image.shape[0] * scale, smooth=False).astype(np.uint8)
-
-
 def page_link(label: str, text: str, icon: str | None = None, query: str = "") -> None:
     """A link to one of PAGES that keeps this browser session (its choices, its own image).
 
@@ -259,7 +253,7 @@ def image_gallery(split: Split, indices, probabilities: np.ndarray, columns: int
             true, predicted = int(split.labels[index]), int(probs.argmax())
             top = np.argsort(-probs)[:caption_top]
             with col:
-                st.image(enlarge(split.images[index]), width=112)
+                st.image(crisp(split.images[index], THUMB_SCALE), width=112)
                 mark = CORRECT if true == predicted else WRONG
                 st.markdown(
                     f"{mark} **{CLASS_NAMES[predicted]}**  \ntrue: {CLASS_NAMES[true]}  \n"

@@ -23,6 +23,11 @@ def colourise(values: np.ndarray, colour_map: str = DEFAULT_COLOUR_MAP) -> np.nd
     return rgb.round().astype(np.uint8)
 
 
+def crisp(image: np.ndarray, scale: int) -> np.ndarray:
+    """Each pixel as a scale x scale block of uint8: enlarged here, so the browser does not blur it."""
+    return np.asarray(image, dtype=np.uint8).repeat(scale, axis=0).repeat(scale, axis=1)
+
+
 def upscale(values: np.ndarray, size: int, smooth: bool) -> np.ndarray:
     image = Image.fromarray(np.asarray(values, dtype=np.float32), mode="F")
     return np.asarray(image.resize((size, size), Image.BILINEAR if smooth else Image.NEAREST))

@@ -34,8 +34,3 @@ def apply_strokes(original: np.ndarray, canvas_rgba: np.ndarray) -> np.ndarray:
         painted = np.divide(block_mean(grey * alpha), coverage, out=np.zeros_like(coverage), where=coverage > 0)
         edited = original * (1.0 - coverage) + painted * coverage
     return np.clip(np.round(edited), 0, 255).astype(np.uint8)
-
-
-def enlarge(image: np.ndarray, scale: int) -> np.ndarray:
-    """Each pixel as a scale x scale block (the canvas's background)."""
-    return np.asarray(image, dtype=np.uint8).repeat(scale, axis=0).repeat(scale, axis=1)

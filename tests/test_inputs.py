@@ -176,7 +176,8 @@ def test_round_trip_of_100_test_images_as_product_photos(data_env):
 
 
 def test_strokes_paint_ink_and_erase_whether_or_not_the_canvas_renders_the_image():
-    from inputs.edit import apply_strokes, enlarge
+    from explain.overlay import crisp
+    from inputs.edit import apply_strokes
 
     original = np.zeros((28, 28), dtype=np.uint8)
     original[10:18, 10:18] = 200
@@ -186,7 +187,7 @@ def test_strokes_paint_ink_and_erase_whether_or_not_the_canvas_renders_the_image
     edited = apply_strokes(original, strokes)
     assert edited[0, 0] == edited[0, 1] == 255 and edited[0, 2] == 0
     assert edited[10, 10] == 100 and edited[11, 11] == 200  # half erased; untouched
-    rendered = np.dstack([np.repeat(enlarge(original, 10)[..., None], 3, axis=2), np.full((280, 280), 255)])
+    rendered = np.dstack([np.repeat(crisp(original, 10)[..., None], 3, axis=2), np.full((280, 280), 255)])
     covered = strokes[..., 3] > 0
     rendered[covered] = strokes[covered]
     assert np.array_equal(apply_strokes(original, rendered), edited)  # the same edit, rendered with the image
