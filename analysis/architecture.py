@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 BLOCK_PATTERN = re.compile(r"block(\d+)_")
@@ -102,3 +103,30 @@ def receptive_fields(block_count: int = 4, stem_kernel: int = 3) -> dict[int, di
         result[block] = {"3x3": field + 2 * jump, "5x5": field + 4 * jump}
         field, jump = result[block]["5x5"] + jump, jump * 2
     return result
+
+
+def layer_geometry(layer: str, block_count: int = 4, stem_kernel: int = 3) -> tuple[int, int]:
+    """(receptive field in input pixels on a side, jump: input pixels between neighbouring units) of a
+    convolution the channel atlas shows: ``stem_conv`` or ``block<b>_<3x3|5x5>[_reduce]``."""
+    if layer == "stem_conv":
+        return stem_kernel, 1
+    match = re.fullmatch(r"block(\d+)_(3x3|5x5)(_reduce)?", layer)
+    if not match or not 1 <= int(match.group(1)) <= block_count:
+        raise ValueError(f"not a convolution of the atlas: {layer!r}")
+    block, branch, reduce = int(match.group(1)), match.group(2), match.group(3)
+    field, jump = stem_kernel, 1  # the block's input: the stem's output, then each block's pooled output
+    for earlier in range(1, block):
+        field, jump = receptive_fields(block_count, stem_kernel)[earlier]["5x5"] + jump, jump * 2
+    if reduce:
+        return field, jump  # a 1x1 convolution sees what its input sees
+    return receptive_fields(block_count, stem_kernel)[block][branch], jump
+
+
+def receptive_box(row: int, col: int, field: int, jump: int, size: int = 28) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right), inclusive and clipped to the image, of the input pixels that unit
+    (row, col) of a layer with this receptive field and jump can see ('same' padding, 2x2 pools)."""
+    centre_row, centre_col = jump * row + (jump - 1) / 2, jump * col + (jump - 1) / 2
+    half = (field - 1) / 2
+    top, left = int(np.ceil(centre_row - half)), int(np.ceil(centre_col - half))
+    bottom, right = top + field - 1, left + field - 1
+    return max(top, 0), max(left, 0), min(bottom, size - 1), min(right, size - 1)

@@ -287,6 +287,31 @@ def feature_map_selection(env: dict, repeats: int = 3) -> float:
     return statistics.median(samples)
 
 
+def atlas_channel_click(env: dict, repeats: int = 3) -> float:
+    """Seconds from a click on a channel's tile in the atlas to that channel's detail shown (Chromium, warm)."""
+    columns, tile, gap = 8, 56, 2  # block 2's 3x3 layer: 32 channels, 8 to a row of 56-px tiles
+    width, height = columns * (tile + gap) - gap, 4 * (tile + gap) - gap
+    samples = []
+    with browser() as chromium, streamlit_server(env) as (url, _):
+        page = chromium.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"{url}/Channel_atlas?layer=block2_3x3&channel=0")
+        wait_for_app(page)
+        for i in range(repeats + 1):  # the first click warms the caches
+            channel = 9 + i
+            box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+            row, column = divmod(channel, columns)
+            x = box["x"] + box["width"] * (column * (tile + gap) + tile / 2) / width
+            y = box["y"] + box["height"] * (row * (tile + gap) + tile / 2) / height
+            started = time.perf_counter()
+            page.mouse.click(x, y)
+            page.get_by_text(f"3x3 branch · channel {channel}").first.wait_for(timeout=60_000)
+            page.wait_for_function(SCRIPT_FINISHED, timeout=60_000, polling=10)
+            if i:
+                samples.append(time.perf_counter() - started)
+            wait_for_app(page)
+    return statistics.median(samples)
+
+
 def training_speed(batches: int, onednn: str) -> float:
     """Seconds per full epoch (430 batches of 128), extrapolated from ``batches`` timed batches."""
     code = f"""
@@ -414,6 +439,13 @@ def main(argv=None) -> int:
         row(
             "Feature space: lasso to the selection's images",
             f"{feature_map_selection(env):.2f} s",
+            f"in Chromium, warm; target {TARGETS['selection_s']} s",
+        )
+    )
+    lines.append(
+        row(
+            "Channel atlas: a tile clicked to its channel shown",
+            f"{atlas_channel_click(env):.2f} s",
             f"in Chromium, warm; target {TARGETS['selection_s']} s",
         )
     )

@@ -55,12 +55,18 @@ cols[4].metric(
 
 st.subheader("What you can explore")
 guide = {
+    "Your own image": "draw a garment, upload a photo or use the camera; see every step that turns it into the "
+    "network's 28x28 input, its answer, how familiar it looks to the network, and its explanations.",
     "Architecture": "the network layer by layer, with an interactive diagram of the stem, the four inception "
     "blocks and their 3x3 and 5x5 branches.",
     "Learning curves": "loss, accuracy and learning rate per epoch, with runs overlaid for comparison.",
     "Confusion matrix": "which classes are mistaken for which (pick a cell to see its images), and whether the "
     "model's confidence can be taken at its word.",
     "Mistakes": "every misclassified test image, most confidently wrong first.",
+    "Feature space": "all 10,000 test images on one map of how the network describes them: where classes "
+    "overlap and where the mistakes live (select points to see the images).",
+    "Channel atlas": "every one of the 976 channels of the network's convolutions: the test images it fires "
+    "for, a synthetic image that excites it, its favourite classes and what switching it off costs.",
     "Saliency": "where the network looks: Grad-CAM, Grad-CAM++, Score-CAM, LayerCAM, gradient maps and occlusion, "
     "each tested on the image you choose.",
     "Can the maps be trusted?": "which of those maps really show what this model uses, measured against fair "

@@ -419,3 +419,70 @@ def feature_map(
         yaxis=dict(visible=False, scaleanchor="x"),
     )
     return fig, traces
+
+
+def tile_grid(picture: np.ndarray, columns: int, count: int, gap: int, hover: list[str], selected: int | None = None):
+    """A grid of tiles (an RGB picture made by overlay.grid) that can be clicked: one invisible point per
+    tile carries the hover text and the selection (plotly cannot select pixels of an image)."""
+    height, width = picture.shape[:2]
+    rows = -(-count // columns)
+    cell_w, cell_h = (width + gap) / columns, (height + gap) / rows
+    numbers = np.arange(count)
+    x = (numbers % columns) * cell_w + (cell_w - gap) / 2
+    y = (numbers // columns) * cell_h + (cell_h - gap) / 2
+    fig = go.Figure(go.Image(z=picture, hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="markers",
+            marker=dict(size=min(cell_w, cell_h) * 0.9, symbol="square", color="rgba(0,0,0,0.01)"),
+            text=hover,
+            hovertemplate="%{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    if selected is not None and 0 <= selected < count:
+        fig.add_shape(
+            type="rect",
+            x0=x[selected] - cell_w / 2 + gap / 2 - 1,
+            x1=x[selected] + cell_w / 2 - gap / 2 + 1,
+            y0=y[selected] - cell_h / 2 + gap / 2 - 1,
+            y1=y[selected] + cell_h / 2 - gap / 2 + 1,
+            line=dict(color=ACCENT, width=3),
+        )
+    fig.update_layout(
+        height=int(min(720, max(160, height * 1.05))),
+        margin=dict(l=0, r=0, t=0, b=0),
+        xaxis=dict(visible=False, range=[-0.5, width - 0.5], constrain="domain"),
+        yaxis=dict(visible=False, range=[height - 0.5, -0.5], scaleanchor="x", constrain="domain"),
+        dragmode=False,
+        clickmode="event+select",
+    )
+    return fig
+
+
+def class_profile(means: np.ndarray, class_names, highlight: list[int]) -> go.Figure:
+    """A channel's mean activation per true class, its favourite classes in the accent colour."""
+    colours = [ACCENT if k in highlight else "#9ca3af" for k in range(len(class_names))]
+    fig = go.Figure(
+        go.Bar(x=list(class_names), y=means, marker_color=colours, hovertemplate="%{x}: %{y:.4f}<extra></extra>")
+    )
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(title="mean activation"))
+    return fig
+
+
+def channel_knockout(accuracy_change: np.ndarray, probability_change: np.ndarray, class_names) -> go.Figure:
+    """Per class, in percentage points: how switching a channel off changes accuracy and the mean
+    probability of the true class on the probe images."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=list(class_names), y=accuracy_change * 100, name="accuracy", marker_color=ACCENT))
+    fig.add_trace(go.Bar(x=list(class_names), y=probability_change * 100, name="P(true class)", marker_color="#9ca3af"))
+    fig.update_layout(
+        barmode="group",
+        height=280,
+        margin=dict(l=10, r=10, t=10, b=10),
+        yaxis=dict(title="change (percentage points)", zeroline=True),
+        legend=dict(orientation="h", y=1.15),
+    )
+    return fig

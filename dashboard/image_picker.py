@@ -22,16 +22,18 @@ from training.data import CLASS_NAMES
 INDEX_KEY = "image_index"
 SOURCE_KEY = "image_source"
 SOURCES = {"test": "Test images", "yours": "Your image"}
-LAST_LINK_KEY = "_image_index_from_link"
+LINK_SEEN = "_link_{}"  # the URL value of a parameter as last adopted or written
 DEFAULT_INDEX = 0
 
 
-def _adopt_link(reader: QueryReader, count: int) -> None:
-    """Take the index from the URL on arrival, or when the URL was changed by a link."""
-    raw = st.query_params.get("index")
-    if INDEX_KEY not in st.session_state or (raw is not None and raw != st.session_state.get(LAST_LINK_KEY)):
-        st.session_state[INDEX_KEY] = reader.integer("index", DEFAULT_INDEX, 0, count - 1)
-        st.session_state[LAST_LINK_KEY] = raw
+def adopt_link(name: str, key: str, value) -> None:
+    """Set widget state ``key`` from the URL's ``name`` on arrival and whenever a link changes the URL
+    (``value()`` reads and checks it, with notices); otherwise the widget keeps the user's choice."""
+    raw = st.query_params.get(name)
+    seen = LINK_SEEN.format(name)
+    if key not in st.session_state or (raw is not None and raw != st.session_state.get(seen)):
+        st.session_state[key] = value()
+        st.session_state[seen] = raw
 
 
 def _set_index(value: int) -> None:
@@ -54,7 +56,7 @@ def random_index(labels: np.ndarray, class_index: int | None, rng: np.random.Gen
 def choose_image(reader: QueryReader, labels: np.ndarray, predictions: np.ndarray) -> int:
     """Sidebar controls for the image; returns the chosen test index."""
     count = len(labels)
-    _adopt_link(reader, count)
+    adopt_link("index", INDEX_KEY, lambda: reader.integer("index", DEFAULT_INDEX, 0, count - 1))
     rng = np.random.default_rng()
     with st.sidebar:
         st.subheader("Image")
@@ -92,8 +94,8 @@ def sync_query(**values) -> None:
     changed = {k: v for k, v in wanted.items() if st.query_params.get(k) != v}
     if changed:
         st.query_params.update(changed)
-    if "index" in wanted:
-        st.session_state[LAST_LINK_KEY] = wanted["index"]
+    for name, value in wanted.items():
+        st.session_state[LINK_SEEN.format(name)] = value
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import markup
-from dashboard import charts, trust_widgets
+from dashboard import background, charts
 from training import jobs, runs
 from training.config import RANGES, TrainConfig
 
@@ -20,11 +20,13 @@ def live_progress() -> None:
     if job is None:
         return
     state = jobs.progress(job.folder)
-    scoring = runs.read_json(job.folder / runs.SCORECARD_PROGRESS_FILE, default=None)
-    st.subheader(f"{'Training' if job.module == jobs.CLI_MODULE else 'Scoring'} {markup.code(job.folder.name)}")
+    analysis = background.ANALYSES.get(job.module, background.SCORECARD)  # training ends by scoring its maps
+    analysing = runs.read_json(job.folder / analysis.progress_file, default=None)
+    doing = "Training" if job.module == jobs.CLI_MODULE else f"Computing the {analysis.name} of"
+    st.subheader(f"{doing} {markup.code(job.folder.name)}")
     epochs, done = state.get("epochs"), state.get("epochs_done", 0)
-    if scoring:
-        trust_widgets.scorecard_progress(scoring)  # training is done; the run is already usable
+    if analysing:
+        background.show_progress(analysis, analysing)  # training (if any) is done; the run is already usable
     elif epochs:
         batches = state.get("batches") or 1
         fraction = min((done + state.get("batch", 0) / batches) / epochs, 1.0)

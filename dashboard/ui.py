@@ -29,10 +29,11 @@ PAGES = {
     "Confusion matrix": "pages/4_Confusion_matrix.py",
     "Mistakes": "pages/5_Mistakes.py",
     "Feature space": "pages/6_Feature_space.py",
-    "Saliency": "pages/7_Saliency.py",
-    "Can the maps be trusted?": "pages/8_Can_the_maps_be_trusted.py",
-    "Inception branches": "pages/9_Inception_branches.py",
-    "Retrain": "pages/10_Retrain.py",
+    "Channel atlas": "pages/7_Channel_atlas.py",
+    "Saliency": "pages/8_Saliency.py",
+    "Can the maps be trusted?": "pages/9_Can_the_maps_be_trusted.py",
+    "Inception branches": "pages/10_Inception_branches.py",
+    "Retrain": "pages/11_Retrain.py",
 }
 EXPLAIN_PAGE = PAGES["Saliency"]
 # Relative URLs of the pages, as Streamlit derives them from the file names (for Markdown links).
@@ -111,7 +112,7 @@ def secrets() -> dict:
         return {}
 
 
-def _file_stamp(path) -> tuple | None:
+def file_stamp(path) -> tuple | None:
     try:
         info = path.stat()
         return info.st_mtime_ns, info.st_size
@@ -129,7 +130,7 @@ def _scorecard(folder: str, stamp: tuple, model_stamp: tuple) -> dict:
 def scorecard(folder) -> dict:
     """The run's faithfulness scorecard, made for its model file (cached until either file changes);
     trust.ScorecardError if it has none, or one for another model."""
-    return _scorecard(str(folder), _file_stamp(folder / runs.FAITHFULNESS_FILE), _file_stamp(folder / runs.MODEL_FILE))
+    return _scorecard(str(folder), file_stamp(folder / runs.FAITHFULNESS_FILE), file_stamp(folder / runs.MODEL_FILE))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -140,7 +141,7 @@ def _stored_features(folder: str, stamp: tuple) -> np.ndarray:
 
 def stored_features(folder) -> np.ndarray:
     """The test images' 250 penultimate features as stored in the run folder (float16), cached."""
-    return _stored_features(str(folder), _file_stamp(folder / runs.OUTPUTS_FILE))
+    return _stored_features(str(folder), file_stamp(folder / runs.OUTPUTS_FILE))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -157,7 +158,7 @@ def embedding_or_offer(run: runs.RunInfo, features: np.ndarray) -> np.ndarray:
 
     try:
         return _embedding(
-            str(run.folder), _file_stamp(run.folder / runs.EMBEDDING_FILE), _file_stamp(run.folder / runs.OUTPUTS_FILE)
+            str(run.folder), file_stamp(run.folder / runs.EMBEDDING_FILE), file_stamp(run.folder / runs.OUTPUTS_FILE)
         )
     except embedding.EmbeddingError as exc:
         st.info(markup.message(exc), icon=":material/pending:")
@@ -170,6 +171,23 @@ def embedding_or_offer(run: runs.RunInfo, features: np.ndarray) -> np.ndarray:
             st.stop()
         st.rerun()
     st.stop()
+
+
+@st.cache_resource(show_spinner="Reading the channel atlas…", max_entries=4)
+def _atlas(folder: str, stamp: tuple, model_stamp: tuple, images: int):
+    from analysis import atlas
+    from training import schema
+
+    architecture = schema.read_architecture(runs.Path(folder), runs.ARCHITECTURE_FILE)
+    model_sha = runs.file_sha256(runs.Path(folder) / runs.MODEL_FILE)
+    return atlas.read(runs.Path(folder), architecture, images, model_sha, runs.ATLAS_FILE)
+
+
+def atlas(run: runs.RunInfo, images: int):
+    """The run's channel atlas, checked against its model, convolutions and test images (cached until
+    either file changes); analysis.atlas.AtlasError if it has none or an inconsistent one."""
+    folder = run.folder
+    return _atlas(str(folder), file_stamp(folder / runs.ATLAS_FILE), file_stamp(folder / runs.MODEL_FILE), images)
 
 
 def scorecard_or_none(folder) -> dict | None:
@@ -235,6 +253,11 @@ def page_link(label: str, text: str, icon: str | None = None, query: str = "") -
         )
     except StreamlitPageNotFoundError:
         st.markdown(f"[{text}]({PAGE_URLS[label]}{'?' + query if query else ''})")
+
+
+def open_page(label: str, **query) -> None:
+    """Go to one of PAGES now, with ``query`` in its URL (this browser session is kept)."""
+    st.switch_page(PAGES[label], query_params={name: str(value) for name, value in query.items()})
 
 
 def explain_link(index: int, target: str | None = None) -> str:

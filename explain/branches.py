@@ -13,24 +13,43 @@ import numpy as np
 import model as tgn
 
 
-def forward(net, images: np.ndarray, knock_out=()) -> dict[str, np.ndarray]:
-    """All layer outputs for a batch of model-input images; layers in ``knock_out`` output zeros."""
+def forward(net, images: np.ndarray | None, knock_out=(), given: dict | None = None) -> dict[str, np.ndarray]:
+    """All layer outputs for a batch of model-input images; layers in ``knock_out`` output zeros.
+
+    ``given`` maps layer names to outputs already known (cached, or edited, such as one channel set
+    to zero): those layers are not run, and with ``images=None`` only the layers that can be reached
+    from the given ones are computed (the rest of the graph is skipped)."""
     knock_out = set(knock_out)
     unknown = knock_out - {layer.name for layer in net.layers}
     if unknown:
         raise ValueError(f"Unknown layer(s) to knock out: {', '.join(sorted(unknown))}")
-    outputs: dict[str, object] = {}
+    outputs: dict[str, object] = dict(given or {})
     for layer in net.layers:  # functional models list layers in topological order
+        if layer.name in outputs:
+            continue
         inbound = tgn.inbound_layer_names(layer)
         if not inbound:
+            if images is None:
+                continue
             value = np.asarray(images, dtype=np.float32)
-        else:
+        elif all(name in outputs for name in inbound):
             args = [outputs[name] for name in inbound]
             value = layer(args if len(args) > 1 else args[0], training=False)
+        else:
+            continue  # upstream of what was given: not needed
         if layer.name in knock_out:
             value = value * 0.0
         outputs[layer.name] = value
     return {name: np.asarray(value) for name, value in outputs.items()}
+
+
+def downstream(net, name: str) -> set[str]:
+    """Names of the layers whose output depends on layer ``name`` (not including it)."""
+    found: set[str] = set()
+    for layer in net.layers:  # topological order: a layer's inputs come before it
+        if any(source == name or source in found for source in tgn.inbound_layer_names(layer)):
+            found.add(layer.name)
+    return found
 
 
 @dataclass

@@ -58,15 +58,40 @@ def mosaic(
     colour_map: str = DEFAULT_COLOUR_MAP,
 ) -> np.ndarray:
     """Feature maps (H, W, C) as one RGB grid of C tiles, coloured on the fixed scale [low, high]."""
-    height, width, channels = maps.shape
-    columns = min(columns, channels)
-    rows = -(-channels // columns)
+    channels = maps.shape[-1]
     scale = (high - low) or 1.0
-    out = np.full((rows * (cell + gap) - gap, columns * (cell + gap) - gap, 3), 255, dtype=np.uint8)
-    for c in range(channels):
-        r, k = divmod(c, columns)
-        tile = upscale((maps[..., c] - low) / scale, cell, smooth=False)
-        out[r * (cell + gap) : r * (cell + gap) + cell, k * (cell + gap) : k * (cell + gap) + cell] = colourise(
-            tile, colour_map
-        )
+    tiles = [colourise(upscale((maps[..., c] - low) / scale, cell, smooth=False), colour_map) for c in range(channels)]
+    return grid(np.stack(tiles), columns, gap)
+
+
+def grid(tiles: np.ndarray, columns: int, gap: int = 2, background: int = 255) -> np.ndarray:
+    """Equal-sized uint8 tiles (N, h, w[, 3]) laid out row by row, ``columns`` to a row, ``gap`` px apart."""
+    count, height, width = tiles.shape[:3]
+    columns = max(1, min(columns, count))
+    rows = -(-count // columns)
+    shape = (rows * (height + gap) - gap, columns * (width + gap) - gap, *tiles.shape[3:])
+    out = np.full(shape, background, dtype=np.uint8)
+    for number, tile in enumerate(tiles):
+        r, k = divmod(number, columns)
+        out[r * (height + gap) : r * (height + gap) + height, k * (width + gap) : k * (width + gap) + width] = tile
     return out
+
+
+def stretch(image: np.ndarray) -> np.ndarray:
+    """uint8 image scaled so its brightest pixel is white (a black image stays black)."""
+    image = np.asarray(image, dtype=np.float32)
+    high = float(image.max())
+    return (image * (255.0 / high) if high > 0 else image).round().astype(np.uint8)
+
+
+def boxed(image: np.ndarray, box: tuple[int, int, int, int], scale: int, colour=(255, 64, 64)) -> np.ndarray:
+    """A grey uint8 (28, 28) image enlarged ``scale`` times (crisp) as RGB, with the inclusive pixel box
+    (top, left, bottom, right) outlined: where a channel's unit looks (no outline when it is the whole image)."""
+    rgb = np.repeat(crisp(image, scale)[..., None], 3, axis=-1)
+    if box == (0, 0, image.shape[0] - 1, image.shape[1] - 1):
+        return rgb  # the whole image: an outline would say nothing
+    top, left, bottom, right = (v * scale for v in box)
+    bottom, right = bottom + scale - 1, right + scale - 1
+    rgb[top, left : right + 1] = rgb[bottom, left : right + 1] = colour
+    rgb[top : bottom + 1, left] = rgb[top : bottom + 1, right] = colour
+    return rgb

@@ -21,6 +21,7 @@ from .architecture import (  # noqa: F401
     block_output,
     branch_layers,
     build_tiny_googlenet,
+    conv_layers,
     inbound_layer_names,
     inception_block,
 )

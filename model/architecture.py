@@ -54,6 +54,16 @@ def branch_layers(block: int, branch: str) -> tuple[str, str]:
     return block_layer(block, f"{branch}_reduce"), block_layer(block, branch)
 
 
+def conv_layers() -> list[str]:
+    """The 17 convolutions whose 976 channels the channel atlas describes, in the order data flows:
+    the stem, then per block the 3x3 branch's 1x1 reduction and 3x3, the 5x5 branch's reduction and 5x5."""
+    names = [STEM_CONV]
+    for block in BLOCKS:
+        for branch in BRANCHES:
+            names.extend(branch_layers(block, branch))
+    return names
+
+
 def inbound_layer_names(layer) -> list[str]:
     """Names of the layers feeding ``layer`` in a functional model (its "Connected to" column)."""
     return [tensor._keras_history.operation.name for node in layer._inbound_nodes for tensor in node.input_tensors]

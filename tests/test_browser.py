@@ -264,3 +264,45 @@ def test_a_lasso_on_the_feature_map_selects_images(page, app_url):
     assert int(heading.inner_text().split(" ")[0].replace(",", "")) > 10
     assert page.locator("a", has_text="explain").count() > 0
     page.screenshot(path=str(SHOTS / "Feature_space_selected.png"), full_page=True)
+
+
+def _click_tile(page, channel: int, columns: int, count: int, tile: int, gap: int = 2) -> None:
+    """Click the centre of a channel's tile in the first tile grid on the page."""
+    plot = page.locator(".js-plotly-plot").first
+    plot.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+    rows = -(-count // columns)
+    width, height = columns * (tile + gap) - gap, rows * (tile + gap) - gap
+    row, column = divmod(channel, columns)
+    page.mouse.click(
+        box["x"] + box["width"] * (column * (tile + gap) + tile / 2) / width,
+        box["y"] + box["height"] * (row * (tile + gap) + tile / 2) / height,
+    )
+    page.wait_for_timeout(300)
+    wait_for_app(page)
+
+
+def test_clicking_a_tile_in_the_atlas_opens_its_channel(page, app_url):
+    page.goto(f"{app_url}/Channel_atlas?layer=block2_3x3&channel=0")
+    wait_for_app(page)
+    no_exception(page)
+    page.get_by_text("3x3 branch · channel 0").first.wait_for(timeout=30_000)
+    _click_tile(page, 13, columns=8, count=32, tile=56)
+    page.get_by_text("3x3 branch · channel 13").first.wait_for(timeout=30_000)
+    no_exception(page)
+    assert "channel=13" in page.url and "layer=block2_3x3" in page.url
+    assert page.locator("a", has_text="#").count() >= 9  # the top images link to their explanations
+    page.screenshot(path=str(SHOTS / "Channel_atlas_channel.png"), full_page=True)
+
+
+def test_a_feature_map_tile_on_the_inception_page_opens_the_atlas(page, app_url):
+    page.goto(f"{app_url}/Inception_branches?index=0&block=1")
+    wait_for_app(page)
+    no_exception(page)
+    _click_tile(page, 5, columns=8, count=16, tile=56)  # block 1's 1x1 reduction: 16 channels, 8 to a row
+    page.wait_for_url("**/Channel_atlas**", timeout=30_000)
+    wait_for_app(page)
+    no_exception(page)
+    assert "layer=block1_3x3_reduce" in page.url and "channel=5" in page.url
+    page.get_by_text("1x1 reduction before the 3x3 · channel 5").first.wait_for(timeout=30_000)

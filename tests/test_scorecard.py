@@ -157,7 +157,7 @@ def test_a_run_without_a_scorecard_is_offered_one_and_a_stale_one_is_refused(iso
     at.session_state["selected_run"] = "unscored"
     at.run()
     assert not at.exception and "no faithfulness scorecard yet" in at.info[0].body
-    assert at.button(key="score").label.startswith("Compute the scorecard")
+    assert at.button(key="start_explain.scorecard").label.startswith("Compute the scorecard")
 
     shutil.copy(SHIPPED / runs.FAITHFULNESS_FILE, folder / runs.FAITHFULNESS_FILE)  # another model's
     at.run()

@@ -39,6 +39,7 @@ STARTING_TIMEOUT_S = 60.0  # a start (lock taken, process not yet spawned) takes
 MAX_RUN_NAME = 100  # characters; folder names may have at most 255 bytes
 CLI_MODULE = "training.train"
 SCORECARD_MODULE = "explain.scorecard"
+ATLAS_MODULE = "explain.atlas"
 # Runs started from the app score their maps after training on a smaller sample than the shipped runs'
 # 500 (the file states its sample); $TGN_SCORECARD_IMAGES changes it, 0 turns it off.
 APP_SCORECARD_IMAGES = 100
@@ -68,7 +69,7 @@ class Job:
     folder: Path
     started_at: float
     create_time: float = 0.0  # the process's start time (psutil), which tells it apart from a reused pid
-    module: str = CLI_MODULE  # training.train, or explain.scorecard for a scorecard computed on demand
+    module: str = CLI_MODULE  # training.train, or an analysis computed on demand (scorecard, atlas)
 
 
 def _truthy(value) -> bool:
@@ -119,7 +120,7 @@ def _process(pid, create_time) -> psutil.Process | None:
 
 
 def _is_job_process(process: psutil.Process, folder: str, module: str = CLI_MODULE) -> bool:
-    """The command line is this project's ``module`` (training or scorecard) working on ``folder``."""
+    """The command line is this project's ``module`` (training or an analysis) working on ``folder``."""
     try:
         command = process.cmdline()
     except psutil.Error:
@@ -373,22 +374,33 @@ def resume_job(folder: Path) -> Job:
         raise
 
 
-def start_scorecard(folder: Path) -> Job:
-    """Compute a complete run's faithfulness scorecard in the background (the machine's one job slot)."""
+def _start_analysis(folder: Path, module: str, argv: list[str], what: str) -> Job:
+    """Run an analysis CLI (``module`` with ``argv``) on a complete, non-shipped run in the background,
+    in the machine's one job slot."""
     folder = Path(folder)
     if runs.shipped_run_at(folder) is not None:
-        raise JobError("The shipped runs come with their scorecards; restore them with git if they are missing.")
+        raise JobError(f"The shipped runs come with their {what}; restore it with git if it is missing.")
     runs.require_complete(folder)
     check_writable(folder)
     _acquire_lock(folder)
     try:
-        images, cascade_images = scorecard_sample()
-        argv = ["--run", str(folder), "--images", str(images or APP_SCORECARD_IMAGES)]
-        argv += ["--cascade-images", str(cascade_images or max(2, APP_SCORECARD_IMAGES // 5))]
-        return _spawn(folder, argv, SCORECARD_MODULE)
+        return _spawn(folder, ["--run", str(folder), *argv], module)
     except BaseException:
         _release_lock(folder)
         raise
+
+
+def start_scorecard(folder: Path) -> Job:
+    """Compute a complete run's faithfulness scorecard in the background."""
+    images, cascade_images = scorecard_sample()
+    argv = ["--images", str(images or APP_SCORECARD_IMAGES)]
+    argv += ["--cascade-images", str(cascade_images or max(2, APP_SCORECARD_IMAGES // 5))]
+    return _start_analysis(folder, SCORECARD_MODULE, argv, "scorecard")
+
+
+def start_atlas(folder: Path) -> Job:
+    """Compute a complete run's channel atlas in the background."""
+    return _start_analysis(folder, ATLAS_MODULE, [], "channel atlas")
 
 
 def cancel_job() -> bool:

@@ -16,6 +16,7 @@ from training.data import CLASS_NAMES  # noqa: E402
 
 KNOCKOUTS = {"none": [], "3x3": ["3x3"], "5x5": ["5x5"], "both": ["3x3", "5x5"]}
 SCALES = ("shared", "per-layer")
+JUMPS_KEY = "branch_tile_jumps"
 
 view = image_picker.explanation_page("Inception branches", "Inside an inception block", ":material/call_split:")
 run, results, reader, image = view.run, view.results, view.reader, view.image
@@ -68,6 +69,7 @@ titles = {
     "5x5_reduce": "1x1 reduction → 5x5 branch",
     "5x5": "5x5 branch",
 }
+jumps = st.session_state.get(JUMPS_KEY, 0)
 shared_high = max(float(acts.maps[k].max()) for k in layers)
 columns = 8 if filters <= 32 else 16
 cell = {1: 56, 2: 40, 3: 28, 4: 20}[block]
@@ -76,11 +78,26 @@ for i, key in enumerate(layers):
     high = shared_high if scale == "shared" else float(acts.maps[key].max())
     with left if key.startswith("3x3") else right:
         st.markdown(f"**{titles[key]}** · {'x'.join(map(str, acts.maps[key].shape))} · max {acts.maps[key].max():.2f}")
-        st.image(
-            overlay.mosaic(acts.maps[key], 0.0, high, columns=columns, cell=cell, colour_map=colour_map),
-            width="stretch",
+        layer = tgn.block_layer(block, key)
+        picture = overlay.mosaic(acts.maps[key], 0.0, high, columns=columns, cell=cell, colour_map=colour_map)
+        hover = [
+            f"channel {c} · max {acts.maps[key][..., c].max():.2f} · click: open in the channel atlas"
+            for c in range(filters)
+        ]
+        figure = charts.tile_grid(picture, min(columns, filters), filters, 2, hover)
+        # A fresh key after each jump, so coming back does not replay the old click.
+        event = st.plotly_chart(
+            figure, width="stretch", on_select="rerun", selection_mode="points", key=f"tiles_{layer}_{jumps}"
         )
-st.caption(f"Colour scale from 0 to {shared_high:.2f}" if scale == "shared" else "Each grid uses its own maximum.")
+        clicked = [p["point_index"] for p in event.selection.points if p.get("curve_number") == 1]
+        if clicked:
+            st.session_state[JUMPS_KEY] = jumps + 1
+            ui.open_page("Channel atlas", layer=layer, channel=clicked[-1])
+st.caption(
+    (f"Colour scale from 0 to {shared_high:.2f}. " if scale == "shared" else "Each grid uses its own maximum. ")
+    + "Click a tile to see that channel in the channel atlas: the test images it responds to most and what "
+    "switching it off costs."
+)
 
 st.subheader("What if a branch is switched off?")
 knock = st.radio(

@@ -1,0 +1,164 @@
+"""Widgets of the channel atlas page: the layer's grid of channel tiles and one channel in detail.
+
+Everything is drawn from the run's ``atlas.npz`` (``analysis.atlas``) and the test images: no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from analysis.atlas import Atlas, layer_label
+from dashboard import charts, ui
+from explain import overlay
+from training.data import CLASS_NAMES, Split
+
+TILE_KINDS = {"visual": "Feature visualisation", "top": "Top test image"}
+TILE_SCALE = 2  # 28 px -> 56 px per tile
+DETAIL_SCALE = 6
+TOP_SCALE = 3
+GAP = 2
+LAYER_KEY, CHANNEL_KEY, TILES_KEY = "atlas_layer", "atlas_channel", "atlas_tiles"
+
+
+def layer_caption(atlas: Atlas, layer: str) -> str:
+    number = atlas.layers.index(layer)
+    field, grid = int(atlas["field"][number]), int(atlas["grid"][number])
+    seen = "the whole image" if field >= 28 else f"a {field}x{field} pixel patch"
+    return f"{layer_label(layer)} · {atlas.channels(layer)} channels · a {grid}x{grid} grid of units, each sees {seen}"
+
+
+def _tile(atlas: Atlas, layer: str, row: int, kind: str, split: Split | None) -> np.ndarray:
+    if kind == "top" and split is not None:
+        if atlas.dead(row):
+            return np.zeros((28 * TILE_SCALE, 28 * TILE_SCALE, 3), dtype=np.uint8)
+        return overlay.boxed(split.images[int(atlas["top_index"][row, 0])], atlas.peak_box(layer, row, 0), TILE_SCALE)
+    grey = overlay.crisp(overlay.stretch(atlas["visual"][row]), TILE_SCALE)
+    return np.repeat(grey[..., None], 3, axis=-1)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _grid_picture(_atlas: Atlas, folder: str, stamp, layer: str, kind: str, _split: Split | None) -> np.ndarray:
+    rows = _atlas.rows(layer)
+    tiles = np.stack([_tile(_atlas, layer, row, kind, _split) for row in range(rows.start, rows.stop)])
+    return overlay.grid(tiles, columns(_atlas.channels(layer)), GAP)
+
+
+def columns(channels: int) -> int:
+    return 16 if channels >= 64 else 8
+
+
+def hover_texts(atlas: Atlas, layer: str) -> list[str]:
+    texts = []
+    for channel in range(atlas.channels(layer)):
+        row = atlas.row(layer, channel)
+        if atlas.dead(row):
+            texts.append(f"channel {channel} · dead (never active on the test set)")
+            continue
+        favourite = ", ".join(CLASS_NAMES[k] for k in atlas.favourite_classes(row))
+        texts.append(f"channel {channel} · fires most for {favourite} · peak {atlas['peak_max'][row]:.2f}")
+    return texts
+
+
+def channel_grid(atlas: Atlas, folder: str, stamp, layer: str, kind: str, split: Split | None, selected: int) -> None:
+    """The layer's channels as clickable tiles; a click selects the channel (through session state)."""
+    picture = _grid_picture(atlas, folder, stamp, layer, kind, split)
+    figure = charts.tile_grid(
+        picture, columns(atlas.channels(layer)), atlas.channels(layer), GAP, hover_texts(atlas, layer), selected
+    )
+    key = f"atlas_grid_{layer}_{kind}"
+
+    def choose() -> None:
+        points = ((st.session_state.get(key) or {}).get("selection") or {}).get("points", [])
+        chosen = [p["point_index"] for p in points if p.get("curve_number") == 1 and "point_index" in p]
+        if chosen:
+            st.session_state[CHANNEL_KEY] = int(chosen[-1])
+
+    st.plotly_chart(figure, width="stretch", on_select=choose, selection_mode="points", key=key)
+
+
+def top_images(atlas: Atlas, layer: str, row: int, split: Split) -> None:
+    """The channel's 9 strongest test images, the seen patch outlined at the peak, with links."""
+    tiles = np.stack(
+        [
+            overlay.boxed(split.images[int(index)], atlas.peak_box(layer, row, rank), TOP_SCALE)
+            for rank, index in enumerate(atlas["top_index"][row])
+        ]
+    )
+    st.image(overlay.grid(tiles, 3, 4), width=3 * 28 * TOP_SCALE + 8)
+    lines = []
+    for rank, index in enumerate(atlas["top_index"][row]):
+        true = CLASS_NAMES[int(split.labels[int(index)])]
+        lines.append(
+            f"{rank + 1}. [#{int(index)}]({ui.explain_link(int(index))}) {true} · {atlas['top_value'][row, rank]:.3f}"
+        )
+    st.caption("  \n".join(lines))
+
+
+def detail(atlas: Atlas, layer: str, channel: int, split: Split | None) -> None:
+    """One channel: its synthetic image, its top images, its class profile and its knock-out effect."""
+    row = atlas.row(layer, channel)
+    st.subheader(f"{layer_label(layer)} · channel {channel}")
+    if atlas.dead(row):
+        st.warning(
+            "**A dead channel.** Its output (after ReLU) is zero for every one of the test images, so it passes "
+            "nothing on: it has no top images, no preferred class, and switching it off changes nothing.",
+            icon=":material/do_not_disturb_on:",
+        )
+    effect = atlas.knockout(row)
+    before, after = effect["accuracy"], effect["accuracy_off"]
+    total_before = float(np.average(before, weights=atlas["probe_count"]))
+    total_after = float(np.average(after, weights=atlas["probe_count"]))
+    probes = int(atlas["probe_count"].sum())
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Strongest response on the test set", f"{atlas['peak_max'][row]:.3f}")
+    m2.metric(
+        "Fires most for",
+        ", ".join(CLASS_NAMES[k] for k in atlas.favourite_classes(row)) if not atlas.dead(row) else "nothing",
+    )
+    m3.metric(
+        f"Accuracy on {probes:,} probe images when switched off",
+        f"{total_after:.1%}",
+        delta=f"{(total_after - total_before) * 100:+.1f} points",
+        delta_color="normal",
+    )
+    left, middle, right = st.columns([1, 1, 2])
+    with left:
+        st.markdown("**Feature visualisation** (synthetic)")
+        st.image(overlay.crisp(overlay.stretch(atlas["visual"][row]), DETAIL_SCALE), width=28 * DETAIL_SCALE)
+        if not atlas.dead(row):
+            st.caption(
+                "Made by gradient ascent from faint noise, not a real garment: the input that drives this channel's "
+                "mean activation up, shown stretched to full brightness. "
+                + (
+                    "The best input found is an empty, black image: this channel responds to the absence of ink. "
+                    if atlas["visual"][row].max() == 0
+                    else ""
+                )
+                + f"It reaches {atlas.visual_strength(row):.1f}x the mean activation of the channel's strongest "
+                "test image."
+            )
+    with middle:
+        st.markdown("**Top 9 test images**")
+        if split is None or atlas.dead(row):
+            st.caption("None: the channel is never active." if split is not None else "Test images unavailable.")
+        else:
+            top_images(atlas, layer, row, split)
+            st.caption("The red box: the pixels the most active unit sees.")
+    with right:
+        st.markdown("**Mean activation per true class** (all test images)")
+        st.plotly_chart(
+            charts.class_profile(atlas["class_mean"][row], CLASS_NAMES, atlas.favourite_classes(row)),
+            width="stretch",
+            key="atlas_profile",
+        )
+        st.markdown(f"**Switched off** (its output set to zero) on {probes:,} probe images, per class")
+        st.plotly_chart(
+            charts.channel_knockout(after - before, effect["probability_off"] - effect["probability"], CLASS_NAMES),
+            width="stretch",
+            key="atlas_knockout",
+        )
+        st.caption(
+            "The probe images are the first 100 test images of each class. A single channel rarely flips an "
+            "answer; the change in the mean probability of the true class shows smaller effects."
+        )
