@@ -36,7 +36,7 @@ from training import runs  # noqa: E402
 from training.device import cpu_model  # noqa: E402
 
 # URL names of the pages ("" is Home); the model pages import TensorFlow (the own-image page is timed apart).
-MODEL_PAGES = ["Saliency", "Inception_branches", "Retrain"]
+MODEL_PAGES = ["How_it_computes", "Quiz", "Saliency", "Inception_branches", "Retrain"]
 FAST_PAGES = [
     "",
     *(

@@ -486,3 +486,48 @@ def channel_knockout(accuracy_change: np.ndarray, probability_change: np.ndarray
         legend=dict(orientation="h", y=1.15),
     )
     return fig
+
+
+def value_map(values: np.ndarray, position: tuple[int, int], title: str) -> go.Figure:
+    """A 2-D map of numbers (hover shows 4 decimals) with one position outlined."""
+    row, col = position
+    fig = go.Figure(
+        go.Heatmap(
+            z=values,
+            colorscale="Viridis",
+            hovertemplate="row %{y}, column %{x}: %{z:.4f}<extra></extra>",
+            colorbar=dict(thickness=10),
+        )
+    )
+    fig.add_shape(
+        type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5, line=dict(color="#ef4444", width=3)
+    )
+    fig.update_layout(
+        title=dict(text=title, font=dict(size=13)),
+        height=300,
+        width=320,
+        margin=dict(l=10, r=10, t=30, b=10),
+        xaxis=dict(visible=False, constrain="domain"),
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"),
+    )
+    return fig
+
+
+def feature_strip(features: np.ndarray) -> go.Figure:
+    """The 250 penultimate features of one image as a strip of bars."""
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(len(features)),
+            y=features,
+            marker_color=np.where(features >= 0, ACCENT, "#9ca3af"),
+            hovertemplate="feature %{x}: %{y:.4f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=200,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis=dict(title="feature (after batch normalisation)"),
+        yaxis=dict(title="value"),
+        bargap=0,
+    )
+    return fig

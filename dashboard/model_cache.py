@@ -80,3 +80,29 @@ def predict_pixels(folder: str, pixels):
 
     probabilities, features = _outputs_and_features(folder).predict_on_batch(to_model_input(pixels[np.newaxis]))
     return np.asarray(probabilities)[0], np.asarray(features)[0]
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def lesson_trace(folder: str, pixels):
+    """Every layer's output for one uint8 28x28 image and the model's weights (the lesson's numbers)."""
+    from explain import lesson
+    from training.data import to_model_input
+
+    return lesson.trace(load_model(folder), to_model_input(pixels[None])[0])
+
+
+def default_map(run, pixels, target: int):
+    """The run's default map (its scorecard's pick) of a uint8 28x28 image for class ``target``: an overlay
+    picture and a caption naming the method and its verdict."""
+    from analysis import trust
+    from explain import overlay
+    from explain.saliency import default_view, method_label
+    from training.data import CLASS_NAMES
+
+    card = ui.scorecard_or_none(run.folder)
+    method, layer = default_view(trust.default_view(card))
+    saliency = saliency_map(str(run.folder), pixels, method, layer, target)
+    peak = float(saliency.max())
+    badge = trust.badge(card, method, layer)
+    caption = f"{method_label(method, layer)} for {CLASS_NAMES[target]}" + (f" · {badge}" if badge else "")
+    return overlay.overlay(pixels, saliency / peak if peak > 0 else saliency, 0.5), caption

@@ -200,16 +200,11 @@ def edit_and_watch(run) -> None:
 def show_prediction(run, pixels: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
     """The Prediction, the run's default map for it, and the top probabilities (or, with ``before``, the
     probabilities before and after an edit). Returns the 250 features for the familiarity check."""
-    from analysis import trust
     from dashboard import charts, model_cache
-    from explain import overlay
-    from explain.saliency import default_view, method_label
 
     probabilities, features = model_cache.predict_pixels(str(run.folder), pixels)
     st.session_state[USER_FEATURES_KEY] = features  # the feature-space page places the picture with them
     top = int(probabilities.argmax())
-    card = ui.scorecard_or_none(run.folder)
-    method, layer = default_view(trust.default_view(card))
     left, middle, right = st.columns([1, 1, 1.4])
     with left:
         st.metric(
@@ -222,14 +217,8 @@ def show_prediction(run, pixels: np.ndarray, before: np.ndarray | None = None) -
             delta_arrow="off",
         )
         ui.page_link("Saliency", "Explain it", ":material/local_fire_department:", "source=yours")
-    saliency = model_cache.saliency_map(str(run.folder), pixels, method, layer, top)
-    peak = float(saliency.max())
-    badge = trust.badge(card, method, layer)
-    middle.image(
-        overlay.overlay(pixels, saliency / peak if peak > 0 else saliency, 0.5),
-        caption=f"{method_label(method, layer)} for {CLASS_NAMES[top]}" + (f" · {badge}" if badge else ""),
-        width=224,
-    )
+    picture, caption = model_cache.default_map(run, pixels, top)
+    middle.image(picture, caption=caption, width=224)
     with right:
         if before is None:  # the top 5 as plain bars: a chart costs the browser more than the rest of the answer
             st.markdown("**Top-5 class probabilities**")

@@ -24,16 +24,18 @@ THUMB_SCALE = 4  # 28 px -> 112 px, nearest neighbour, so pixels stay crisp
 
 PAGES = {
     "Your own image": "pages/1_Your_own_image.py",
-    "Architecture": "pages/2_Architecture.py",
-    "Learning curves": "pages/3_Learning_curves.py",
-    "Confusion matrix": "pages/4_Confusion_matrix.py",
-    "Mistakes": "pages/5_Mistakes.py",
-    "Feature space": "pages/6_Feature_space.py",
-    "Channel atlas": "pages/7_Channel_atlas.py",
-    "Saliency": "pages/8_Saliency.py",
-    "Can the maps be trusted?": "pages/9_Can_the_maps_be_trusted.py",
-    "Inception branches": "pages/10_Inception_branches.py",
-    "Retrain": "pages/11_Retrain.py",
+    "How it computes": "pages/2_How_it_computes.py",
+    "Quiz": "pages/3_Quiz.py",
+    "Architecture": "pages/4_Architecture.py",
+    "Learning curves": "pages/5_Learning_curves.py",
+    "Confusion matrix": "pages/6_Confusion_matrix.py",
+    "Mistakes": "pages/7_Mistakes.py",
+    "Feature space": "pages/8_Feature_space.py",
+    "Channel atlas": "pages/9_Channel_atlas.py",
+    "Saliency": "pages/10_Saliency.py",
+    "Can the maps be trusted?": "pages/11_Can_the_maps_be_trusted.py",
+    "Inception branches": "pages/12_Inception_branches.py",
+    "Retrain": "pages/13_Retrain.py",
 }
 EXPLAIN_PAGE = PAGES["Saliency"]
 # Relative URLs of the pages, as Streamlit derives them from the file names (for Markdown links).

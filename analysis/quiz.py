@@ -1,0 +1,103 @@
+"""Predict, then reveal: quiz questions drawn from the test set, the same for everyone with the same link.
+
+``draw(seed, count, mix)`` picks test images of the kinds a teacher asks for (easy, near misses,
+confident mistakes, or a mix), in an order fixed by the seed, so ``?quiz=7&questions=10&mix=mistakes``
+gives every student the same questions. TensorFlow-free.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+MIXES = {
+    "mixed": "A mix of the three kinds",
+    "easy": "Easy: the network is right and sure",
+    "near": "Near misses: the network hesitates between two classes",
+    "mistakes": "Confident mistakes: the network is wrong and sure",
+}
+EASY_CONFIDENCE = 0.95
+NEAR_MARGIN = 0.15  # top probability minus the runner-up's
+MISTAKE_CONFIDENCE = 0.7
+MAX_QUESTIONS = 500
+
+
+def pools(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, np.ndarray]:
+    """Test indices of each kind of question (a near miss may be right or wrong)."""
+    predicted, ranked = probabilities.argmax(axis=1), np.sort(probabilities, axis=1)
+    confidence, margin = ranked[:, -1], ranked[:, -1] - ranked[:, -2]
+    return {
+        "easy": np.flatnonzero((predicted == labels) & (confidence >= EASY_CONFIDENCE)),
+        "near": np.flatnonzero(margin < NEAR_MARGIN),
+        "mistakes": np.flatnonzero((predicted != labels) & (confidence >= MISTAKE_CONFIDENCE)),
+    }
+
+
+@dataclass(frozen=True)
+class Quiz:
+    seed: int
+    mix: str
+    indices: np.ndarray  # test indices, in question order
+    notice: str | None = None  # what was done instead of an impossible request
+
+
+def draw(labels: np.ndarray, probabilities: np.ndarray, seed: int, count: int, mix: str = "mixed") -> Quiz:
+    """``count`` questions of kind ``mix`` in an order fixed by ``seed`` (no image twice)."""
+    if mix not in MIXES:
+        raise ValueError(f"mix must be one of {', '.join(MIXES)}, not {mix!r}")
+    rng = np.random.default_rng(seed)
+    available = pools(labels, probabilities)
+    kinds = list(available) if mix == "mixed" else [mix]
+    wanted = {kind: count // len(kinds) + (i < count % len(kinds)) for i, kind in enumerate(kinds)}
+    chosen, short = [], []
+    for kind in kinds:
+        pool = np.setdiff1d(available[kind], chosen)
+        take = min(wanted[kind], len(pool))
+        if take < wanted[kind]:
+            short.append(f"{len(pool)} {kind.replace('mistakes', 'confident mistakes').replace('near', 'near misses')}")
+        chosen.extend(rng.choice(pool, size=take, replace=False).tolist())
+    order = rng.permutation(len(chosen))
+    notice = None
+    if short:
+        notice = (
+            f"The link asks for {count} questions, but this run's test set has only {', '.join(short)}: "
+            f"the quiz has {len(chosen)} questions."
+        )
+    return Quiz(seed, mix, np.asarray(chosen, dtype=int)[order], notice)
+
+
+def answer_sheet(quiz: Quiz, labels: np.ndarray, probabilities: np.ndarray, class_names) -> pd.DataFrame:
+    """One row per question: the test image, the true class, the network's answer and its confidence."""
+    predicted = probabilities[quiz.indices].argmax(axis=1)
+    return pd.DataFrame(
+        {
+            "question": np.arange(1, len(quiz.indices) + 1),
+            "test image": quiz.indices,
+            "true class": [class_names[k] for k in labels[quiz.indices]],
+            "network's answer": [class_names[k] for k in predicted],
+            "confidence": probabilities[quiz.indices].max(axis=1).round(4),
+            "network right": predicted == labels[quiz.indices],
+        }
+    )
+
+
+def printable_html(sheet: pd.DataFrame, pictures: list[str], title: str, link: str) -> str:
+    """A printable page: the questions with their pictures (PNG data URLs), then the answers on a new page."""
+    rows = "".join(
+        f"<div class='q'><img src='{picture}' width='112' height='112'><p>{int(q)}. Which class will the network "
+        "predict? ______________</p></div>"
+        for q, picture in zip(sheet["question"], pictures)
+    )
+    answers = sheet.to_html(index=False, escape=True)
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif}}"
+        ".q{display:inline-block;width:30%;margin:8px;vertical-align:top}img{image-rendering:pixelated}"
+        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:4px}"
+        ".answers{page-break-before:always}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>Link: {html.escape(link)}</p>{rows}"
+        f"<div class='answers'><h2>Answers</h2>{answers}</div></body></html>"
+    )

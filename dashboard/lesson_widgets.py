@@ -1,0 +1,292 @@
+"""The steps of the lesson "How it computes": each explains one operation in plain words and shows the
+real numbers of this image through the real weights (``explain.lesson.trace``, ``analysis.arithmetic``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis import arithmetic as ar
+from analysis.architecture import layer_geometry, receptive_box
+from analysis.glossary import define
+from dashboard import charts
+from explain import overlay
+from training.data import CLASS_NAMES
+
+STEPS = {
+    "image": "1 · The image",
+    "conv": "2 · Convolution",
+    "lrn": "3 · Normalisation",
+    "relu": "4 · ReLU and dropout",
+    "block": "5 · Inception block",
+    "head": "6 · The answer",
+}
+DECIMALS = 4
+FORMAT = f"%.{DECIMALS}f"
+
+
+def f(value: float) -> str:
+    return f"{value:.{DECIMALS}f}"
+
+
+def table(values: np.ndarray, rows=None, columns=None) -> None:
+    """A 2-D array as a table of numbers with 4 decimals."""
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    frame = pd.DataFrame(
+        values,
+        index=[str(r) for r in (rows if rows is not None else range(values.shape[0]))],
+        columns=[str(c) for c in (columns if columns is not None else range(values.shape[1]))],
+    )
+    config = {name: st.column_config.NumberColumn(format=FORMAT) for name in frame.columns}
+    st.dataframe(frame, column_config=config, height="content")
+
+
+def boxed_image(pixels: np.ndarray, box, scale: int = 8, caption: str | None = None) -> None:
+    st.image(overlay.boxed(pixels, box, scale), width=28 * scale, caption=caption)
+
+
+def image_step(trace, pixels: np.ndarray, row: int, col: int, **_) -> None:
+    values = trace.outputs["image"][..., 0]
+    st.markdown(
+        "To the network an image is only numbers: 28 rows of 28 **pixel values**, from 0 (black, no ink) to 1 "
+        "(white). Fashion-MNIST garments are light on black. Everything that follows is arithmetic on these 784 "
+        "numbers."
+    )
+    left, right = st.columns([1, 2])
+    with left:
+        top, bottom = max(0, row - 3), min(27, row + 3)
+        first, last = max(0, col - 3), min(27, col + 3)
+        boxed_image(pixels, (top, first, bottom, last), caption="The window shown as numbers (red)")
+    with right:
+        st.markdown(
+            f"**Pixel values, rows {top}-{bottom}, columns {first}-{last}** (the chosen position in the middle)"
+        )
+        table(values[top : bottom + 1, first : last + 1], range(top, bottom + 1), range(first, last + 1))
+        st.metric(
+            f"Pixel ({row}, {col})",
+            f(values[row, col]),
+            help=define("pixel value") + " Stored as 0-255; divided by 255.",
+        )
+        st.caption(
+            f"Stored as the whole number {int(pixels[row, col])}; "
+            f"{int(pixels[row, col])} / 255 = {f(values[row, col])}."
+        )
+
+
+def conv_step(trace, pixels: np.ndarray, filter: int, row: int, col: int, **_) -> None:
+    kernel, bias = trace.weights["stem_conv"]
+    step = ar.conv_at(trace.outputs["image"], kernel, bias, row, col, filter)
+    st.markdown(
+        "The first layer, the stem **convolution**, has 16 **filters**: each a 3x3 grid of learned weights. The filter "
+        "slides over the image; at each position the 9 pixels under it are multiplied by its 9 weights, the "
+        "products are added up, and the filter's **bias** is added. That number is one value of the filter's "
+        "output map. Pick a filter and a position."
+    )
+    left, middle, right = st.columns([1, 2, 1])
+    with left:
+        boxed_image(pixels, receptive_box(row, col, 3, 1), caption=f"The 3x3 patch at ({row}, {col})")
+    with middle:
+        a, b, c = st.columns(3)
+        with a:
+            st.markdown("**Patch** (pixels)")
+            table(step.patch[..., 0])
+        with b:
+            st.markdown(f"**Filter {filter}** (weights)")
+            table(step.kernel[..., 0])
+        with c:
+            st.markdown("**Products**")
+            table(step.products[..., 0])
+        st.markdown(
+            f"Sum of the 9 products **{f(step.total)}** + bias **{f(step.bias)}** = **{f(step.value)}**  \n"
+            f"(Keras computed {f(trace.outputs['stem_conv'][row, col, filter])} for this value.)",
+            help=define("convolution"),
+        )
+    with right:
+        st.plotly_chart(
+            charts.value_map(trace.outputs["stem_conv"][..., filter], (row, col), f"Filter {filter}'s output map"),
+            width="stretch",
+            key="conv_map",
+        )
+
+
+def lrn_step(trace, filter: int, row: int, col: int, **_) -> None:
+    constants = trace.constants["stem_lrn"]
+    step = ar.lrn_at(trace.outputs["stem_conv"][row, col], filter, **constants)
+    radius = constants["depth_radius"]
+    st.markdown(
+        f"**Local response normalisation** (LRN) divides each value by a measure of how active its neighbouring "
+        f"channels are at the same position: up to {radius} channels on each side, {2 * radius + 1} in all. "
+        "A value surrounded by strong neighbours shrinks; a lone strong value stands out."
+    )
+    st.latex(
+        r"b = \frac{a}{\left(k + \alpha \sum_j a_j^2\right)^{\beta}}"
+        rf"\quad k = {constants['bias']:g},\ \alpha = {constants['alpha']:g},\ \beta = {constants['beta']:g}"
+    )
+    left, right = st.columns([2, 1])
+    with left:
+        st.markdown(f"**The stem's values at ({row}, {col})**, channels {step.neighbours[0]}-{step.neighbours[-1]}")
+        table(step.neighbour_values[None, :], ["value"], step.neighbours)
+    with right:
+        st.metric(f"Before: filter {filter}", f(step.value))
+        st.markdown(
+            f"Sum of squares {f(step.sum_of_squares)}  \n"
+            f"Denominator ({constants['bias']:g} + {constants['alpha']:g} x {f(step.sum_of_squares)})"
+            f"^{constants['beta']:g} = {f(step.denominator)}",
+            help=define("LRN"),
+        )
+        st.metric("After", f(step.result), delta=f"{step.result - step.value:+.{DECIMALS}f}", delta_color="off")
+        st.caption(f"Keras computed {f(trace.outputs['stem_lrn'][row, col, filter])}.")
+
+
+def relu_step(trace, filter: int, row: int, col: int, **_) -> None:
+    before = float(trace.outputs["stem_lrn"][row, col, filter])
+    after = float(trace.outputs["stem_relu"][row, col, filter])
+    rate = trace.constants.get("stem_dropout", {}).get("rate", 0.25)
+    st.markdown(
+        "**ReLU** keeps positive numbers and replaces negative ones by zero: a channel either reports its pattern "
+        "or stays silent. **Dropout** then, during training only, sets a random "
+        f"{rate:.0%} of the values to zero and scales the rest up by 1 / {1 - rate:g}, so the network cannot rely "
+        "on any one value. At prediction time it does nothing: the numbers pass through unchanged."
+    )
+    a, b, c = st.columns(3)
+    a.metric("After LRN", f(before))
+    b.metric("After ReLU: max(0, value)", f(after), help=define("ReLU"))
+    c.metric(
+        "After dropout (prediction)", f(float(trace.outputs["stem_dropout"][row, col, filter])), help=define("dropout")
+    )
+    share = float((trace.outputs["stem_lrn"][..., filter] < 0).mean())
+    st.plotly_chart(
+        charts.value_map(trace.outputs["stem_relu"][..., filter], (row, col), f"Filter {filter} after ReLU"),
+        width="content",
+        key="relu_map",
+    )
+    st.caption(f"ReLU set {share:.0%} of this channel's 784 values to zero for this image.")
+
+
+def block_step(trace, pixels: np.ndarray, filter: int, row: int, col: int, block: int = 1, **_) -> None:
+    size = trace.outputs[f"block{block}_3x3_reduce"].shape[0]  # 28, 14, 7, 4: the block's grid
+    r, c = min(row // (28 // size), size - 1), min(col // (28 // size), size - 1)  # the unit over (row, col)
+    inputs = trace.outputs[_block_input(block)]
+    channels = trace.outputs[f"block{block}_3x3_reduce"].shape[-1]
+    filter = min(filter, channels - 1)
+    step = ar.conv_at(inputs, *trace.weights[f"block{block}_3x3_reduce"], r, c, filter)
+    st.markdown(
+        f"An **inception block** runs two branches side by side on the same input ({inputs.shape[-1]} channels here). "
+        f"Each starts with a **1x1 convolution**: at one position it mixes the {inputs.shape[-1]} input channels "
+        "with one weight each (plus a bias, then ReLU). Then one branch looks at 3x3 neighbourhoods and the other at "
+        "5x5; their outputs are **concatenated**, normalised (LRN) and halved in size by 2x2 **max pooling**."
+    )
+    st.markdown(f"**1x1 convolution, filter {filter} at ({r}, {c})** of block {block}'s {size}x{size} grid")
+    mix = pd.DataFrame(
+        {"input": step.patch[0, 0], "weight": step.kernel[0, 0], "product": step.products[0, 0]},
+        index=[f"channel {k}" for k in range(inputs.shape[-1])],
+    ).T
+    st.dataframe(mix, column_config={k: st.column_config.NumberColumn(format=FORMAT) for k in mix.columns})
+    value = trace.outputs[f"block{block}_3x3_reduce"][r, c, filter]
+    st.markdown(
+        f"Sum {f(step.total)} + bias {f(step.bias)} = {f(step.value)}; after ReLU **{f(max(step.value, 0.0))}** "
+        f"(Keras: {f(value)})",
+        help=define("1x1 convolution"),
+    )
+    left, middle, right = st.columns(3)
+    field3, jump = layer_geometry(f"block{block}_3x3")
+    field5, _ = layer_geometry(f"block{block}_5x5")
+    with left:
+        boxed_image(pixels, receptive_box(r, c, field3, jump), 6, f"The 3x3 branch's unit sees {min(field3, 28)} px")
+    with middle:
+        boxed_image(pixels, receptive_box(r, c, field5, jump), 6, f"The 5x5 branch's unit sees {min(field5, 28)} px")
+    with right:
+        concat = trace.outputs[f"block{block}_concat"]
+        st.markdown(
+            f"**Concatenation**: {channels} channels of the 3x3 branch + {channels} of the 5x5 = "
+            f"{concat.shape[-1]} channels.",
+            help=define("concatenation"),
+        )
+        pooled = trace.outputs[f"block{block}_pool"]
+        pr, pc = min(r // 2, pooled.shape[0] - 1), min(c // 2, pooled.shape[1] - 1)
+        window = ar.pool_window(trace.outputs[f"block{block}_lrn"], pr, pc, filter)
+        st.markdown(
+            f"**Max pooling**: channel {filter}'s 2x2 window for output ({pr}, {pc}), after LRN",
+            help=define("max pooling"),
+        )
+        table(window)
+        st.markdown(
+            f"max = **{f(window.max())}** (Keras: {f(pooled[pr, pc, filter])}); "
+            f"the map shrinks to {pooled.shape[0]}x{pooled.shape[1]}."
+        )
+
+
+def _block_input(block: int) -> str:
+    return "stem_dropout" if block == 1 else f"block{block - 1}_dropout"
+
+
+def head_step(trace, **_) -> None:
+    out = trace.outputs
+    flat = out["head_flatten"]
+    st.markdown(
+        f"The last block's output ({'x'.join(map(str, out['block4_pool'].shape))}) is **flattened** into "
+        f"{flat.size:,} numbers. A **dense layer** turns them into 250 features (each a weighted sum of all 1,024 "
+        "plus a bias, then ReLU), **batch normalisation** rescales each feature with statistics stored during "
+        "training, and a last dense layer gives one **logit** per class. **Softmax** turns the logits into "
+        "probabilities."
+    )
+    st.plotly_chart(charts.feature_strip(out["head_batchnorm"]), width="stretch", key="features")
+    normalised = ar.batch_norm(out["head_dense"], *trace.weights["head_batchnorm"], **trace.constants["head_batchnorm"])
+    strongest = np.argsort(-np.abs(normalised.result))[:5]
+    st.markdown(
+        "**Batch normalisation** of the five features that end up largest (stored statistics)",
+        help=define("batch normalisation"),
+    )
+    bn = pd.DataFrame(
+        {
+            "feature": strongest,
+            "x (after ReLU)": normalised.x[strongest],
+            "moving mean": normalised.mean[strongest],
+            "moving variance": normalised.variance[strongest],
+            "gamma": normalised.gamma[strongest],
+            "beta": normalised.beta[strongest],
+            "result": normalised.result[strongest],
+        }
+    )
+    st.dataframe(
+        bn,
+        hide_index=True,
+        column_config={k: st.column_config.NumberColumn(format=FORMAT) for k in bn.columns if k != "feature"},
+    )
+    st.caption(
+        f"result = gamma x (x - mean) / sqrt(variance + {trace.constants['head_batchnorm']['epsilon']:g}) + beta. "
+        "Dropout after it does nothing at prediction time."
+    )
+    soft = ar.softmax(ar.dense(out["head_dropout"], *trace.weights["predictions"]))
+    order = np.argsort(-soft.probabilities)
+    frame = pd.DataFrame(
+        {
+            "class": [CLASS_NAMES[k] for k in order],
+            "logit": soft.logits[order],
+            "logit - max": soft.shifted[order],
+            "exp(logit - max)": soft.exponentials[order],
+            "probability": soft.probabilities[order],
+        }
+    )
+    st.markdown("**Logits and softmax**, most likely first", help=define("softmax"))
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_config={k: st.column_config.NumberColumn(format=FORMAT) for k in frame.columns if k != "class"},
+    )
+    top = order[0]
+    st.markdown(
+        f"P({CLASS_NAMES[top]}) = {f(soft.exponentials[top])} / {f(soft.exponentials.sum())} (the sum of the "
+        f"exponentials) = **{f(soft.probabilities[top])}**. Keras computed {f(out['predictions'][top])}."
+    )
+
+
+VIEWS = {
+    "image": image_step,
+    "conv": conv_step,
+    "lrn": lrn_step,
+    "relu": relu_step,
+    "block": block_step,
+    "head": head_step,
+}

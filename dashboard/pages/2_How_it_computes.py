@@ -1,0 +1,53 @@
+"""How it computes: one image followed through the network, step by step, with its real numbers."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import streamlit as st  # noqa: E402
+
+import model as tgn  # noqa: E402
+from analysis.glossary import TERMS  # noqa: E402
+from dashboard import (  # noqa: E402
+    image_picker,
+    model_cache,
+    ui,  # noqa: E402
+)
+from dashboard import lesson_widgets as lw  # noqa: E402
+
+view = image_picker.explanation_page("How it computes", "How it computes", ":material/calculate:")
+run, reader, image = view.run, view.reader, view.image
+image_picker.adopt_link("step", "lesson_step", lambda: reader.choice("step", list(lw.STEPS), "image"))
+image_picker.adopt_link("filter", "lesson_filter", lambda: reader.integer("filter", 0, 0, 15))
+image_picker.adopt_link("row", "lesson_row", lambda: reader.integer("row", 14, 0, 27))
+image_picker.adopt_link("col", "lesson_col", lambda: reader.integer("col", 14, 0, 27))
+image_picker.adopt_link("block", "lesson_block", lambda: reader.integer("block", 1, 1, len(tgn.BLOCKS)))
+ui.show_notices(reader)
+image_picker.image_header(image)
+st.markdown(
+    "Follow this image through the network one operation at a time. Every number below is computed from the "
+    "image and the model's real weights, and checked against what Keras computes."
+)
+
+step = st.segmented_control("Step", list(lw.STEPS), format_func=lw.STEPS.get, key="lesson_step") or "image"
+if step in ("image", "conv", "lrn", "relu", "block"):
+    c1, c2, c3, c4 = st.columns(4)
+    filter = c1.number_input("Filter / channel", min_value=0, max_value=15, step=1, key="lesson_filter")
+    row = c2.slider("Row", 0, 27, key="lesson_row")
+    col = c3.slider("Column", 0, 27, key="lesson_col")
+    block = c4.segmented_control("Block", list(tgn.BLOCKS), key="lesson_block") if step == "block" else None
+else:
+    filter, row, col, block = (
+        st.session_state[k] for k in ("lesson_filter", "lesson_row", "lesson_col", "lesson_block")
+    )
+block = block or st.session_state.get("lesson_block") or 1
+image_picker.sync_query(
+    index=image.index, step=step, filter=filter, row=row, col=col, block=block if step == "block" else None
+)
+
+trace = model_cache.lesson_trace(str(run.folder), image.pixels)
+lw.VIEWS[step](trace, pixels=image.pixels, filter=int(filter), row=int(row), col=int(col), block=int(block))
+
+with st.expander("Glossary: the words used here"):
+    st.markdown("\n".join(f"- **{term}**: {text}" for term, text in TERMS.items()))

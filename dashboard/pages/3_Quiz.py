@@ -1,0 +1,46 @@
+"""Predict, then reveal: guess what the network will answer, then see its answer, the truth and its map."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import streamlit as st  # noqa: E402
+
+from analysis import quiz as qz  # noqa: E402
+from dashboard import model_cache, ui  # noqa: E402
+from dashboard import quiz_widgets as qw  # noqa: E402
+
+DEFAULT_QUESTIONS = 10
+
+run, results = ui.run_page("Quiz", ":material/quiz:")
+st.title("Predict, then reveal")
+st.markdown(
+    "Look at the image and decide which class **the network** will answer: not the true class, the network's. "
+    "Then reveal its answer, how sure it was, the truth and where it looked. Teachers: open the panel at the bottom "
+    "for a link that gives every student the same questions."
+)
+reader = ui.query_reader()
+seed = reader.integer("quiz", 1, 0, 999_999)
+count = reader.integer("questions", DEFAULT_QUESTIONS, 1, qz.MAX_QUESTIONS)
+mix = reader.choice("mix", list(qz.MIXES), "mixed")
+ui.show_notices(reader)
+quiz = qz.draw(results.labels, results.probabilities, seed, count, mix)
+if quiz.notice:
+    st.info(quiz.notice, icon=":material/info:")
+if not len(quiz.indices):
+    st.stop()
+split = ui.test_split_or_none()
+if split is None:
+    st.stop()
+model_cache.load_model_or_stop(run.folder)
+qw.start(quiz)
+
+revealed, matched, right = qw.score(quiz, results.labels, results.predictions)
+m1, m2, m3 = st.columns(3)
+m1.metric("Questions answered", f"{revealed} of {len(quiz.indices)}")
+m2.metric("You predicted the network", f"{matched} of {revealed}" if revealed else "–")
+m3.metric("The network was right", f"{right} of {revealed}" if revealed else "–")
+st.caption(f"Quiz {quiz.seed}: {qz.MIXES[quiz.mix].lower()}.")
+qw.question(run, quiz, split, results.probabilities)
+qw.teacher_panel(quiz, split, results.labels, results.probabilities)

@@ -1,0 +1,115 @@
+"""Widgets of the quiz page: one question (guess, reveal), the score, and the teacher's panel."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from analysis import quiz as qz
+from dashboard import model_cache, ui
+from explain import overlay
+from training.data import CLASS_NAMES
+
+ANSWERS_KEY = "quiz_answers"  # question number -> (the student's guess, revealed?)
+POSITION_KEY = "quiz_position"
+SETTINGS_KEY = "quiz_settings"
+
+
+def start(quiz: qz.Quiz) -> None:
+    """A new quiz (other link or settings) starts from question 1 with an empty score."""
+    settings = (quiz.seed, quiz.mix, tuple(quiz.indices.tolist()))
+    if st.session_state.get(SETTINGS_KEY) != settings:
+        st.session_state[SETTINGS_KEY] = settings
+        st.session_state[ANSWERS_KEY] = {}
+        st.session_state[POSITION_KEY] = 0
+
+
+def score(quiz: qz.Quiz, labels: np.ndarray, predictions: np.ndarray) -> tuple[int, int, int]:
+    """(revealed, guessed the network's answer, the network was right) over the revealed questions."""
+    answers = st.session_state.get(ANSWERS_KEY, {})
+    revealed = [q for q, (_, shown) in answers.items() if shown]
+    matched = sum(answers[q][0] == int(predictions[quiz.indices[q]]) for q in revealed)
+    right = sum(int(predictions[quiz.indices[q]]) == int(labels[quiz.indices[q]]) for q in revealed)
+    return len(revealed), matched, right
+
+
+def question(run, quiz: qz.Quiz, split, probabilities: np.ndarray) -> None:
+    """The current question: the image, the student's guess, then the reveal."""
+    number = st.session_state[POSITION_KEY]
+    index = int(quiz.indices[number])
+    guess, revealed = st.session_state[ANSWERS_KEY].get(number, (None, False))
+    st.subheader(f"Question {number + 1} of {len(quiz.indices)}")
+    left, right = st.columns([1, 2])
+    left.image(overlay.crisp(split.images[index], 7), width=196)
+    with right:
+        choice = st.radio(
+            "Which class will the network predict?",
+            list(range(len(CLASS_NAMES))),
+            index=guess,
+            format_func=CLASS_NAMES.__getitem__,
+            horizontal=True,
+            key=f"guess_{quiz.seed}_{number}",
+            disabled=revealed,
+        )
+        if not revealed:
+            if st.button("Reveal", type="primary", icon=":material/visibility:", disabled=choice is None, key="reveal"):
+                st.session_state[ANSWERS_KEY][number] = (int(choice), True)
+                st.rerun()
+            return
+        predicted, true = int(probabilities[index].argmax()), int(split.labels[index])
+        st.markdown(
+            f"The network says **{CLASS_NAMES[predicted]}** ({probabilities[index][predicted]:.1%} confident). "
+            f"The true class is **{CLASS_NAMES[true]}**: the network is "
+            + (f"{ui.CORRECT} right." if predicted == true else f"{ui.WRONG} wrong.")
+            + f"  \nYou guessed **{CLASS_NAMES[guess]}**: "
+            + ("you predicted the network." if guess == predicted else "the network saw it differently.")
+        )
+    picture, caption = model_cache.default_map(run, split.images[index], predicted)
+    left.image(picture, caption=f"Where it looked: {caption}", width=196)
+    ui.page_link("Saliency", "Explain this image in detail", ":material/local_fire_department:", f"index={index}")
+    if number + 1 < len(quiz.indices):
+        st.button(
+            "Next question",
+            icon=":material/arrow_forward:",
+            key="next_question",
+            on_click=lambda: st.session_state.update({POSITION_KEY: number + 1}),
+        )
+    else:
+        st.success("That was the last question.", icon=":material/flag:")
+
+
+def _png_data_url(pixels: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(overlay.crisp(pixels, 4)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def teacher_panel(quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.ndarray) -> None:
+    """Settings that make a shareable link, and the question sheet with answers to download."""
+    with st.expander("For teachers: make a link and print the questions", icon=":material/school:"):
+        c1, c2, c3 = st.columns(3)
+        seed = c1.number_input("Quiz number", 0, 999_999, value=quiz.seed, key="teacher_seed")
+        count = c2.number_input("Questions", 1, qz.MAX_QUESTIONS, value=max(1, len(quiz.indices)), key="teacher_count")
+        mix = c3.selectbox("Kind", list(qz.MIXES), index=list(qz.MIXES).index(quiz.mix), format_func=qz.MIXES.get)
+        query = f"quiz={int(seed)}&questions={int(count)}&mix={mix}"
+        st.markdown("Every student who opens this link gets the same questions in the same order:")
+        st.code(f"{ui.PAGE_URLS['Quiz'].removeprefix('./')}?{query}", language=None)
+        ui.page_link("Quiz", "Open this quiz", ":material/link:", query)
+        sheet = qz.answer_sheet(quiz, labels, probabilities, CLASS_NAMES)
+        title = f"Tiny GoogLeNet quiz {quiz.seed} ({qz.MIXES[quiz.mix].split(':')[0].lower()})"
+        d1, d2 = st.columns(2)
+        d1.download_button(
+            "Questions and answers (CSV)", sheet.to_csv(index=False), f"quiz-{quiz.seed}.csv", "text/csv", key="csv"
+        )
+        pictures = [_png_data_url(split.images[i]) for i in quiz.indices]
+        d2.download_button(
+            "Printable sheet (HTML)",
+            qz.printable_html(sheet, pictures, title, query),
+            f"quiz-{quiz.seed}.html",
+            "text/html",
+            key="html",
+        )

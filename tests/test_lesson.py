@@ -1,0 +1,228 @@
+"""The lesson's arithmetic recomputed in NumPy from the weights, against the Keras layers' outputs."""
+
+import numpy as np
+import pytest
+
+from analysis import arithmetic as ar
+from training import runs
+
+TOLERANCE = 1e-4
+
+
+@pytest.fixture(scope="module")
+def traced(data_env_module):
+    import model as tgn
+    from explain import lesson
+    from training.data import load_split, to_model_input
+
+    net = tgn.load_model(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE)
+    images = load_split("test").images
+    return {index: lesson.trace(net, to_model_input(images[index : index + 1])[0]) for index in (0, 17)}
+
+
+@pytest.fixture(scope="module")
+def data_env_module():
+    from tests.conftest import real_data_dir
+
+    if real_data_dir() is None:
+        pytest.skip("Fashion-MNIST not found: set FASHION_MNIST_DIR or provide ../shared/data/fashion-mnist")
+
+
+def test_arithmetic_on_numbers_worked_by_hand():
+    inputs = np.arange(9, dtype=float).reshape(3, 3, 1)
+    kernel = np.zeros((3, 3, 1, 2))
+    kernel[1, 1, 0, 1], kernel[0, 0, 0, 1] = 2.0, 1.0
+    step = ar.conv_at(inputs, kernel, np.array([0.0, 0.5]), 0, 0, 1)
+    assert step.patch[..., 0].tolist() == [[0, 0, 0], [0, 0, 1], [0, 3, 4]]  # zero padding above and left
+    assert step.value == 0.5  # the centre (0) times 2, the padded corner times 1, plus the bias
+    assert ar.conv_at(inputs, kernel, np.array([0.0, 0.5]), 1, 1, 1).value == 2 * 4 + 0 + 0.5
+    lrn = ar.lrn_at(np.array([3.0, 4.0, 0.0]), 0, depth_radius=1, bias=1.0, alpha=1.0, beta=0.5)
+    assert lrn.neighbours.tolist() == [0, 1] and lrn.result == pytest.approx(3 / np.sqrt(26))
+    assert ar.pool_window(np.arange(9.0).reshape(3, 3, 1), 1, 1, 0).tolist() == [[8.0]]  # the odd edge
+    soft = ar.softmax(np.array([1.0, 2.0, 3.0]))
+    assert soft.probabilities == pytest.approx(np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum())
+    assert ar.batch_norm([2.0], [3.0], [1.0], [1.0], [3.99], 0.01).result == pytest.approx([2.5])
+
+
+@pytest.mark.parametrize("index", [0, 17])
+def test_every_number_the_lesson_shows_matches_the_keras_layers(traced, index):
+    t = traced[index]
+    out, w, c = t.outputs, t.weights, t.constants
+    image = out["image"]
+    rng = np.random.default_rng(index)
+    for row, col, filter in [(0, 0, 0), (27, 27, 15), (10, 12, 3), *zip(*rng.integers(0, [28, 28, 16], (5, 3)).T)]:
+        conv = ar.conv_at(image, *w["stem_conv"], row, col, filter)
+        assert conv.value == pytest.approx(out["stem_conv"][row, col, filter], abs=TOLERANCE)
+        lrn = ar.lrn_at(out["stem_conv"][row, col], filter, **c["stem_lrn"])
+        assert lrn.result == pytest.approx(out["stem_lrn"][row, col, filter], abs=TOLERANCE)
+        assert max(lrn.result, 0.0) == pytest.approx(out["stem_relu"][row, col, filter], abs=TOLERANCE)
+        assert out["stem_dropout"][row, col, filter] == out["stem_relu"][row, col, filter]  # identity at prediction
+        one = ar.conv_at(out["stem_dropout"], *w["block1_3x3_reduce"], row, col, filter)
+        assert max(one.value, 0.0) == pytest.approx(out["block1_3x3_reduce"][row, col, filter], abs=TOLERANCE)
+        three = ar.conv_at(out["block1_3x3_reduce"], *w["block1_3x3"], row, col, filter)
+        assert max(three.value, 0.0) == pytest.approx(out["block1_3x3"][row, col, filter], abs=TOLERANCE)
+        concat = out["block1_concat"][row, col]
+        assert concat[filter] == out["block1_3x3"][row, col, filter]
+        assert concat[16 + filter] == out["block1_5x5"][row, col, filter]
+        lrn1 = ar.lrn_at(concat, filter, **c["block1_lrn"])
+        assert lrn1.result == pytest.approx(out["block1_lrn"][row, col, filter], abs=TOLERANCE)
+        window = ar.pool_window(out["block1_lrn"], row // 2, col // 2, filter)
+        assert window.max() == pytest.approx(out["block1_pool"][row // 2, col // 2, filter], abs=TOLERANCE)
+    flat = out["block4_pool"].reshape(-1)
+    assert flat == pytest.approx(out["head_flatten"], abs=TOLERANCE) and flat.size == 1024
+    features = np.maximum(ar.dense(flat, *w["head_dense"]), 0)
+    assert features == pytest.approx(out["head_dense"], abs=TOLERANCE)
+    normalised = ar.batch_norm(out["head_dense"], *w["head_batchnorm"], **c["head_batchnorm"]).result
+    assert normalised == pytest.approx(out["head_batchnorm"], abs=TOLERANCE)
+    soft = ar.softmax(ar.dense(out["head_dropout"], *w["predictions"]))
+    assert soft.probabilities == pytest.approx(out["predictions"], abs=TOLERANCE)
+
+
+# --------------------------------------------------------------------------- the lesson page
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from analysis import quiz as qz  # noqa: E402
+from analysis.glossary import TERMS, define  # noqa: E402
+from tests.conftest import REPO_ROOT, app_pages  # noqa: E402
+from training.data import CLASS_NAMES  # noqa: E402
+
+LESSON, QUIZ = app_pages()["How it computes"], app_pages()["Quiz"]
+SHIPPED = runs.SHIPPED_RUNS["shipped"]
+
+
+@pytest.fixture
+def isolated_runs(tmp_path, monkeypatch, data_env):
+    monkeypatch.setenv(runs.RUNS_DIR_ENV, str(tmp_path / "runs"))
+
+
+def page(path: str, **query) -> AppTest:
+    at = AppTest.from_file(str(REPO_ROOT / path), default_timeout=180)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def all_text(at) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [m.value for m in at.metric])
+
+
+@pytest.mark.parametrize("step", ["image", "conv", "lrn", "relu", "block", "head"])
+def test_every_lesson_step_renders_with_four_decimals(isolated_runs, step):
+    at = page(LESSON, index="0", step=step, filter="3", row="10", col="12")
+    assert not at.exception and not at.error
+    assert at.segmented_control(key="lesson_step").value == step
+    text = all_text(at)
+    assert "Keras computed" in text or "Keras:" in text or step in ("image", "relu")
+    assert any(len(part.split(".")[-1]) >= 4 for part in text.replace("*", " ").split() if part[:1].isdigit())
+
+
+def test_the_issue_link_shows_that_convolution_value(isolated_runs):
+    """?index=0&step=conv&filter=3&row=10&col=12 shows the stem convolution's value there, with its sum."""
+    import model as tgn
+    from explain import lesson
+    from training.data import load_split, to_model_input
+
+    net = tgn.load_model(SHIPPED / runs.MODEL_FILE)
+    value = lesson.trace(net, to_model_input(load_split("test").images[:1])[0]).outputs["stem_conv"][10, 12, 3]
+    at = page(LESSON, index="0", step="conv", filter="3", row="10", col="12")
+    assert at.number_input(key="lesson_filter").value == 3
+    assert at.slider(key="lesson_row").value == 10 and at.slider(key="lesson_col").value == 12
+    line = next(m.value for m in at.markdown if m.value.startswith("Sum of the 9 products"))
+    assert f"= **{value:.4f}**" in line
+    assert len(at.dataframe) == 3  # the patch, the filter, the products
+
+
+@pytest.mark.parametrize(
+    "query, notice",
+    [({"step": "softmax"}, "step=softmax"), ({"filter": "16"}, "between 0 and 15"), ({"row": "x"}, "whole number")],
+)
+def test_bad_lesson_links_fall_back_with_a_notice(isolated_runs, query, notice):
+    at = page(LESSON, index="0", **query)
+    assert not at.exception and any(notice in info.body for info in at.info)
+
+
+def test_the_glossary_defines_every_term_the_lesson_uses_and_is_shown(isolated_runs):
+    at = page(LESSON, index="0", step="head")
+    assert all(f"**{term}**" in m.value for term in TERMS for m in at.expander[0].markdown)
+    assert "exponentiate" in define("softmax")
+    with pytest.raises(KeyError):
+        define("no such term")
+
+
+# --------------------------------------------------------------------------- the quiz
+
+
+def test_quiz_questions_are_drawn_from_the_right_pools_in_a_seeded_order():
+    labels = np.array([0, 0, 1, 1, 2, 2, 0, 1])
+    probabilities = np.full((8, 3), 0.0)
+    probabilities[[0, 2, 4], [0, 1, 2]] = 0.99  # easy: right and sure
+    probabilities[[1, 3], [1, 2]] = 0.9  # confident mistakes
+    probabilities[[5, 6, 7]] = [0.45, 0.5, 0.05]  # near misses (and 6 is one that is right)
+    pools = qz.pools(labels, probabilities)
+    assert pools["easy"].tolist() == [0, 2, 4] and pools["mistakes"].tolist() == [1, 3]
+    assert pools["near"].tolist() == [5, 6, 7]
+    first, again = qz.draw(labels, probabilities, 7, 3, "mixed"), qz.draw(labels, probabilities, 7, 3, "mixed")
+    assert first.indices.tolist() == again.indices.tolist() and first.notice is None
+    assert sorted(int(i) in pools[k] for k in pools for i in first.indices).count(True) == 3
+    assert qz.draw(labels, probabilities, 8, 8, "mixed").indices.tolist() != first.indices.tolist()
+    short = qz.draw(labels, probabilities, 1, 5, "mistakes")
+    assert sorted(short.indices.tolist()) == [1, 3] and "only 2 confident mistakes" in short.notice
+
+
+def test_the_printable_sheet_escapes_text():
+    quiz = qz.Quiz(1, "easy", np.array([0]))
+    sheet = qz.answer_sheet(quiz, np.array([0]), np.array([[0.9, 0.1]]), ["<b>Bag</b>", "x"])
+    page_html = qz.printable_html(sheet, ["data:image/png;base64,AAAA"], "Quiz <script>", "quiz=1")
+    assert "<script>" not in page_html and "&lt;b&gt;Bag&lt;/b&gt;" in page_html
+
+
+def test_a_full_quiz_round_answer_reveal_score(isolated_runs):
+    results = runs.load_results(SHIPPED)
+    at = page(QUIZ, quiz="7", questions="3", mix="mistakes")
+    assert not at.exception and at.subheader[0].value == "Question 1 of 3"
+    first = qz.draw(results.labels, results.probabilities, 7, 3, "mistakes").indices[0]
+    network = int(results.predictions[first])
+    at.radio(key="guess_7_0").set_value(network).run()
+    at.button(key="reveal").click().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Questions answered"] == "1 of 3"
+    assert metrics["You predicted the network"] == "1 of 1" and metrics["The network was right"] == "0 of 1"
+    assert any(f"The network says **{CLASS_NAMES[network]}**" in m.value for m in at.markdown)
+    assert any("Where it looked" in (p.caption or "") for e in at.get("image") for p in e.proto.imgs)
+    at.button(key="next_question").click().run()
+    assert at.subheader[0].value == "Question 2 of 3"
+
+
+def test_a_teachers_link_gives_two_fresh_sessions_the_same_questions(isolated_runs):
+    def walk(at) -> list[int]:
+        """The test images of every question, read from the reveal's 'explain' link."""
+        seen = []
+        for number in range(5):
+            at.radio(key=f"guess_42_{number}").set_value(0).run()
+            at.button(key="reveal").click().run()
+            link = next(m.value for m in at.markdown if "Explain this image in detail" in m.value)
+            seen.append(int(link.split("index=")[1].rstrip(")")))
+            if number < 4:
+                at.button(key="next_question").click().run()
+        return seen
+
+    first, second = (page(QUIZ, quiz="42", questions="5", mix="near") for _ in range(2))
+    assert first.code[0].value.endswith("?quiz=42&questions=5&mix=near")  # the link a teacher hands out
+    order = walk(first)
+    assert walk(second) == order and len(set(order)) == 5
+    results = runs.load_results(SHIPPED)
+    assert set(order) <= set(qz.pools(results.labels, results.probabilities)["near"].tolist())
+    assert qz.draw(results.labels, results.probabilities, 43, 5, "near").indices.tolist() != order
+
+
+def test_an_impossible_quiz_link_says_what_it_did_instead(isolated_runs):
+    results = runs.load_results(SHIPPED)
+    available = len(qz.pools(results.labels, results.probabilities)["mistakes"])
+    at = page(QUIZ, quiz="1", questions=str(available + 10), mix="mistakes")
+    assert not at.exception
+    assert f"the quiz has {available} questions" in at.info[0].body
+    assert at.subheader[0].value == f"Question 1 of {available}"
+    at = page(QUIZ, mix="everything")
+    assert any("mix=everything" in info.body for info in at.info)
