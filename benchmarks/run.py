@@ -55,6 +55,7 @@ TARGETS = {
     "own_image_s": 1.0,
     "selection_s": 1.0,
     "feature_page_s": 2.0,
+    "lesson_s": 0.5,
 }
 SCRIPT_RUNNING = """() => document.querySelector('[data-testid="stApp"]')
     ?.getAttribute('data-test-script-state') === 'running'"""
@@ -185,6 +186,31 @@ def trust_page_rerun(repeats: int = 5) -> float:
         samples.append(time.perf_counter() - started)
         assert not at.exception, at.exception
     return statistics.median(samples)
+
+
+def lesson_step_reruns() -> dict[str, float]:
+    """Server-side rerun per step of the lesson "How it computes" (warm: each step visited once before),
+    and for the convolution step a move of the position slider."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.lesson_widgets import STEPS
+
+    at = AppTest.from_file(str(REPO_ROOT / "dashboard" / ui.PAGES["How it computes"]), default_timeout=120)
+    at.query_params["index"] = "0"
+    at.run()
+    for step in STEPS:  # warm every step's caches once
+        at.segmented_control(key="lesson_step").set_value(step).run()
+    times = {}
+    for step in STEPS:
+        started = time.perf_counter()
+        at.segmented_control(key="lesson_step").set_value(step).run()
+        times[step] = time.perf_counter() - started
+        assert not at.exception, at.exception
+    at.segmented_control(key="lesson_step").set_value("conv").run()
+    started = time.perf_counter()
+    at.slider(key="lesson_row").set_value(5).run()
+    times["conv, new position"] = time.perf_counter() - started
+    return times
 
 
 def per_image_test_time(images: int = 10) -> float:
@@ -427,6 +453,10 @@ def main(argv=None) -> int:
     lines.append(
         row("Can the maps be trusted?, rerun", f"{trust_page_rerun():.2f} s", f"warm; target {TARGETS['trust_s']} s")
     )
+    for step, seconds in lesson_step_reruns().items():
+        lines.append(
+            row(f"How it computes, step {step}", f"{seconds:.2f} s", f"warm rerun; target {TARGETS['lesson_s']} s")
+        )
     lines.append(
         row(
             "Saliency, per-image test against the controls",

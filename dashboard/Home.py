@@ -57,6 +57,10 @@ st.subheader("What you can explore")
 guide = {
     "Your own image": "draw a garment, upload a photo or use the camera; see every step that turns it into the "
     "network's 28x28 input, its answer, how familiar it looks to the network, and its explanations.",
+    "How it computes": "a lesson: one image through the network step by step, with the real numbers of every "
+    "operation (convolution, normalisation, pooling, softmax).",
+    "Quiz": "predict, then reveal: guess what the network will answer; teachers can hand out one link for the "
+    "whole class.",
     "Architecture": "the network layer by layer, with an interactive diagram of the stem, the four inception "
     "blocks and their 3x3 and 5x5 branches.",
     "Learning curves": "loss, accuracy and learning rate per epoch, with runs overlaid for comparison.",

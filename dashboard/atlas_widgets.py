@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from analysis.atlas import Atlas, layer_label
+from analysis.glossary import define
 from dashboard import charts, ui
 from explain import overlay
 from training.data import CLASS_NAMES, Split
@@ -124,7 +125,7 @@ def detail(atlas: Atlas, layer: str, channel: int, split: Split | None) -> None:
     )
     left, middle, right = st.columns([1, 1, 2])
     with left:
-        st.markdown("**Feature visualisation** (synthetic)")
+        st.markdown("**Feature visualisation** (synthetic)", help=define("feature visualisation"))
         st.image(overlay.crisp(overlay.stretch(atlas["visual"][row]), DETAIL_SCALE), width=28 * DETAIL_SCALE)
         if not atlas.dead(row):
             st.caption(
@@ -144,7 +145,10 @@ def detail(atlas: Atlas, layer: str, channel: int, split: Split | None) -> None:
             st.caption("None: the channel is never active." if split is not None else "Test images unavailable.")
         else:
             top_images(atlas, layer, row, split)
-            st.caption("The red box: the pixels the most active unit sees.")
+            st.caption(
+                "The red box: the pixels the most active unit sees (its receptive field).",
+                help=define("receptive field"),
+            )
     with right:
         st.markdown("**Mean activation per true class** (all test images)")
         st.plotly_chart(

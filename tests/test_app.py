@@ -233,7 +233,7 @@ def test_branches_page_knockout_changes_the_prediction_text():
     at = app("Inception branches", index="0", block="3")
     assert not at.exception
     assert "Block 3" in texts(at) and "7x7x64" in texts(at)
-    assert len(at.get("image")) == 4  # the four feature-map grids
+    assert len(at.get("plotly_chart")) == 5  # the four feature-map grids (clickable tiles) and the knock-out
     at.radio(key="knockout").set_value("both").run()
     assert "changes by" in texts(at)
 

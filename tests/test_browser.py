@@ -306,3 +306,39 @@ def test_a_feature_map_tile_on_the_inception_page_opens_the_atlas(page, app_url)
     no_exception(page)
     assert "layer=block1_3x3_reduce" in page.url and "channel=5" in page.url
     page.get_by_text("1x1 reduction before the 3x3 · channel 5").first.wait_for(timeout=30_000)
+
+
+def test_the_lesson_walks_through_its_steps(page, app_url):
+    page.goto(f"{app_url}/How_it_computes?index=0&step=image&filter=3&row=10&col=12")
+    wait_for_app(page)
+    no_exception(page)
+    expected = {
+        "2 · Convolution": "Sum of the 9 products",
+        "3 · Normalisation": "Sum of squares",
+        "4 · ReLU and dropout": "After ReLU",
+        "5 · Inception block": "1x1 convolution, filter 3",
+        "6 · The answer": "Logits and softmax",
+    }
+    for label, text in expected.items():
+        page.get_by_role("button", name=label).click()
+        page.wait_for_timeout(300)
+        wait_for_app(page)
+        no_exception(page)
+        page.get_by_text(text).first.wait_for(timeout=30_000)
+    assert "step=head" in page.url
+    page.screenshot(path=str(SHOTS / "How_it_computes_head.png"), full_page=True)
+
+
+def test_one_quiz_question_is_answered_and_revealed(page, app_url):
+    page.goto(f"{app_url}/Quiz?quiz=3&questions=2&mix=easy")
+    wait_for_app(page)
+    no_exception(page)
+    page.get_by_text("Question 1 of 2").first.wait_for(timeout=30_000)
+    page.locator("[data-testid='stRadio'] label").nth(1).click()  # Trouser
+    wait_for_app(page)
+    page.get_by_role("button", name="Reveal").click()
+    page.get_by_text("The network says").first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    no_exception(page)
+    assert "1 of 2" in page.inner_text("body")
+    page.screenshot(path=str(SHOTS / "Quiz_revealed.png"), full_page=True)

@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from analysis import trust  # noqa: E402
+from analysis.glossary import define  # noqa: E402
 from dashboard import charts, image_picker, model_cache, trust_widgets, ui  # noqa: E402
 from explain import overlay, saliency  # noqa: E402
 from explain.saliency import METHODS, TARGET_LAYERS, layer_label  # noqa: E402
@@ -45,7 +46,7 @@ method = c1.selectbox(
         else " · ".join(filter(None, [METHODS[m], trust.badge(card, m, current_layer)]))
     ),
     key="method",
-    help="Each method's verdict from this run's scorecard (at the chosen layer); see 'Can the maps be trusted?'.",
+    help=define("saliency map") + " Each method's verdict from this run's scorecard (at the chosen layer).",
 )
 target_choice = c2.selectbox(
     "Explain the class",

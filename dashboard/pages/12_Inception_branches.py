@@ -10,6 +10,7 @@ import streamlit as st  # noqa: E402
 
 import model as tgn  # noqa: E402
 from analysis.architecture import receptive_fields  # noqa: E402
+from analysis.glossary import define  # noqa: E402
 from dashboard import charts, image_picker, model_cache, ui  # noqa: E402
 from explain import branches, overlay  # noqa: E402
 from training.data import CLASS_NAMES  # noqa: E402
@@ -28,7 +29,12 @@ predicted = image.predicted
 c1, c2, c3 = st.columns([2, 2, 1])
 block = (
     c1.segmented_control(
-        "Block", list(tgn.BLOCKS), default=block_default, key="block", format_func=lambda b: f"Block {b}"
+        "Block",
+        list(tgn.BLOCKS),
+        default=block_default,
+        key="block",
+        format_func=lambda b: f"Block {b}",
+        help=define("inception block"),
     )
     or block_default
 )

@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import streamlit as st  # noqa: E402
 
 from analysis import architecture  # noqa: E402
+from analysis.glossary import define  # noqa: E402
 from dashboard import charts, ui  # noqa: E402
 
 run, results = ui.run_page("Architecture", ":material/account_tree:")
@@ -23,7 +24,9 @@ st.markdown(
 stages = architecture.stage_frame(rows)
 stage_names = list(stages["stage"])
 blocks = [s for s in stage_names if s.startswith("Inception")]
-chosen = st.segmented_control("Choose a block to open it", blocks, default=blocks[0], key="block")
+chosen = st.segmented_control(
+    "Choose a block to open it", blocks, default=blocks[0], key="block", help=define("inception block")
+)
 st.plotly_chart(charts.network_diagram(stages, chosen), width="stretch", config={"displayModeBar": False})
 
 if chosen:

@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import streamlit as st  # noqa: E402
 
 from analysis import atlas as atlas_file  # noqa: E402
+from analysis.glossary import define  # noqa: E402
 from dashboard import atlas_widgets as aw  # noqa: E402
 from dashboard import background, image_picker, ui  # noqa: E402
 from training import runs  # noqa: E402
@@ -41,6 +42,7 @@ layer = c1.selectbox(
     atlas.layers,
     key=aw.LAYER_KEY,
     format_func=lambda name: f"{atlas_file.layer_label(name)} ({atlas.channels(name)} channels)",
+    help=define("channel"),
 )
 count = atlas.channels(layer)
 if not 0 <= st.session_state.get(aw.CHANNEL_KEY, 0) < count:  # the previous layer had more channels
