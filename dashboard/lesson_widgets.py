@@ -83,31 +83,30 @@ def conv_step(trace, pixels: np.ndarray, filter: int, row: int, col: int, **_) -
         "products are added up, and the filter's **bias** is added. That number is one value of the filter's "
         "output map. Pick a filter and a position."
     )
-    left, middle, right = st.columns([1, 2, 1])
+    left, right = st.columns(2)
     with left:
         boxed_image(pixels, receptive_box(row, col, 3, 1), caption=f"The 3x3 patch at ({row}, {col})")
-    with middle:
-        a, b, c = st.columns(3)
-        with a:
-            st.markdown("**Patch** (pixels)")
-            table(step.patch[..., 0])
-        with b:
-            st.markdown(f"**Filter {filter}** (weights)")
-            table(step.kernel[..., 0])
-        with c:
-            st.markdown("**Products**")
-            table(step.products[..., 0])
-        st.markdown(
-            f"Sum of the 9 products **{f(step.total)}** + bias **{f(step.bias)}** = **{f(step.value)}**  \n"
-            f"(Keras computed {f(trace.outputs['stem_conv'][row, col, filter])} for this value.)",
-            help=define("convolution"),
-        )
     with right:
         st.plotly_chart(
             charts.value_map(trace.outputs["stem_conv"][..., filter], (row, col), f"Filter {filter}'s output map"),
-            width="stretch",
+            width="content",
             key="conv_map",
         )
+    a, b, c = st.columns(3)
+    with a:
+        st.markdown("**Patch** (pixel values)")
+        table(step.patch[..., 0])
+    with b:
+        st.markdown(f"**Filter {filter}** (weights)")
+        table(step.kernel[..., 0])
+    with c:
+        st.markdown("**Products** (patch x weight)")
+        table(step.products[..., 0])
+    st.markdown(
+        f"Sum of the 9 products **{f(step.total)}** + bias **{f(step.bias)}** = **{f(step.value)}**  \n"
+        f"(Keras computed {f(trace.outputs['stem_conv'][row, col, filter])} for this value.)",
+        help=define("convolution"),
+    )
 
 
 def lrn_step(trace, filter: int, row: int, col: int, **_) -> None:

@@ -284,3 +284,23 @@ def test_the_inception_page_offers_its_tiles_as_links_to_the_atlas():
     charts = at.get("plotly_chart")
     assert len(charts) >= 4  # four layers of tiles (then the knock-out chart)
     assert any("open it in the channel atlas" in c.value or "channel atlas" in c.value for c in at.caption)
+
+
+def test_a_second_atlas_command_on_the_same_folder_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    import filelock
+
+    folder = tmp_path / "run"
+    shutil.copytree(runs.SHIPPED_RUNS["original-recipe"], folder, ignore=shutil.ignore_patterns(".*"))
+    with filelock.FileLock(folder / runs.FOLDER_LOCK, timeout=0):  # as a running computation holds it
+        done = subprocess.run(
+            [sys.executable, "-m", "explain.atlas", "--run", str(folder), "--images", "100", "--steps", "1"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode == 2 and "another process is writing" in done.stderr
+    assert not (folder / runs.ATLAS_PARTIAL_FILE).exists()
