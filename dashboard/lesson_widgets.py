@@ -180,8 +180,8 @@ def block_step(trace, pixels: np.ndarray, filter: int, row: int, col: int, block
     mix = pd.DataFrame(
         {"input": step.patch[0, 0], "weight": step.kernel[0, 0], "product": step.products[0, 0]},
         index=[f"channel {k}" for k in range(inputs.shape[-1])],
-    ).T
-    st.dataframe(mix, column_config={k: st.column_config.NumberColumn(format=FORMAT) for k in mix.columns})
+    )
+    st.dataframe(mix, column_config={k: st.column_config.NumberColumn(format=FORMAT) for k in mix.columns}, height=250)
     value = trace.outputs[f"block{block}_3x3_reduce"][r, c, filter]
     st.markdown(
         f"Sum {f(step.total)} + bias {f(step.bias)} = {f(step.value)}; after ReLU **{f(max(step.value, 0.0))}** "
@@ -201,6 +201,13 @@ def block_step(trace, pixels: np.ndarray, filter: int, row: int, col: int, block
             f"**Concatenation**: {channels} channels of the 3x3 branch + {channels} of the 5x5 = "
             f"{concat.shape[-1]} channels.",
             help=define("concatenation"),
+        )
+        lrn = ar.lrn_at(concat[r, c], filter, **trace.constants[f"block{block}_lrn"])
+        st.markdown(
+            f"**LRN** of channel {filter} at ({r}, {c}): {f(lrn.value)} / {f(lrn.denominator)} = **{f(lrn.result)}** "
+            f"(channels {lrn.neighbours[0]}-{lrn.neighbours[-1]}; "
+            f"Keras: {f(trace.outputs[f'block{block}_lrn'][r, c, filter])})",
+            help=define("LRN"),
         )
         pooled = trace.outputs[f"block{block}_pool"]
         pr, pc = min(r // 2, pooled.shape[0] - 1), min(c // 2, pooled.shape[1] - 1)
@@ -275,6 +282,14 @@ def head_step(trace, **_) -> None:
         column_config={k: st.column_config.NumberColumn(format=FORMAT) for k in frame.columns if k != "class"},
     )
     top = order[0]
+    kernel, bias = trace.weights["predictions"]
+    products = np.asarray(out["head_dropout"], dtype=np.float64) * kernel[:, top]
+    st.markdown(
+        f"logit({CLASS_NAMES[top]}) = the sum of 250 products, feature x weight, **{f(products.sum())}** + bias "
+        f"**{f(bias[top])}** = **{f(soft.logits[top])}** (the largest products: "
+        + ", ".join(f"feature {k}: {f(products[k])}" for k in np.argsort(-products)[:3])
+        + ")."
+    )
     st.markdown(
         f"P({CLASS_NAMES[top]}) = {f(soft.exponentials[top])} / {f(soft.exponentials.sum())} (the sum of the "
         f"exponentials) = **{f(soft.probabilities[top])}**. Keras computed {f(out['predictions'][top])}."
