@@ -114,7 +114,7 @@ def detail(atlas: Atlas, layer: str, channel: int, split: Split | None) -> None:
     m1, m2, m3 = st.columns(3)
     m1.metric("Strongest response on the test set", f"{atlas['peak_max'][row]:.3f}")
     m2.metric(
-        "Fires most for",
+        "Most active on average for",
         ", ".join(CLASS_NAMES[k] for k in atlas.favourite_classes(row)) if not atlas.dead(row) else "nothing",
     )
     m3.metric(

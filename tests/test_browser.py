@@ -320,7 +320,7 @@ def test_the_lesson_walks_through_its_steps(page, app_url):
         "6 · The answer": "Logits and softmax",
     }
     for label, text in expected.items():
-        page.get_by_role("button", name=label).click()
+        page.get_by_role("radio", name=label).click()  # a segmented control's options are radio buttons
         page.wait_for_timeout(300)
         wait_for_app(page)
         no_exception(page)
