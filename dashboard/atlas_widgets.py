@@ -64,9 +64,9 @@ def hover_texts(atlas: Atlas, layer: str) -> list[str]:
 def channel_grid(atlas: Atlas, folder: str, stamp, layer: str, kind: str, split: Split | None, selected: int) -> None:
     """The layer's channels as clickable tiles; a click selects the channel (through session state)."""
     picture = _grid_picture(atlas, folder, stamp, layer, kind, split)
-    figure = charts.tile_grid(
-        picture, columns(atlas.channels(layer)), atlas.channels(layer), GAP, hover_texts(atlas, layer), selected
-    )
+    count = atlas.channels(layer)
+    width = 900 if columns(count) == 16 else 640
+    figure = charts.tile_grid(picture, columns(count), count, GAP, hover_texts(atlas, layer), selected, width)
     key = f"atlas_grid_{layer}_{kind}"
 
     def choose() -> None:

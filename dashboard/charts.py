@@ -421,9 +421,18 @@ def feature_map(
     return fig, traces
 
 
-def tile_grid(picture: np.ndarray, columns: int, count: int, gap: int, hover: list[str], selected: int | None = None):
+def tile_grid(
+    picture: np.ndarray,
+    columns: int,
+    count: int,
+    gap: int,
+    hover: list[str],
+    selected: int | None = None,
+    width: int = 600,
+):
     """A grid of tiles (an RGB picture made by overlay.grid) that can be clicked: one invisible point per
-    tile carries the hover text and the selection (plotly cannot select pixels of an image)."""
+    tile carries the hover text and the selection (plotly cannot select pixels of an image). ``width``:
+    about how wide it should be drawn, in screen pixels (its height follows)."""
     height, width = picture.shape[:2]
     rows = -(-count // columns)
     cell_w, cell_h = (width + gap) / columns, (height + gap) / rows
@@ -452,7 +461,7 @@ def tile_grid(picture: np.ndarray, columns: int, count: int, gap: int, hover: li
             line=dict(color=ACCENT, width=3),
         )
     fig.update_layout(
-        height=int(min(720, max(160, height * 1.05))),
+        height=int(min(720, max(120, height * width / picture.shape[1]))),
         margin=dict(l=0, r=0, t=0, b=0),
         xaxis=dict(visible=False, range=[-0.5, width - 0.5], constrain="domain"),
         yaxis=dict(visible=False, range=[height - 0.5, -0.5], scaleanchor="x", constrain="domain"),

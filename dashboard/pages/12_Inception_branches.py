@@ -90,7 +90,7 @@ for i, key in enumerate(layers):
             f"channel {c} · max {acts.maps[key][..., c].max():.2f} · click: open in the channel atlas"
             for c in range(filters)
         ]
-        figure = charts.tile_grid(picture, min(columns, filters), filters, 2, hover)
+        figure = charts.tile_grid(picture, min(columns, filters), filters, 2, hover, width=520)
         # A fresh key after each jump, so coming back does not replay the old click.
         event = st.plotly_chart(
             figure, width="stretch", on_select="rerun", selection_mode="points", key=f"tiles_{layer}_{jumps}"
