@@ -1,91 +1,14 @@
-"""Home: what the app is, the shipped model's headline figures and a guide to the pages."""
+"""The app's entry point (`streamlit run dashboard/Home.py`): the navigation, in sections, and the chosen page.
+
+The pages themselves live in ``app_pages/`` (not ``pages/``, which Streamlit would list a second time);
+``ui.SECTIONS`` says where each appears in the menu.
+"""
 
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, no install step
 
-import numpy as np  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from analysis import markup  # noqa: E402
 from dashboard import ui  # noqa: E402
 
-run, results = ui.run_page("Home")
-metrics, card = results.metrics, results.card
-
-st.title("Tiny GoogLeNet Explainer")
-st.markdown(
-    "An interactive look inside **Tiny GoogLeNet**, a 1-million-parameter inception-style "
-    "convolutional network trained to recognise the ten kinds of clothing in "
-    "[Fashion-MNIST](https://github.com/zalandoresearch/fashion-mnist). "
-    "For teachers showing a CNN in class, students exploring one on their own, and "
-    "practitioners who want to see where a model goes wrong and why."
-)
-
-st.subheader(f"The model: run {markup.code(run.name)}")
-cols = st.columns(5)
-cols[0].metric(
-    "Test accuracy",
-    ui.percent(metrics["test_accuracy"]),
-    delta=f"{(metrics['test_accuracy'] - ui.SEED_REAL_ACCURACY) * 100:+.1f} pts vs seed",
-    help="On the 10,000 Fashion-MNIST test images, evaluated once after choosing the epoch on a "
-    "validation split taken from the training set.",
-)
-cols[1].metric(
-    "Seed's claimed accuracy",
-    ui.percent(ui.SEED_CLAIMED_ACCURACY),
-    help="The original README's figure: the last epoch's score on the test set, which that notebook "
-    "also used for validation.",
-)
-cols[2].metric(
-    "Seed's real accuracy",
-    ui.percent(ui.SEED_REAL_ACCURACY),
-    help="What the original's saved weights scored: its ReLU output made the loss NaN after epoch 1, "
-    "so the checkpoint kept the epoch-1 weights (inferred from the notebook's log).",
-)
-cols[3].metric("Parameters", f"{card['parameters']:,}")
-cols[4].metric(
-    "Training",
-    f"{metrics['epochs']} epochs",
-    delta=f"{card['wall_seconds'] / 60:.0f} min on {card['hardware']['device']}",
-    delta_color="off",
-    delta_arrow="off",  # a duration, not a change
-)
-
-st.subheader("What you can explore")
-guide = {
-    "Your own image": "draw a garment, upload a photo or use the camera; see every step that turns it into the "
-    "network's 28x28 input, its answer, how familiar it looks to the network, and its explanations.",
-    "How it computes": "a lesson: one image through the network step by step, with the real numbers of every "
-    "operation (convolution, normalisation, pooling, softmax).",
-    "Quiz": "predict, then reveal: guess what the network will answer; teachers can hand out one link for the "
-    "whole class.",
-    "Architecture": "the network layer by layer, with an interactive diagram of the stem, the four inception "
-    "blocks and their 3x3 and 5x5 branches.",
-    "Learning curves": "loss, accuracy and learning rate per epoch, with runs overlaid for comparison.",
-    "Confusion matrix": "which classes are mistaken for which (pick a cell to see its images), and whether the "
-    "model's confidence can be taken at its word.",
-    "Mistakes": "every misclassified test image, most confidently wrong first.",
-    "Feature space": "all 10,000 test images on one map of how the network describes them: where classes "
-    "overlap and where the mistakes live (select points to see the images).",
-    "Channel atlas": "every one of the 976 channels of the network's convolutions: the test images it fires "
-    "for, a synthetic image that excites it, its favourite classes and what switching it off costs.",
-    "Saliency": "where the network looks: Grad-CAM, Grad-CAM++, Score-CAM, LayerCAM, gradient maps and occlusion, "
-    "each tested on the image you choose.",
-    "Can the maps be trusted?": "which of those maps really show what this model uses, measured against fair "
-    "controls and a model-randomisation test, with a plain verdict for each.",
-    "Inception branches": "what the 3x3 and 5x5 branches of each block see, and what happens if one is switched off.",
-    "Retrain": "train your own run with other settings (on a GPU when there is one) and compare it here.",
-}
-for label, text in guide.items():
-    left, right = st.columns([1, 4])
-    left.page_link(ui.PAGES[label], label=label)
-    right.markdown(text)
-
-st.subheader("A few test images and what the model says")
-split = ui.test_split_or_none()
-if split is not None:
-    # One image per class, the same ones every visit, so a class can compare them.
-    first_of_class = [int(np.flatnonzero(split.labels == c)[0]) for c in range(10)]
-    ui.image_gallery(split, first_of_class, results.probabilities, columns=5)
+ui.navigation().run()

@@ -23,23 +23,45 @@ WRONG = ":red[:material/cancel:]"
 THUMB_SCALE = 4  # 28 px -> 112 px, nearest neighbour, so pixels stay crisp
 
 PAGES = {
-    "Your own image": "pages/1_Your_own_image.py",
-    "How it computes": "pages/2_How_it_computes.py",
-    "Quiz": "pages/3_Quiz.py",
-    "Architecture": "pages/4_Architecture.py",
-    "Learning curves": "pages/5_Learning_curves.py",
-    "Confusion matrix": "pages/6_Confusion_matrix.py",
-    "Mistakes": "pages/7_Mistakes.py",
-    "Feature space": "pages/8_Feature_space.py",
-    "Channel atlas": "pages/9_Channel_atlas.py",
-    "Saliency": "pages/10_Saliency.py",
-    "Can the maps be trusted?": "pages/11_Can_the_maps_be_trusted.py",
-    "Inception branches": "pages/12_Inception_branches.py",
-    "Retrain": "pages/13_Retrain.py",
+    "Your own image": "app_pages/1_Your_own_image.py",
+    "How it computes": "app_pages/2_How_it_computes.py",
+    "Quiz": "app_pages/3_Quiz.py",
+    "Architecture": "app_pages/4_Architecture.py",
+    "Learning curves": "app_pages/5_Learning_curves.py",
+    "Confusion matrix": "app_pages/6_Confusion_matrix.py",
+    "Mistakes": "app_pages/7_Mistakes.py",
+    "Feature space": "app_pages/8_Feature_space.py",
+    "Channel atlas": "app_pages/9_Channel_atlas.py",
+    "Saliency": "app_pages/10_Saliency.py",
+    "Can the maps be trusted?": "app_pages/11_Can_the_maps_be_trusted.py",
+    "Inception branches": "app_pages/12_Inception_branches.py",
+    "Retrain": "app_pages/13_Retrain.py",
+}
+HOME_PAGE = "app_pages/0_Home.py"
+# Where each page appears in the menu (every page of PAGES exactly once).
+SECTIONS = {
+    "Your picture": ["Your own image"],
+    "Learn": ["How it computes", "Quiz", "Architecture"],
+    "How well it works": ["Learning curves", "Confusion matrix", "Mistakes"],
+    "The big picture": ["Feature space", "Channel atlas"],
+    "Explanations": ["Saliency", "Can the maps be trusted?", "Inception branches"],
+    "Train": ["Retrain"],
 }
 EXPLAIN_PAGE = PAGES["Saliency"]
 # Relative URLs of the pages, as Streamlit derives them from the file names (for Markdown links).
 PAGE_URLS = {label: "./" + path.split("/")[-1].split("_", 1)[1].removesuffix(".py") for label, path in PAGES.items()}
+
+
+def navigation():
+    """The app's menu: Home, then SECTIONS, every page listed (none hidden behind 'View more')."""
+    home = st.Page(
+        HOME_PAGE, title="Home", icon=":material/home:", default=True, url_path="start"
+    )  # served at / anyway
+    sections = {
+        section: [st.Page(PAGES[label], title=label, url_path=PAGE_URLS[label].removeprefix("./")) for label in labels]
+        for section, labels in SECTIONS.items()
+    }
+    return st.navigation({"": [home], **sections}, expanded=True)
 
 
 def setup_page(title: str, icon: str = ":material/checkroom:") -> None:

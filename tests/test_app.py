@@ -289,3 +289,10 @@ def test_pages_without_data_explain_how_to_fix_it(monkeypatch, tmp_path):
         assert not at.exception and not at.warning
     finally:
         ui.test_split.clear()
+
+
+def test_the_menu_lists_every_page_once_in_a_section():
+    from dashboard import ui
+
+    listed = [label for labels in ui.SECTIONS.values() for label in labels]
+    assert sorted(listed) == sorted(ui.PAGES) and len(listed) == len(set(listed))
