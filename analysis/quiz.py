@@ -69,6 +69,32 @@ def draw(labels: np.ndarray, probabilities: np.ndarray, seed: int, count: int, m
     return Quiz(seed, mix, np.asarray(chosen, dtype=int)[order], notice)
 
 
+CELLS = 7  # the image is split into 7 x 7 squares of 4 x 4 pixels for "where does it look?"
+
+
+def cell_shares(saliency: np.ndarray, cells: int = CELLS) -> np.ndarray:
+    """(cells, cells) share of a map's total weight in each square of the image (all zero for a blank map)."""
+    size = saliency.shape[0] // cells
+    blocks = np.asarray(saliency, dtype=np.float64)[: size * cells, : size * cells]
+    sums = blocks.reshape(cells, size, cells, size).sum(axis=(1, 3))
+    total = sums.sum()
+    return sums / total if total > 0 else sums
+
+
+def where_verdict(saliency: np.ndarray, row: int, col: int, cells: int = CELLS) -> str:
+    """How much of the map lies in the square the student picked, against an even spread and the map's peak."""
+    shares = cell_shares(saliency, cells)
+    if not shares.any():
+        return "The map is blank for this image, so it cannot say where the network looked."
+    best = np.unravel_index(int(shares.argmax()), shares.shape)
+    distance = int(max(abs(best[0] - row), abs(best[1] - col)))
+    return (
+        f"The map puts {shares[row, col]:.0%} of its weight in the square you picked (an even spread would put "
+        f"{1 / cells**2:.0%}); its strongest square holds {shares[best]:.0%}"
+        + (", and it is the one you picked." if distance == 0 else f", {distance} square{'s' * (distance > 1)} away.")
+    )
+
+
 def answer_sheet(quiz: Quiz, labels: np.ndarray, probabilities: np.ndarray, class_names) -> pd.DataFrame:
     """One row per question: the test image, the true class, the network's answer and its confidence."""
     predicted = probabilities[quiz.indices].argmax(axis=1)

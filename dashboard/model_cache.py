@@ -93,7 +93,7 @@ def lesson_trace(folder: str, pixels):
 
 def default_map(run, pixels, target: int):
     """The run's default map (its scorecard's pick) of a uint8 28x28 image for class ``target``: an overlay
-    picture and a caption naming the method and its verdict."""
+    picture, a caption naming the method and its verdict, and the raw (28, 28) map."""
     from analysis import trust
     from explain import overlay
     from explain.saliency import default_view, method_label
@@ -105,4 +105,4 @@ def default_map(run, pixels, target: int):
     peak = float(saliency.max())
     badge = trust.badge(card, method, layer)
     caption = f"{method_label(method, layer)} for {CLASS_NAMES[target]}" + (f" · {badge}" if badge else "")
-    return overlay.overlay(pixels, saliency / peak if peak > 0 else saliency, 0.5), caption
+    return overlay.overlay(pixels, saliency / peak if peak > 0 else saliency, 0.5), caption, saliency

@@ -217,7 +217,7 @@ def show_prediction(run, pixels: np.ndarray, before: np.ndarray | None = None) -
             delta_arrow="off",
         )
         ui.page_link("Saliency", "Explain it", ":material/local_fire_department:", "source=yours")
-    picture, caption = model_cache.default_map(run, pixels, top)
+    picture, caption, _ = model_cache.default_map(run, pixels, top)
     middle.image(picture, caption=caption, width=224)
     with right:
         if before is None:  # the top 5 as plain bars: a chart costs the browser more than the rest of the answer

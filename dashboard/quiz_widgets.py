@@ -10,13 +10,14 @@ import streamlit as st
 from PIL import Image
 
 from analysis import quiz as qz
-from dashboard import model_cache, ui
+from dashboard import charts, model_cache, ui
 from explain import overlay
 from training.data import CLASS_NAMES
 
 ANSWERS_KEY = "quiz_answers"  # question number -> (the student's guess, revealed?)
 POSITION_KEY = "quiz_position"
 SETTINGS_KEY = "quiz_settings"
+SCALE = 7  # 28 px -> 196 px
 
 
 def start(quiz: qz.Quiz) -> None:
@@ -44,7 +45,17 @@ def question(run, quiz: qz.Quiz, split, probabilities: np.ndarray) -> None:
     guess, revealed = st.session_state[ANSWERS_KEY].get(number, (None, False))
     st.subheader(f"Question {number + 1} of {len(quiz.indices)}")
     left, right = st.columns([1, 2])
-    left.image(overlay.crisp(split.images[index], 7), width=196)
+    where_key = f"where_{quiz.seed}_{number}"
+    with left:
+        where = st.session_state.get(where_key)
+        if revealed and where is not None:  # the square the student picked, outlined
+            size = 28 // qz.CELLS
+            box = (where[0] * size, where[1] * size, where[0] * size + size - 1, where[1] * size + size - 1)
+            st.image(overlay.boxed(split.images[index], box, SCALE), width=28 * SCALE)
+        elif revealed:
+            st.image(overlay.crisp(split.images[index], SCALE), width=28 * SCALE)
+        else:
+            where_picker(split.images[index], where_key)
     with right:
         choice = st.radio(
             "Which class will the network predict?",
@@ -68,8 +79,10 @@ def question(run, quiz: qz.Quiz, split, probabilities: np.ndarray) -> None:
             + f"  \nYou guessed **{CLASS_NAMES[guess]}**: "
             + ("you predicted the network." if guess == predicted else "the network saw it differently.")
         )
-    picture, caption = model_cache.default_map(run, split.images[index], predicted)
-    left.image(picture, caption=f"Where it looked: {caption}", width=196)
+    picture, caption, saliency = model_cache.default_map(run, split.images[index], predicted)
+    left.image(picture, caption=f"Where it looked: {caption}", width=28 * SCALE)
+    if where is not None:
+        right.markdown(f"You pointed at the outlined square. {qz.where_verdict(saliency, *where)}")
     ui.page_link("Saliency", "Explain this image in detail", ":material/local_fire_department:", f"index={index}")
     if number + 1 < len(quiz.indices):
         st.button(
@@ -80,6 +93,32 @@ def question(run, quiz: qz.Quiz, split, probabilities: np.ndarray) -> None:
         )
     else:
         st.success("That was the last question.", icon=":material/flag:")
+
+
+def where_picker(pixels: np.ndarray, key: str) -> None:
+    """The question's image as 7 x 7 clickable squares: optionally, where the student thinks the network looks."""
+    picture = np.repeat(overlay.crisp(pixels, SCALE)[..., None], 3, axis=-1)
+    chosen = st.session_state.get(key)
+    figure = charts.tile_grid(
+        picture,
+        qz.CELLS,
+        qz.CELLS**2,
+        0,
+        ["the network looks here"] * qz.CELLS**2,
+        None if chosen is None else chosen[0] * qz.CELLS + chosen[1],
+        width=28 * SCALE,
+    )
+
+    def remember() -> None:
+        points = ((st.session_state.get(f"{key}_chart") or {}).get("selection") or {}).get("points", [])
+        cells = [p["point_index"] for p in points if p.get("curve_number") == 1 and "point_index" in p]
+        if cells:
+            st.session_state[key] = divmod(int(cells[-1]), qz.CELLS)
+
+    st.plotly_chart(
+        figure, on_select=remember, selection_mode="points", key=f"{key}_chart", config={"displayModeBar": False}
+    )
+    st.caption("Optional: click where you think the network looks.")
 
 
 def _png_data_url(pixels: np.ndarray) -> str:

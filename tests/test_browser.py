@@ -334,11 +334,13 @@ def test_one_quiz_question_is_answered_and_revealed(page, app_url):
     wait_for_app(page)
     no_exception(page)
     page.get_by_text("Question 1 of 2").first.wait_for(timeout=30_000)
-    page.locator("[data-testid='stRadio'] label").nth(1).click()  # Trouser
+    _click_tile(page, 24, columns=7, count=49, tile=28, gap=0)  # "where does it look?": the centre square
+    page.locator("[data-testid='stRadio'] label").nth(1).click()  # a class
     wait_for_app(page)
     page.get_by_role("button", name="Reveal").click()
     page.get_by_text("The network says").first.wait_for(timeout=60_000)
     wait_for_app(page)
     no_exception(page)
     assert "1 of 2" in page.inner_text("body")
+    assert "You pointed at the outlined square" in page.inner_text("body")
     page.screenshot(path=str(SHOTS / "Quiz_revealed.png"), full_page=True)

@@ -226,3 +226,28 @@ def test_an_impossible_quiz_link_says_what_it_did_instead(isolated_runs):
     assert at.subheader[0].value == f"Question 1 of {available}"
     at = page(QUIZ, mix="everything")
     assert any("mix=everything" in info.body for info in at.info)
+
+
+def test_where_the_student_pointed_is_scored_against_the_map():
+    saliency = np.zeros((28, 28))
+    saliency[0:4, 24:28] = 3.0  # all the weight in the top-right square
+    saliency[12:16, 12:16] = 1.0  # a quarter of that in the centre square
+    shares = qz.cell_shares(saliency)
+    assert shares[0, 6] == pytest.approx(0.75) and shares[3, 3] == pytest.approx(0.25) and shares.sum() == 1
+    assert "75% of its weight" in qz.where_verdict(saliency, 0, 6) and "the one you picked" in qz.where_verdict(
+        saliency, 0, 6
+    )
+    assert "3 squares away" in qz.where_verdict(saliency, 3, 3)
+    assert "blank" in qz.where_verdict(np.zeros((28, 28)), 1, 1)
+
+
+def test_pointing_where_the_network_looks_is_scored_after_the_reveal(isolated_runs):
+    at = AppTest.from_file(str(REPO_ROOT / QUIZ), default_timeout=180)
+    at.query_params.update(quiz="5", questions="2", mix="easy")
+    at.session_state["where_5_0"] = (3, 3)  # as a click on the centre square leaves it
+    at.run()
+    assert not at.exception and len(at.get("plotly_chart")) == 1  # the clickable squares before the reveal
+    at.radio(key="guess_5_0").set_value(0).run()
+    at.button(key="reveal").click().run()
+    verdict = next(m.value for m in at.markdown if m.value.startswith("You pointed at the outlined square."))
+    assert "of its weight in the square you picked" in verdict or "blank" in verdict
