@@ -339,15 +339,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not (TOP <= args.images <= 10_000 and 1 <= args.probe_per_class <= 1_000 and 1 <= args.steps <= 10_000):
         parser.error(f"need {TOP} <= --images <= 10000, 1 <= --probe-per-class <= 1000, 1 <= --steps <= 10000")
-    import filelock
-
-    # One process per run folder: two would overwrite each other's partial results.
-    folder_lock = filelock.FileLock(args.run / runs.FOLDER_LOCK, timeout=0)
     try:
-        with folder_lock:
+        with runs.folder_lock(args.run):  # one process per run folder: two would overwrite each other's work
             atlas = compute(args.run, args.images, args.probe_per_class, args.steps)
-    except filelock.Timeout:
-        print(f"python -m explain.atlas: error: another process is writing into {args.run}.", file=sys.stderr)
+    except runs.FolderBusy as exc:
+        print(f"python -m explain.atlas: error: {exc}.", file=sys.stderr)
         return 2
     except runs.RunFolderError as exc:
         print(f"python -m explain.atlas: error: {exc}", file=sys.stderr)

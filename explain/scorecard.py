@@ -342,7 +342,11 @@ def main(argv=None) -> int:
     if not 1 <= args.cascade_images <= args.images <= 10_000:
         parser.error("need 1 <= --cascade-images <= --images <= 10000")
     try:
-        card = compute(args.run, args.images, args.cascade_images, keep_partial=args.keep_partial)
+        with runs.folder_lock(args.run):  # one process per run folder: two would overwrite each other's work
+            card = compute(args.run, args.images, args.cascade_images, keep_partial=args.keep_partial)
+    except runs.FolderBusy as exc:
+        print(f"python -m explain.scorecard: error: {exc}.", file=sys.stderr)
+        return 2
     except runs.RunFolderError as exc:
         print(f"python -m explain.scorecard: error: {exc}", file=sys.stderr)
         return 2

@@ -286,21 +286,22 @@ def test_the_inception_page_offers_its_tiles_as_links_to_the_atlas():
     assert any("open it in the channel atlas" in c.value or "channel atlas" in c.value for c in at.caption)
 
 
-def test_a_second_atlas_command_on_the_same_folder_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    "command", [["explain.atlas", "--images", "100", "--steps", "1"], ["explain.scorecard", "--images", "2", "--cascade-images", "1"]]
+)
+def test_a_second_analysis_of_the_same_folder_is_refused(tmp_path, command):
     import subprocess
     import sys
 
-    import filelock
-
     folder = tmp_path / "run"
     shutil.copytree(runs.SHIPPED_RUNS["original-recipe"], folder, ignore=shutil.ignore_patterns(".*"))
-    with filelock.FileLock(folder / runs.FOLDER_LOCK, timeout=0):  # as a running computation holds it
+    with runs.folder_lock(folder):  # as a running training or computation holds it
         done = subprocess.run(
-            [sys.executable, "-m", "explain.atlas", "--run", str(folder), "--images", "100", "--steps", "1"],
+            [sys.executable, "-m", command[0], "--run", str(folder), *command[1:]],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,
             timeout=300,
         )
     assert done.returncode == 2 and "another process is writing" in done.stderr
-    assert not (folder / runs.ATLAS_PARTIAL_FILE).exists()
+    assert not (folder / runs.ATLAS_PARTIAL_FILE).exists() and not (folder / runs.SCORECARD_PARTIAL_FILE).exists()

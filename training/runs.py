@@ -33,6 +33,7 @@ import json
 import os
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +124,27 @@ def is_reserved_name(name: str) -> bool:
 
 
 # --------------------------------------------------------------------------- writing
+
+
+class FolderBusy(RuntimeError):
+    """Another process holds the run folder's lock (it is training into it or computing an analysis)."""
+
+
+@contextmanager
+def folder_lock(folder: Path):
+    """Held while one process writes into a run folder (training, the scorecard, the atlas): an OS file lock
+    the OS drops when the process ends, however it ends. FolderBusy if another process holds it."""
+    import filelock
+
+    lock = filelock.FileLock(Path(folder) / FOLDER_LOCK, timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise FolderBusy(f"another process is writing into {folder}") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def file_sha256(path: Path) -> str:
