@@ -25,7 +25,12 @@ LAYER_KEY, CHANNEL_KEY, TILES_KEY = "atlas_layer", "atlas_channel", "atlas_tiles
 def layer_caption(atlas: Atlas, layer: str) -> str:
     number = atlas.layers.index(layer)
     field, grid = int(atlas["field"][number]), int(atlas["grid"][number])
-    seen = "the whole image" if field >= 28 else f"a {field}x{field} pixel patch"
+    if field >= 2 * 28 - 1:  # even a corner unit's field covers the image
+        seen = "the whole image"
+    elif field >= 28:
+        seen = f"a {field}x{field} pixel patch (the whole image for units near the centre)"
+    else:
+        seen = f"a {field}x{field} pixel patch"
     return f"{layer_label(layer)} · {atlas.channels(layer)} channels · a {grid}x{grid} grid of units, each sees {seen}"
 
 

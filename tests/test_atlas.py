@@ -287,7 +287,11 @@ def test_the_inception_page_offers_its_tiles_as_links_to_the_atlas():
 
 
 @pytest.mark.parametrize(
-    "command", [["explain.atlas", "--images", "100", "--steps", "1"], ["explain.scorecard", "--images", "2", "--cascade-images", "1"]]
+    "command",
+    [
+        ["explain.atlas", "--images", "100", "--steps", "1"],
+        ["explain.scorecard", "--images", "2", "--cascade-images", "1"],
+    ],
 )
 def test_a_second_analysis_of_the_same_folder_is_refused(tmp_path, command):
     import subprocess
