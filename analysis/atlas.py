@@ -86,14 +86,18 @@ class Atlas:
         best = float(self.arrays["best_mean"][row])
         return float(self.arrays["visual_mean"][row]) / best if best > 0 else 0.0
 
-    def knockout(self, row: int) -> dict[str, np.ndarray]:
-        """Per class on the probe set: accuracy and mean true-class probability, with the channel and without."""
+    def knockout(self, row: int) -> dict:
+        """On the probe set, with the channel and without: per class, accuracy and mean true-class
+        probability; over all probe images, ``total`` and ``total_off`` accuracy."""
         count = np.maximum(self.arrays["probe_count"], 1)
+        probes = max(int(self.arrays["probe_count"].sum()), 1)
         return {
             "accuracy": self.arrays["probe_correct"] / count,
             "accuracy_off": self.arrays["knockout_correct"][row] / count,
             "probability": self.arrays["probe_true_probability"] / count,
             "probability_off": self.arrays["knockout_true_probability"][row] / count,
+            "total": float(self.arrays["probe_correct"].sum()) / probes,
+            "total_off": float(self.arrays["knockout_correct"][row].sum()) / probes,
         }
 
     def favourite_classes(self, row: int, count: int = 2) -> list[int]:

@@ -31,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from dashboard import ui  # noqa: E402
-from tests.browser import SCRIPT_FINISHED, browser, streamlit_server, wait_for_app  # noqa: E402
+from tests.browser import SCRIPT_FINISHED, browser, streamlit_server, tile_centre, wait_for_app  # noqa: E402
 from training import runs  # noqa: E402
 from training.device import cpu_model  # noqa: E402
 
@@ -321,8 +321,6 @@ def feature_map_selection(env: dict, repeats: int = 3) -> float:
 
 def atlas_channel_click(env: dict, repeats: int = 3) -> float:
     """Seconds from a click on a channel's tile in the atlas to that channel's detail shown (Chromium, warm)."""
-    columns, tile, gap = 8, 56, 2  # block 2's 3x3 layer: 32 channels, 8 to a row of 56-px tiles
-    width, height = columns * (tile + gap) - gap, 4 * (tile + gap) - gap
     samples = []
     with browser() as chromium, streamlit_server(env) as (url, _):
         page = chromium.new_page(viewport={"width": 1400, "height": 1100})
@@ -330,10 +328,7 @@ def atlas_channel_click(env: dict, repeats: int = 3) -> float:
         wait_for_app(page)
         for i in range(repeats + 1):  # the first click warms the caches
             channel = 9 + i
-            box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
-            row, column = divmod(channel, columns)
-            x = box["x"] + box["width"] * (column * (tile + gap) + tile / 2) / width
-            y = box["y"] + box["height"] * (row * (tile + gap) + tile / 2) / height
+            x, y = tile_centre(page, channel, columns=8, count=32, tile=56)  # block 2's 3x3 layer: 32 channels
             started = time.perf_counter()
             page.mouse.click(x, y)
             page.get_by_text(f"3x3 branch · channel {channel}").first.wait_for(timeout=60_000)

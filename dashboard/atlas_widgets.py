@@ -112,9 +112,7 @@ def detail(atlas: Atlas, layer: str, channel: int, split: Split | None) -> None:
             icon=":material/do_not_disturb_on:",
         )
     effect = atlas.knockout(row)
-    before, after = effect["accuracy"], effect["accuracy_off"]
-    total_before = float(np.average(before, weights=atlas["probe_count"]))
-    total_after = float(np.average(after, weights=atlas["probe_count"]))
+    before, after, total_before, total_after = (effect[k] for k in ("accuracy", "accuracy_off", "total", "total_off"))
     probes = int(atlas["probe_count"].sum())
     m1, m2, m3 = st.columns(3)
     m1.metric("Strongest response on the test set", f"{atlas['peak_max'][row]:.3f}")

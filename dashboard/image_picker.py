@@ -4,7 +4,7 @@ The image is one of the 10,000 test images (by index, by class, at random, "next
 from a deep link ``?index=123``) or the user's own picture from the "Your own image" page
 (``?source=yours``; it lives in this session only). Both become one ``ExplainedImage``, so the
 pages never ask which kind they have. The URL carries the current image (and whatever else a
-page registers with ``sync_query``), so a copied link reproduces the view.
+page registers with ``ui.sync_query``), so a copied link reproduces the view.
 """
 
 from __future__ import annotations
@@ -22,18 +22,7 @@ from training.data import CLASS_NAMES
 INDEX_KEY = "image_index"
 SOURCE_KEY = "image_source"
 SOURCES = {"test": "Test images", "yours": "Your image"}
-LINK_SEEN = "_link_{}"  # the URL value of a parameter as last adopted or written
 DEFAULT_INDEX = 0
-
-
-def adopt_link(name: str, key: str, value) -> None:
-    """Set widget state ``key`` from the URL's ``name`` on arrival and whenever a link changes the URL
-    (``value()`` reads and checks it, with notices); otherwise the widget keeps the user's choice."""
-    raw = st.query_params.get(name)
-    seen = LINK_SEEN.format(name)
-    if key not in st.session_state or (raw is not None and raw != st.session_state.get(seen)):
-        st.session_state[key] = value()
-        st.session_state[seen] = raw
 
 
 def _set_index(value: int) -> None:
@@ -56,7 +45,7 @@ def random_index(labels: np.ndarray, class_index: int | None, rng: np.random.Gen
 def choose_image(reader: QueryReader, labels: np.ndarray, predictions: np.ndarray) -> int:
     """Sidebar controls for the image; returns the chosen test index."""
     count = len(labels)
-    adopt_link("index", INDEX_KEY, lambda: reader.integer("index", DEFAULT_INDEX, 0, count - 1))
+    ui.adopt_link("index", INDEX_KEY, lambda: reader.integer("index", DEFAULT_INDEX, 0, count - 1))
     rng = np.random.default_rng()
     with st.sidebar:
         st.subheader("Image")
@@ -86,16 +75,6 @@ def choose_image(reader: QueryReader, labels: np.ndarray, predictions: np.ndarra
             ),
         )
     return int(st.session_state[INDEX_KEY])
-
-
-def sync_query(**values) -> None:
-    """Write the current view into the URL (only values that changed, to avoid needless reruns)."""
-    wanted = {k: str(v) for k, v in values.items() if v is not None}
-    changed = {k: v for k, v in wanted.items() if st.query_params.get(k) != v}
-    if changed:
-        st.query_params.update(changed)
-    for name, value in wanted.items():
-        st.session_state[LINK_SEEN.format(name)] = value
 
 
 @dataclass(frozen=True)
@@ -175,7 +154,7 @@ def explanation_page(title: str, heading: str, icon: str) -> ExplainView:
         pixels = own_image.user_image()
         probabilities, _ = model_cache.predict_pixels(str(run.folder), pixels)
         image = ExplainedImage(pixels, probabilities, None, "Your image")
-        sync_query(source="yours")
+        ui.sync_query(source="yours")
         return ExplainView(run, results, reader, image)
     split = ui.test_split_or_none()
     if split is None:

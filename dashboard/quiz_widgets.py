@@ -144,10 +144,10 @@ def teacher_panel(quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.nd
         d1.download_button(
             "Questions and answers (CSV)", sheet.to_csv(index=False), f"quiz-{quiz.seed}.csv", "text/csv", key="csv"
         )
-        pictures = [_png_data_url(split.images[i]) for i in quiz.indices]
         d2.download_button(
             "Printable sheet (HTML)",
-            qz.printable_html(sheet, pictures, title, query),
+            # Made only when asked for: up to 500 pictures to encode, on every rerun otherwise.
+            lambda: qz.printable_html(sheet, [_png_data_url(split.images[i]) for i in quiz.indices], title, query),
             f"quiz-{quiz.seed}.html",
             "text/html",
             key="html",

@@ -309,6 +309,31 @@ def image_gallery(split: Split, indices, probabilities: np.ndarray, columns: int
                 )
 
 
+# --------------------------------------------------------------------------- the view in the URL
+
+LINK_SEEN = "_link_{}"  # the URL value of a parameter as last adopted or written
+
+
+def adopt_link(name: str, key: str, value) -> None:
+    """Set widget state ``key`` from the URL's ``name`` on arrival and whenever a link changes the URL
+    (``value()`` reads and checks it, with notices); otherwise the widget keeps the user's choice."""
+    raw = st.query_params.get(name)
+    seen = LINK_SEEN.format(name)
+    if key not in st.session_state or (raw is not None and raw != st.session_state.get(seen)):
+        st.session_state[key] = value()
+        st.session_state[seen] = raw
+
+
+def sync_query(**values) -> None:
+    """Write the current view into the URL (only values that changed, to avoid needless reruns)."""
+    wanted = {k: str(v) for k, v in values.items() if v is not None}
+    changed = {k: v for k, v in wanted.items() if st.query_params.get(k) != v}
+    if changed:
+        st.query_params.update(changed)
+    for name, value in wanted.items():
+        st.session_state[LINK_SEEN.format(name)] = value
+
+
 def query_reader() -> QueryReader:
     return QueryReader(st.query_params)
 

@@ -41,6 +41,7 @@ import numpy as np  # noqa: E402
 
 from analysis.architecture import layer_geometry  # noqa: E402
 from training import runs  # noqa: E402
+from training.partial import PartialResults, write_progress  # noqa: E402
 
 TOP = 9
 PROBE_PER_CLASS = 100
@@ -212,36 +213,6 @@ def channel_means(net, name: str, images: np.ndarray) -> np.ndarray:
     return np.maximum(outputs, 0).mean(axis=(1, 2))[np.arange(len(images)), np.arange(len(images))]
 
 
-class Partial:
-    """The stages and layers done so far, saved after each; refused if made for another model or settings."""
-
-    def __init__(self, folder: Path, fingerprint: str):
-        self.path = Path(folder) / runs.ATLAS_PARTIAL_FILE
-        self.fingerprint = fingerprint
-        self.arrays: dict[str, np.ndarray] = {}
-        if self.path.is_file():
-            try:
-                with np.load(self.path, allow_pickle=False) as stored:
-                    arrays = {k: stored[k] for k in stored.files}
-                if str(arrays.pop("fingerprint", "")) == fingerprint:
-                    self.arrays = arrays
-            except Exception:  # unreadable: start again
-                self.arrays = {}
-
-    def add(self, seconds: float, **arrays) -> None:
-        self.arrays.update(arrays)
-        self.arrays["seconds"] = np.array(float(self.arrays.get("seconds", 0.0)) + seconds)
-        runs.write_npz_atomic(self.path, fingerprint=np.array(self.fingerprint), **self.arrays)
-
-
-def _progress(folder: Path, phase: str, done: int, total: int, started: float) -> None:
-    runs.write_json_atomic(
-        Path(folder) / runs.ATLAS_PROGRESS_FILE,
-        {"phase": phase, "done": done, "total": total, "pid": os.getpid(), "updated_at": time.time()},
-    )
-    print(f"{phase}: {done}/{total} ({time.time() - started:.0f} s)", flush=True)
-
-
 def compute(
     folder: Path, images: int = 10_000, probe_per_class: int = PROBE_PER_CLASS, steps: int = VISUAL_STEPS
 ) -> dict:
@@ -251,9 +222,12 @@ def compute(
 
     folder = Path(folder)
     started = time.time()
+    progress_file = folder / runs.ATLAS_PROGRESS_FILE
     runs.load_results(folder)  # a complete, valid run folder (RunFolderError otherwise)
     model_sha = runs.file_sha256(folder / runs.MODEL_FILE)
-    partial = Partial(folder, f"{model_sha}|{images}|{probe_per_class}|{steps}|{VERSION}")
+    partial = PartialResults(
+        folder / runs.ATLAS_PARTIAL_FILE, f"{model_sha}|{images}|{probe_per_class}|{steps}|{VERSION}"
+    )
     net = tgn.load_model(folder / runs.MODEL_FILE)
     layers = tgn.conv_layers()
     channels = np.array([net.get_layer(name).output.shape[-1] for name in layers])
@@ -264,13 +238,17 @@ def compute(
     if "top_index" not in partial.arrays:
         stage_started = time.time()
         stats = activation_statistics(
-            net, layers, x, labels, progress=lambda done, total: _progress(folder, "top images", done, total, started)
+            net,
+            layers,
+            x,
+            labels,
+            progress=lambda done, total: write_progress(progress_file, "top images", done, total, started),
         )
         partial.add(time.time() - stage_started, **stats)
 
     probe = probe_indices(labels, probe_per_class)
     for number, name in enumerate(layers):
-        _progress(folder, "knock-outs", number, len(layers), started)
+        write_progress(progress_file, "knock-outs", number, len(layers), started)
         if f"knockout_correct|{name}" not in partial.arrays:
             stage_started = time.time()
             correct, probability = knockout_layer(net, name, x[probe], labels[probe])
@@ -281,7 +259,7 @@ def compute(
 
     level = partial.arrays["level"]
     for number, name in enumerate(layers):
-        _progress(folder, "feature visualisations", number, len(layers), started)
+        write_progress(progress_file, "feature visualisations", number, len(layers), started)
         if f"visual|{name}" not in partial.arrays:
             stage_started = time.time()
             part = slice(offsets[number], offsets[number + 1])

@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 from analysis import trust  # noqa: E402
 from explain import faithfulness as fa  # noqa: E402
 from training import runs  # noqa: E402
+from training.partial import PartialResults, write_progress  # noqa: E402
 
 PARTIAL_FILE = runs.SCORECARD_PARTIAL_FILE
 PROGRESS_FILE = runs.SCORECARD_PROGRESS_FILE
@@ -60,55 +61,6 @@ def methods_version() -> str:
         f"smoothgrad-x-input:{saliency.SMOOTHGRAD_SAMPLES}:{saliency.SMOOTHGRAD_NOISE}|"
         f"faster-scorecam:{saliency.FASTER_SCORECAM_MAX_N}|occlusion:{occlusion.PATCH}:{occlusion.STRIDE}"
     )
-
-
-class Partial:
-    """Per-image results so far, saved after every chunk; refused if made for another model or sample."""
-
-    def __init__(self, folder: Path, fingerprint: str):
-        self.path = Path(folder) / PARTIAL_FILE
-        self.fingerprint = fingerprint
-        self.arrays: dict[str, np.ndarray] = {}
-        if self.path.is_file():
-            try:
-                with np.load(self.path, allow_pickle=False) as stored:
-                    arrays = {k: stored[k] for k in stored.files}
-                if str(arrays.pop("fingerprint", "")) == fingerprint:
-                    self.arrays = arrays
-            except Exception:  # unreadable: start again
-                self.arrays = {}
-
-    def count(self, key: str) -> int:
-        return len(self.arrays[key]) if key in self.arrays else 0
-
-    def extend(self, values: dict[str, np.ndarray]) -> None:
-        for key, value in values.items():
-            value = np.asarray(value)
-            self.arrays[key] = np.concatenate([self.arrays[key], value]) if key in self.arrays else value
-
-    def save(self, seconds: float) -> None:
-        """Save, adding ``seconds`` of work to what earlier sessions spent."""
-        self.arrays["seconds"] = np.array(self.seconds() + seconds)
-        runs.write_npz_atomic(self.path, fingerprint=np.array(self.fingerprint), **self.arrays)
-
-    def seconds(self) -> float:
-        return float(self.arrays.get("seconds", 0.0))
-
-
-def _progress(folder: Path, phase: str, done: int, total: int, started: float) -> None:
-    elapsed = time.time() - started
-    runs.write_json_atomic(
-        Path(folder) / PROGRESS_FILE,
-        {
-            "phase": phase,
-            "done": done,
-            "total": total,
-            "elapsed_seconds": elapsed,
-            "pid": os.getpid(),
-            "updated_at": time.time(),
-        },
-    )
-    print(f"{phase}: {done}/{total} ({elapsed:.0f} s)", flush=True)
 
 
 def image_orders(image: np.ndarray, maps: list[np.ndarray], seed: int, position: int) -> tuple[list[str], list]:
@@ -265,12 +217,14 @@ def compute(folder: Path, images: int, cascade_images: int, seed: int = 0, keep_
 
     folder = Path(folder)
     started = time.time()
+    progress_file = folder / PROGRESS_FILE
     results = runs.load_results(folder)
     indices = sample_indices(images)
     cascade_indices = indices[:cascade_images]
     model_sha = runs.file_sha256(folder / runs.MODEL_FILE)
-    partial = Partial(
-        folder, f"{model_sha}|{images}|{cascade_images}|{seed}|{fa.STEPS}|{fa.RANDOM_ORDERS}|{methods_version()}"
+    partial = PartialResults(
+        folder / PARTIAL_FILE,
+        f"{model_sha}|{images}|{cascade_images}|{seed}|{fa.STEPS}|{fa.RANDOM_ORDERS}|{methods_version()}",
     )
 
     net = tgn.load_model(folder / runs.MODEL_FILE)
@@ -281,24 +235,24 @@ def compute(folder: Path, images: int, cascade_images: int, seed: int = 0, keep_
 
     first_key = "deletion|control|random"
     done = partial.count(first_key)
-    _progress(folder, "curves", done, len(indices), started)
+    write_progress(progress_file, "curves", done, len(indices), started)
     while done < len(indices):
         chunk = slice(done, min(done + CHUNK, len(indices)))
         chunk_started = time.time()
         partial.extend(score_curves(net, explainers, x[chunk], predicted[chunk], done, seed))
         partial.save(time.time() - chunk_started)
         done = partial.count(first_key)
-        _progress(folder, "curves", done, len(indices), started)
+        write_progress(progress_file, "curves", done, len(indices), started)
 
     cascade_key = f"runner_up|{entries()[0][0]}|{entries()[0][1]}"
     if partial.count(cascade_key) < len(cascade_indices):
-        _progress(folder, "randomisation", 0, len(cascade_indices), started)
+        write_progress(progress_file, "randomisation", 0, len(cascade_indices), started)
         ranked = np.argsort(-results.probabilities[cascade_indices], axis=1)
         partial.arrays = {k: v for k, v in partial.arrays.items() if not k.startswith(("runner_up|", "random|"))}
         cascade_started = time.time()
         partial.extend(score_randomisation(net, x[: len(cascade_indices)], ranked[:, 0], ranked[:, 1]))
         partial.save(time.time() - cascade_started)
-        _progress(folder, "randomisation", len(cascade_indices), len(cascade_indices), started)
+        write_progress(progress_file, "randomisation", len(cascade_indices), len(cascade_indices), started)
 
     card = build_scorecard(
         partial.arrays,

@@ -114,3 +114,15 @@ def wait_for_app(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
     page.wait_for_function(SCRIPT_FINISHED, timeout=timeout_ms)
     page.wait_for_timeout(300)  # let the last deltas paint
+
+
+def tile_centre(page, index: int, columns: int, count: int, tile: int, gap: int = 2) -> tuple[float, float]:
+    """Screen position of the centre of tile ``index`` in the first tile grid on the page (charts.tile_grid:
+    ``count`` tiles of ``tile`` px, ``columns`` to a row, ``gap`` px apart)."""
+    box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+    width, height = columns * (tile + gap) - gap, -(-count // columns) * (tile + gap) - gap
+    row, column = divmod(index, columns)
+    return (
+        box["x"] + box["width"] * (column * (tile + gap) + tile / 2) / width,
+        box["y"] + box["height"] * (row * (tile + gap) + tile / 2) / height,
+    )

@@ -19,6 +19,19 @@ def app_pages() -> dict[str, str]:
     return {"Home": "dashboard/Home.py", **{label: f"dashboard/{path}" for label, path in ui.PAGES.items()}}
 
 
+def open_page(path: str, session: dict | None = None, **query):
+    """Run one page script (relative to the repository) under AppTest, with session state and query
+    parameters set before its first run."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO_ROOT / path), default_timeout=180)
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
 def real_data_dir() -> Path | None:
     """The real data: $FASHION_MNIST_DIR if set and present, else ../shared/data/fashion-mnist."""
     for candidate in (os.environ.get("FASHION_MNIST_DIR"), SHARED_DATA):

@@ -1,5 +1,6 @@
 """The channel atlas: geometry, the stored atlases recomputed, resumable computation, the page and its links."""
 
+import functools
 import shutil
 
 import numpy as np
@@ -8,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import atlas as atlas_file
 from analysis.architecture import layer_geometry, receptive_box
-from tests.conftest import REPO_ROOT, app_pages
+from tests.conftest import REPO_ROOT, app_pages, open_page
 from training import jobs, runs
 from training.data import CLASS_NAMES
 
@@ -132,6 +133,7 @@ def test_a_stored_knock_out_matches_switching_the_filter_off_in_the_weights():
         row = atlas.row(layer, channel)
         assert np.abs(atlas["knockout_correct"][row] - correct).max() <= 1  # an exact tie may fall either way
         assert atlas["knockout_true_probability"][row] == pytest.approx(true_probability, abs=1e-2)
+        assert abs(atlas.knockout(row)["total_off"] - correct.sum() / len(probe)) <= 10 / len(probe)
 
 
 # --------------------------------------------------------------------------- reading: every way a file can be wrong
@@ -209,13 +211,7 @@ def test_the_shipped_runs_atlas_cannot_be_recomputed_from_the_app():
 # --------------------------------------------------------------------------- the page
 
 
-def page(session: dict | None = None, **query) -> AppTest:
-    at = AppTest.from_file(str(REPO_ROOT / PAGE), default_timeout=120)
-    for key, value in (session or {}).items():
-        at.session_state[key] = value
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+page = functools.partial(open_page, PAGE)
 
 
 def test_the_page_opens_on_the_stem_and_shows_a_channel_in_detail():
@@ -283,7 +279,7 @@ def test_the_inception_page_offers_its_tiles_as_links_to_the_atlas():
     assert not at.exception
     charts = at.get("plotly_chart")
     assert len(charts) >= 4  # four layers of tiles (then the knock-out chart)
-    assert any("open it in the channel atlas" in c.value or "channel atlas" in c.value for c in at.caption)
+    assert any("Click a tile to see that channel in the channel atlas" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize(

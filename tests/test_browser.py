@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dashboard import ui
-from tests.browser import browser, chromium_path, streamlit_server, wait_for_app
+from tests.browser import browser, chromium_path, streamlit_server, tile_centre, wait_for_app
 from tests.conftest import REPO_ROOT
 from training import runs
 from training.data import CLASS_NAMES
@@ -271,14 +271,7 @@ def _click_tile(page, channel: int, columns: int, count: int, tile: int, gap: in
     plot = page.locator(".js-plotly-plot").first
     plot.scroll_into_view_if_needed()
     page.wait_for_timeout(800)
-    box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
-    rows = -(-count // columns)
-    width, height = columns * (tile + gap) - gap, rows * (tile + gap) - gap
-    row, column = divmod(channel, columns)
-    page.mouse.click(
-        box["x"] + box["width"] * (column * (tile + gap) + tile / 2) / width,
-        box["y"] + box["height"] * (row * (tile + gap) + tile / 2) / height,
-    )
+    page.mouse.click(*tile_centre(page, channel, columns, count, tile, gap))
     page.wait_for_timeout(300)
     wait_for_app(page)
 

@@ -1,14 +1,14 @@
 """The feature-space map: the stored embeddings, placing a new picture, selections, and the page."""
 
+import functools
 import shutil
 
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
-from streamlit.testing.v1 import AppTest
 
 from analysis import embedding
-from tests.conftest import REPO_ROOT, app_pages
+from tests.conftest import app_pages, open_page
 from training import runs
 
 PAGE = app_pages()["Feature space"]
@@ -54,13 +54,7 @@ def test_selection_indices_and_class_mix():
     assert mix.set_index("class").to_dict() == {"true": {"a": 2, "b": 1}, "predicted": {"a": 1, "b": 2}}
 
 
-def page(session: dict | None = None, **query) -> AppTest:
-    at = AppTest.from_file(str(REPO_ROOT / PAGE), default_timeout=120)
-    for key, value in (session or {}).items():
-        at.session_state[key] = value
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+page = functools.partial(open_page, PAGE)
 
 
 def select(curve: int, count: int) -> dict:

@@ -80,11 +80,10 @@ def test_every_number_the_lesson_shows_matches_the_keras_layers(traced, index):
 
 # --------------------------------------------------------------------------- the lesson page
 
-from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from analysis import quiz as qz  # noqa: E402
 from analysis.glossary import TERMS, define  # noqa: E402
-from tests.conftest import REPO_ROOT, app_pages  # noqa: E402
+from tests.conftest import app_pages, open_page  # noqa: E402
 from training.data import CLASS_NAMES  # noqa: E402
 
 LESSON, QUIZ = app_pages()["How it computes"], app_pages()["Quiz"]
@@ -96,11 +95,7 @@ def isolated_runs(tmp_path, monkeypatch, data_env):
     monkeypatch.setenv(runs.RUNS_DIR_ENV, str(tmp_path / "runs"))
 
 
-def page(path: str, **query) -> AppTest:
-    at = AppTest.from_file(str(REPO_ROOT / path), default_timeout=180)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+page = open_page
 
 
 def all_text(at) -> str:
@@ -242,10 +237,7 @@ def test_where_the_student_pointed_is_scored_against_the_map():
 
 
 def test_pointing_where_the_network_looks_is_scored_after_the_reveal(isolated_runs):
-    at = AppTest.from_file(str(REPO_ROOT / QUIZ), default_timeout=180)
-    at.query_params.update(quiz="5", questions="2", mix="easy")
-    at.session_state["where_5_0"] = (3, 3)  # as a click on the centre square leaves it
-    at.run()
+    at = page(QUIZ, {"where_5_0": (3, 3)}, quiz="5", questions="2", mix="easy")  # as a click on the centre leaves it
     assert not at.exception and len(at.get("plotly_chart")) == 1  # the clickable squares before the reveal
     at.radio(key="guess_5_0").set_value(0).run()
     at.button(key="reveal").click().run()

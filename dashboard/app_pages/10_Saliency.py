@@ -70,7 +70,7 @@ layer = c3.selectbox(
 opacity = c4.slider("Opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
 target = {"predicted": predicted, "true": true}.get(target_choice)
 target = int(target_choice) if target is None else target
-image_picker.sync_query(index=image.index, method=method, layer=layer, target=target_choice)
+ui.sync_query(index=image.index, method=method, layer=layer, target=target_choice)
 folder = str(run.folder)
 
 

@@ -46,7 +46,7 @@ scale = c2.radio(
     format_func=lambda s: "Shared by all four layers" if s == "shared" else "Each layer its own",
 )
 colour_map = c3.selectbox("Colours", list(overlay.COLOUR_MAPS), key="colours")
-image_picker.sync_query(index=image.index, block=block)
+ui.sync_query(index=image.index, block=block)
 
 net = model_cache.load_model_or_stop(run.folder)
 acts = branches.branch_activations(net, image.model_input, block)

@@ -10,7 +10,7 @@ import streamlit as st  # noqa: E402
 from analysis import atlas as atlas_file  # noqa: E402
 from analysis.glossary import define  # noqa: E402
 from dashboard import atlas_widgets as aw  # noqa: E402
-from dashboard import background, image_picker, ui  # noqa: E402
+from dashboard import background, ui  # noqa: E402
 from training import runs  # noqa: E402
 
 DEFAULT_LAYER = "stem_conv"
@@ -31,9 +31,9 @@ except atlas_file.AtlasError as exc:
 
 reader = ui.query_reader()
 default = DEFAULT_LAYER if DEFAULT_LAYER in atlas.layers else atlas.layers[0]
-image_picker.adopt_link("layer", aw.LAYER_KEY, lambda: reader.choice("layer", atlas.layers, default))
+ui.adopt_link("layer", aw.LAYER_KEY, lambda: reader.choice("layer", atlas.layers, default))
 count = atlas.channels(st.session_state[aw.LAYER_KEY])
-image_picker.adopt_link("channel", aw.CHANNEL_KEY, lambda: reader.integer("channel", 0, 0, count - 1))
+ui.adopt_link("channel", aw.CHANNEL_KEY, lambda: reader.integer("channel", 0, 0, count - 1))
 ui.show_notices(reader)
 
 c1, c2, c3 = st.columns([3, 2, 1])
@@ -56,7 +56,7 @@ kind = (
 channel = int(
     c3.number_input("Channel", min_value=0, max_value=count - 1, step=1, key=aw.CHANNEL_KEY, help=f"0 to {count - 1}")
 )
-image_picker.sync_query(layer=layer, channel=channel)
+ui.sync_query(layer=layer, channel=channel)
 
 st.caption(aw.layer_caption(atlas, layer) + ". Click a tile to open its channel.")
 split = ui.test_split_or_none()
