@@ -1,4 +1,4 @@
-"""Streamlit helpers shared by the pages: cached loading, the run selector, images, notices.
+"""Streamlit helpers shared by the pages: cached loading, the run selector, the view in the URL, images, notices.
 
 Nothing here imports TensorFlow; the explanation pages get the model from
 ``dashboard.model_cache``.
