@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.data import CLASS_NAMES
+from dataset.fashion_mnist import CLASS_NAMES
 
 
 def row_normalised(confusion: np.ndarray) -> np.ndarray:

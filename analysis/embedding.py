@@ -20,15 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from analysis import familiarity
-from training import runs
+from runfolder import artefacts, guard, runs
+from runfolder.artefacts import EmbeddingError  # noqa: F401  (the pages catch it by this name)
+from runfolder.partial import write_progress
 
 SEED = 7
 PERPLEXITY = 30.0
 PLACE_NEIGHBOURS = 10
-
-
-class EmbeddingError(ValueError):
-    """embedding.npz is missing, unreadable or made from other features; the message says which."""
 
 
 def features_digest(features: np.ndarray) -> str:
@@ -79,21 +77,9 @@ def write(folder: Path, progress=None) -> np.ndarray:
 
 
 def read(folder: Path, features: np.ndarray) -> np.ndarray:
-    """The run's (N, 2) map, checked against its features; EmbeddingError if absent or inconsistent."""
-    path = Path(folder) / runs.EMBEDDING_FILE
-    if not path.is_file():
-        raise EmbeddingError(f"This run has no feature-space map yet ({path.name} is missing).")
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            xy = np.asarray(stored["xy"], dtype=np.float32)
-            digest = str(stored["features_sha256"])
-    except Exception as exc:  # truncated, not a zip, missing keys
-        raise EmbeddingError(f"{path.name} cannot be read ({type(exc).__name__}: {exc}).") from exc
-    if xy.shape != (len(features), 2) or not np.isfinite(xy).all():
-        raise EmbeddingError(f"{path.name} holds {xy.shape} coordinates; this run has {len(features)} test images.")
-    if digest != features_digest(features):
-        raise EmbeddingError(f"{path.name} was computed from other features than this run's (retrained since?).")
-    return xy
+    """The run's (N, 2) map, checked against its features (runfolder.artefacts); EmbeddingError if absent
+    or inconsistent."""
+    return artefacts.read_embedding(folder, features, features_digest(features))
 
 
 def place(query: np.ndarray, features: np.ndarray, xy: np.ndarray, k: int = PLACE_NEIGHBOURS):
@@ -132,14 +118,19 @@ def class_mix(indices: np.ndarray, labels: np.ndarray, predictions: np.ndarray, 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.embedding", description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", type=Path, default=runs.SHIPPED_RUNS[runs.DEFAULT_RUN], help="run folder")
+    parser.add_argument("--rebuild-shipped", action="store_true", help=guard.REBUILD_HELP)
     args = parser.parse_args(argv)
-    try:
-        runs.load_results(args.run)
-    except runs.RunFolderError as exc:
-        print(f"python -m analysis.embedding: error: {exc}", file=sys.stderr)
-        return 2
     started = time.time()
-    write(args.run, progress=lambda f: print(f"t-SNE {f:.0%}", flush=True))
+    progress_file = args.run / runs.EMBEDDING_PROGRESS_FILE
+    code, _ = guard.run_analysis(
+        "analysis.embedding",
+        args.run,
+        args.rebuild_shipped,
+        lambda: write(args.run, progress=lambda f: write_progress(progress_file, "t-SNE", round(100 * f), 100, started)),
+    )
+    progress_file.unlink(missing_ok=True)
+    if code:
+        return code
     print(f"Wrote {args.run / runs.EMBEDDING_FILE} in {time.time() - started:.0f} s.", flush=True)
     return 0
 

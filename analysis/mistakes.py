@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from training.data import CLASS_NAMES
+from dataset.fashion_mnist import CLASS_NAMES
 
 SORT_ORDERS = {
     "confidence": "Most confidently wrong first",

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from analysis import markup
-from training.data import CLASS_NAMES
+from dataset.fashion_mnist import CLASS_NAMES
 
 # ASCII digits only: str.isdigit() accepts '²' and '①', which int() then rejects.
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,12}")

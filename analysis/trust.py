@@ -16,10 +16,9 @@ Blank maps are left out of the curve statistics and reported as the blank rate.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
+from analysis import markup
 from explain.faithfulness import TESTS
+from runfolder.artefacts import ScorecardError  # noqa: F401  (the pages catch it by this name)
 
 RULE = {
     "min_share_beating_garment": 0.5,  # more than this share of images, in deletion and in insertion
@@ -39,10 +38,6 @@ VERDICTS = {
     "not-model": "ignores the model's weights",
     "neither": "fails both tests",
 }
-
-
-class ScorecardError(ValueError):
-    """faithfulness.json is missing, unreadable or made for another model; the message says which."""
 
 
 def key(method: str, layer: str) -> str:
@@ -100,29 +95,6 @@ def choose_default(entries: dict) -> str:
         return (e["blank_rate"] <= RULE["max_blank_rate"], correlation is not None and correlation < 0.5, _strength(e))
 
     return max(entries, key=fallback)
-
-
-def read_scorecard(folder: Path, file_name: str = "faithfulness.json") -> dict:
-    """The run's scorecard, checked for the fields the pages use; ScorecardError if absent or broken."""
-    path = Path(folder) / file_name
-    if not path.is_file():
-        raise ScorecardError(f"This run has no faithfulness scorecard yet ({path.name} is missing).")
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-        entries = card["entries"]
-        default = card["default"]
-        if not isinstance(entries, dict) or not entries or default["key"] not in entries:
-            raise ValueError("no entries, or a default that is not among them")
-        for name, entry in entries.items():
-            for field in ("method", "layer", "label", "verdict", "passes", "beats", "randomisation", "blank_rate"):
-                if field not in entry:
-                    raise ValueError(f"entry {name} lacks {field}")
-        for field in ("controls", "sample", "rule", "stages"):
-            if field not in card:
-                raise ValueError(f"it lacks {field}")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ScorecardError(f"{path.name} cannot be read ({type(exc).__name__}: {exc}).") from exc
-    return card
 
 
 # --------------------------------------------------------------------------- what the pages show
@@ -191,26 +163,21 @@ def cascade_frame(card: dict, layer: str):
     )
 
 
-def default_view(card: dict | None) -> tuple[str, str] | None:
-    """(method, layer) that the Saliency page opens on for this run, if it has a scorecard."""
-    if not card:
-        return None
-    return card["default"]["method"], card["default"]["layer"]
-
-
 def summary_sentence(card: dict) -> str:
     """The scorecard's headline in words."""
-    passing = [e["label"] for e in card["entries"].values() if e["passes"]]
+    # Labels come from a file, so they are shown as plain text, never as Markdown.
+    passing = [markup.escape(e["label"]) for e in card["entries"].values() if e["passes"]]
+    default = markup.escape(card["default"]["label"])
     total = len(card["entries"])
     if not passing:
         return (
             f"**No method passes on this model** (0 of {total} method-layer pairs). That is a finding, not a failure: "
             f"read every map here as a hypothesis, not as what the model relies on. The Saliency page opens on "
-            f"{card['default']['label']}, the closest to passing."
+            f"{default}, the closest to passing."
         )
     return (
         f"**{len(passing)} of {total} method-layer pairs pass**: {', '.join(passing)}. The Saliency page opens on "
-        f"{card['default']['label']}, the one that beats the garment control most clearly."
+        f"{default}, the one that beats the garment control most clearly."
     )
 
 
@@ -233,11 +200,3 @@ telling you about the image, or about the network's wiring.
 **Blank maps.** Plain Grad-CAM keeps only locations with net positive evidence; when there are none, its map is
 empty. Blank maps are left out of the averages and counted separately.
 """
-
-
-def check_model(card: dict, model_sha256: str) -> None:
-    """Raise ScorecardError when the scorecard was made for another model file than the run's."""
-    if card.get("model_sha256") != model_sha256:
-        raise ScorecardError(
-            "faithfulness.json was computed for another model file than this run's model.keras (retrained since?)."
-        )

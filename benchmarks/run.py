@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from dashboard import ui  # noqa: E402
 from tests.browser import SCRIPT_FINISHED, browser, streamlit_server, tile_centre, wait_for_app  # noqa: E402
-from training import runs  # noqa: E402
+from runfolder import runs  # noqa: E402
 from training.device import cpu_model  # noqa: E402
 
 # URL names of the pages ("" is Home); the model pages import TensorFlow (the own-image page is timed apart).
@@ -222,7 +222,7 @@ def per_image_test_time(images: int = 10) -> float:
     import model as tgn
     from explain import faithfulness as fa
     from explain.saliency import build_explainers, predict_in_chunks, saliency_map
-    from training.data import load_split, to_model_input
+    from dataset.fashion_mnist import load_split, to_model_input
 
     net = tgn.load_model(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE)
     explainers = build_explainers(net)
@@ -347,7 +347,7 @@ import numpy as np
 import keras
 from model import build_tiny_googlenet
 from training.config import TrainConfig
-from training.data import load_split
+from dataset.fashion_mnist import load_split
 from training.train import make_dataset, make_optimizer
 config = TrainConfig()
 split = load_split("train")
@@ -375,8 +375,8 @@ def prediction_time() -> float:
     code = """
 import time
 import model as tgn
-from training import runs
-from training.data import load_split, to_model_input
+from runfolder import runs
+from dataset.fashion_mnist import load_split, to_model_input
 net = tgn.load_model(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE)
 x = to_model_input(load_split("test").images)
 net.predict(x[:500], batch_size=500, verbose=0)

@@ -12,7 +12,7 @@ from analysis.atlas import Atlas, layer_label
 from analysis.glossary import define
 from dashboard import charts, ui
 from explain import overlay
-from training.data import CLASS_NAMES, Split
+from dataset.fashion_mnist import CLASS_NAMES, Split
 
 TILE_KINDS = {"visual": "Feature visualisation", "top": "Top test image"}
 TILE_SCALE = 2  # 28 px -> 56 px per tile

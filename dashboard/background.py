@@ -1,4 +1,5 @@
-"""Per-run analyses computed in the background on demand (the maps' scorecard, the channel atlas).
+"""Per-run analyses computed in the background on demand (the maps' scorecard, the channel atlas, the
+feature-space map): never in the server's own process.
 
 A run that lacks one gets the reason, then: a live progress bar while it is being computed, a button
 that starts it in the machine's one job slot, or why that is not possible here. Each analysis is
@@ -14,7 +15,8 @@ import streamlit as st
 
 from analysis import markup
 from dashboard import ui
-from training import jobs, runs
+from runfolder import runs
+from training import jobs
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,17 @@ ATLAS = Analysis(
     "about 15 minutes on 2 CPU cores",
     {"top images": "top images", "knock-outs": "knock-outs, layer", "feature visualisations": "visualisations, layer"},
 )
-ANALYSES = {analysis.module: analysis for analysis in (SCORECARD, ATLAS)}
+EMBEDDING = Analysis(
+    "feature-space map",
+    jobs.EMBEDDING_MODULE,
+    runs.EMBEDDING_FILE,
+    runs.EMBEDDING_PROGRESS_FILE,
+    jobs.start_embedding,
+    "Compute the map (1-3 minutes on 2 cores)",
+    "1-3 minutes on 2 CPU cores",
+    {"t-SNE": "t-SNE, per cent"},
+)
+ANALYSES = {analysis.module: analysis for analysis in (SCORECARD, ATLAS, EMBEDDING)}
 
 
 def show_progress(analysis: Analysis, state: dict) -> None:

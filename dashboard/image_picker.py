@@ -16,8 +16,8 @@ import streamlit as st
 
 from analysis.query import QueryReader
 from dashboard import model_cache, own_image, ui
-from training import runs
-from training.data import CLASS_NAMES
+from runfolder import runs
+from dataset.fashion_mnist import CLASS_NAMES
 
 INDEX_KEY = "image_index"
 SOURCE_KEY = "image_source"
@@ -94,7 +94,7 @@ class ExplainedImage:
 
     @property
     def model_input(self) -> np.ndarray:
-        from training.data import to_model_input
+        from dataset.fashion_mnist import to_model_input
 
         return to_model_input(self.pixels[np.newaxis])[0]
 

@@ -12,7 +12,7 @@ from analysis.architecture import layer_geometry, receptive_box
 from analysis.glossary import define
 from dashboard import charts
 from explain import overlay
-from training.data import CLASS_NAMES
+from dataset.fashion_mnist import CLASS_NAMES
 
 STEPS = {
     "image": "1 · The image",

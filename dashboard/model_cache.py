@@ -7,7 +7,7 @@ import warnings
 import streamlit as st
 
 from dashboard import ui
-from training import runs
+from runfolder import runs
 
 # tf-keras-vis feeds the model a tuple where Keras expects a tensor; harmless, but noisy.
 warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
@@ -46,7 +46,7 @@ def saliency_map(folder: str, pixels, method: str, layer: str, target: int):
     """One raw map (the method's own units, non-negative) of a (28, 28) uint8 image, cached by its
     pixels: revisiting a view costs nothing. (SmoothGrad goes through smoothgrad_map, which reports progress.)"""
     from explain import saliency
-    from training.data import to_model_input
+    from dataset.fashion_mnist import to_model_input
 
     image = to_model_input(pixels[None])[0]
     return saliency.saliency_map(explainers(folder), image, method, target, layer, normalize=False)
@@ -54,7 +54,7 @@ def saliency_map(folder: str, pixels, method: str, layer: str, target: int):
 
 def smoothgrad_map(folder: str, pixels, target: int, progress):
     from explain import saliency
-    from training.data import to_model_input
+    from dataset.fashion_mnist import to_model_input
 
     image = to_model_input(pixels[None])[0]
     return saliency.saliency_map(explainers(folder), image, "smoothgrad", target, progress=progress, normalize=False)
@@ -76,7 +76,7 @@ def predict_pixels(folder: str, pixels):
     """(probabilities (10,), features (250,)) for one uint8 28x28 image; cached per image."""
     import numpy as np
 
-    from training.data import to_model_input
+    from dataset.fashion_mnist import to_model_input
 
     probabilities, features = _outputs_and_features(folder).predict_on_batch(to_model_input(pixels[np.newaxis]))
     return np.asarray(probabilities)[0], np.asarray(features)[0]
@@ -86,7 +86,7 @@ def predict_pixels(folder: str, pixels):
 def lesson_trace(folder: str, pixels):
     """Every layer's output for one uint8 28x28 image and the model's weights (the lesson's numbers)."""
     from explain import lesson
-    from training.data import to_model_input
+    from dataset.fashion_mnist import to_model_input
 
     return lesson.trace(load_model(folder), to_model_input(pixels[None])[0])
 
@@ -96,11 +96,11 @@ def default_map(run, pixels, target: int):
     picture, a caption naming the method and its verdict, and the raw (28, 28) map."""
     from analysis import trust
     from explain import overlay
-    from explain.saliency import default_view, method_label
-    from training.data import CLASS_NAMES
+    from dataset.fashion_mnist import CLASS_NAMES
+    from explain.methods import method_label
 
     card = ui.scorecard_or_none(run.folder)
-    method, layer = default_view(trust.default_view(card))
+    method, layer = ui.default_view(run)
     saliency = saliency_map(str(run.folder), pixels, method, layer, target)
     peak = float(saliency.max())
     badge = trust.badge(card, method, layer)

@@ -12,7 +12,7 @@ from PIL import Image
 from analysis import quiz as qz
 from dashboard import charts, model_cache, ui
 from explain import overlay
-from training.data import CLASS_NAMES
+from dataset.fashion_mnist import CLASS_NAMES
 
 ANSWERS_KEY = "quiz_answers"  # question number -> (the student's guess, revealed?)
 POSITION_KEY = "quiz_position"

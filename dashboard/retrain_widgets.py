@@ -9,7 +9,8 @@ import streamlit as st
 
 from analysis import markup
 from dashboard import background, charts
-from training import jobs, runs
+from runfolder import runs
+from training import jobs
 from training.config import RANGES, TrainConfig
 
 

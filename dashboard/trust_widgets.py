@@ -7,7 +7,7 @@ import streamlit as st
 
 from analysis import trust
 from dashboard import background, charts, ui
-from training import runs
+from runfolder import runs
 
 
 def scorecard_or_offer(run: runs.RunInfo) -> dict:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from analysis import markup, trust
+from analysis import markup
 from analysis.query import QueryReader
+from dataset.fashion_mnist import CLASS_NAMES, DataError, Split, load_split
+from explain import methods
 from explain.overlay import crisp
-from training import runs
-from training.data import CLASS_NAMES, DataError, Split, load_split
+from runfolder import artefacts, runs
 
 SEED_CLAIMED_ACCURACY = 0.8954  # the seed README's figure (a last-epoch score on the test set)
 SEED_REAL_ACCURACY = 0.8489  # what its saved (epoch-1) weights scored, inferred from the notebook's log
@@ -146,15 +147,25 @@ def file_stamp(path) -> tuple | None:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _scorecard(folder: str, stamp: tuple, model_stamp: tuple) -> dict:
-    card = trust.read_scorecard(folder, runs.FAITHFULNESS_FILE)
-    trust.check_model(card, runs.file_sha256(f"{folder}/{runs.MODEL_FILE}"))
-    return card
+    return artefacts.read_scorecard(runs.Path(folder), runs.file_sha256(f"{folder}/{runs.MODEL_FILE}"))
 
 
 def scorecard(folder) -> dict:
-    """The run's faithfulness scorecard, made for its model file (cached until either file changes);
-    trust.ScorecardError if it has none, or one for another model."""
+    """The run's faithfulness scorecard, validated and made for its model file (cached until either file
+    changes); artefacts.ScorecardError if it has none, a broken one or one for another model."""
     return _scorecard(str(folder), file_stamp(folder / runs.FAITHFULNESS_FILE), file_stamp(folder / runs.MODEL_FILE))
+
+
+def scorecard_or_none(folder) -> dict | None:
+    try:
+        return scorecard(folder)
+    except artefacts.ScorecardError:
+        return None
+
+
+def default_view(run: runs.RunInfo) -> tuple[str, str]:
+    """The run's default map as (method, CAM layer): its scorecard's pick, or the app's fallback without one."""
+    return methods.default_view(scorecard_or_none(run.folder))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -176,35 +187,27 @@ def _embedding(folder: str, stamp: tuple, features_stamp: tuple) -> np.ndarray:
 
 
 def embedding_or_offer(run: runs.RunInfo, features: np.ndarray) -> np.ndarray:
-    """The run's feature-space map; otherwise why not and a button that computes it here (a minute or
-    two, with a progress bar), then st.stop()."""
+    """The run's feature-space map; otherwise why not and the offer to compute it in the background
+    (dashboard.background), then st.stop()."""
     from analysis import embedding
+    from dashboard import background
 
     try:
         return _embedding(
             str(run.folder), file_stamp(run.folder / runs.EMBEDDING_FILE), file_stamp(run.folder / runs.OUTPUTS_FILE)
         )
     except embedding.EmbeddingError as exc:
-        st.info(markup.message(exc), icon=":material/pending:")
-    if st.button("Compute the map (1-3 minutes on 2 cores)", icon=":material/play_arrow:", key="compute_embedding"):
-        bar = st.progress(0.0, text="t-SNE: placing 10,000 images…")
-        try:
-            embedding.write(run.folder, progress=lambda f: bar.progress(f, text=f"t-SNE: {f:.0%}"))
-        except OSError as exc:
-            st.error(markup.message(f"The map could not be written ({exc})."))
-            st.stop()
-        st.rerun()
-    st.stop()
+        background.offer(background.EMBEDDING, run, exc)
 
 
 @st.cache_resource(show_spinner="Reading the channel atlas…", max_entries=4)
 def _atlas(folder: str, stamp: tuple, model_stamp: tuple, images: int):
     from analysis import atlas
-    from training import schema
+    from runfolder import schema
 
     architecture = schema.read_architecture(runs.Path(folder), runs.ARCHITECTURE_FILE)
     model_sha = runs.file_sha256(runs.Path(folder) / runs.MODEL_FILE)
-    return atlas.read(runs.Path(folder), architecture, images, model_sha, runs.ATLAS_FILE)
+    return atlas.read(runs.Path(folder), architecture, images, model_sha)
 
 
 def atlas(run: runs.RunInfo, images: int):
@@ -212,13 +215,6 @@ def atlas(run: runs.RunInfo, images: int):
     either file changes); analysis.atlas.AtlasError if it has none or an inconsistent one."""
     folder = run.folder
     return _atlas(str(folder), file_stamp(folder / runs.ATLAS_FILE), file_stamp(folder / runs.MODEL_FILE), images)
-
-
-def scorecard_or_none(folder) -> dict | None:
-    try:
-        return scorecard(folder)
-    except trust.ScorecardError:
-        return None
 
 
 # --------------------------------------------------------------------------- the run selector

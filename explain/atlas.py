@@ -40,8 +40,8 @@ warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't mat
 import numpy as np  # noqa: E402
 
 from analysis.architecture import layer_geometry  # noqa: E402
-from training import runs  # noqa: E402
-from training.partial import PartialResults, write_progress  # noqa: E402
+from runfolder import guard, runs  # noqa: E402
+from runfolder.partial import PartialResults, write_progress  # noqa: E402
 
 TOP = 9
 PROBE_PER_CLASS = 100
@@ -218,7 +218,7 @@ def compute(
 ) -> dict:
     """Compute (or continue) the atlas of the run in ``folder`` and write atlas.npz atomically."""
     import model as tgn
-    from training.data import load_split, to_model_input
+    from dataset.fashion_mnist import load_split, to_model_input
 
     folder = Path(folder)
     started = time.time()
@@ -314,18 +314,18 @@ def main(argv=None) -> int:
     parser.add_argument("--images", type=int, default=10_000, help="test images searched for top images (all)")
     parser.add_argument("--probe-per-class", type=int, default=PROBE_PER_CLASS, help="knock-out probe images per class")
     parser.add_argument("--steps", type=int, default=VISUAL_STEPS, help="gradient steps per feature visualisation")
+    parser.add_argument("--rebuild-shipped", action="store_true", help=guard.REBUILD_HELP)
     args = parser.parse_args(argv)
     if not (TOP <= args.images <= 10_000 and 1 <= args.probe_per_class <= 1_000 and 1 <= args.steps <= 10_000):
         parser.error(f"need {TOP} <= --images <= 10000, 1 <= --probe-per-class <= 1000, 1 <= --steps <= 10000")
-    try:
-        with runs.folder_lock(args.run):  # one process per run folder: two would overwrite each other's work
-            atlas = compute(args.run, args.images, args.probe_per_class, args.steps)
-    except runs.FolderBusy as exc:
-        print(f"python -m explain.atlas: error: {exc}.", file=sys.stderr)
-        return 2
-    except runs.RunFolderError as exc:
-        print(f"python -m explain.atlas: error: {exc}", file=sys.stderr)
-        return 2
+    code, atlas = guard.run_analysis(
+        "explain.atlas",
+        args.run,
+        args.rebuild_shipped,
+        lambda: compute(args.run, args.images, args.probe_per_class, args.steps),
+    )
+    if code:
+        return code
     print(
         f"Wrote {args.run / runs.ATLAS_FILE}: {int(atlas['channels'].sum())} channels in "
         f"{float(atlas['seconds']) / 60:.1f} min.",

@@ -22,23 +22,19 @@ from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
 from tf_keras_vis.utils.scores import CategoricalScore
 
 import model as tgn
+from explain.methods import (  # noqa: F401  (the names the rest of the app imports from here)
+    CAM_LAYERS,
+    CAM_METHODS,
+    DEFAULT_LAYER,
+    DEFAULT_METHOD,
+    INPUT_LAYER,
+    METHODS,
+    layer_label,
+    method_label,
+    method_layers,
+)
 from explain.occlusion import occlusion_maps
 
-# method key -> label shown to users
-METHODS = {
-    "gradcam": "Grad-CAM",
-    "gradcam++": "Grad-CAM++",
-    "scorecam": "Score-CAM",
-    "faster-scorecam": "Faster-ScoreCAM",
-    "layercam": "LayerCAM",
-    "saliency": "Vanilla saliency",
-    "smoothgrad": "SmoothGrad × input",
-    "occlusion": "Occlusion",
-}
-CAM_METHODS = ("gradcam", "gradcam++", "scorecam", "faster-scorecam", "layercam")
-# Not plain Grad-CAM: at the default layer its map is blank (no location with positive evidence) for about
-# one test image in five (12 of the first 60, image 0 among them); Grad-CAM++ was blank for none of them.
-DEFAULT_METHOD = "gradcam++"
 FASTER_SCORECAM_MAX_N = 10  # channels with the largest variance kept by Faster-ScoreCAM
 SMOOTHGRAD_SAMPLES = 20
 # SmoothGrad with absolute gradients and noise 0.2 put 61% of its mass on the black background (40
@@ -49,15 +45,10 @@ SMOOTHGRAD_SAMPLES = 20
 # images the map beat the garment-pixels control on 75% (deletion) and 65% (insertion) of them.
 SMOOTHGRAD_NOISE = 0.1
 
-# Layer choices for CAMs: the stem's output and each whole inception block (concat + LRN).
+# The network's layer behind each CAM layer choice: the stem's output and each whole inception block.
 TARGET_LAYERS = {"stem": tgn.STEM_OUTPUT, **{f"block{b}": tgn.block_output(b) for b in tgn.BLOCKS}}
-DEFAULT_LAYER = "block3"  # 7x7: fine enough to locate parts of a 28x28 garment, late enough to be semantic
-INPUT_LAYER = "input"  # the "layer" of the gradient and occlusion maps, which explain pixels directly
+assert tuple(TARGET_LAYERS) == CAM_LAYERS
 INTERACTIVE_CHUNK = 64  # images per model call in the app (see predict_in_chunks)
-
-
-def layer_label(key: str) -> str:
-    return "Stem" if key == "stem" else f"Inception block {key[-1]}"
 
 
 @dataclass
@@ -86,22 +77,6 @@ def build_explainers(model) -> Explainers:
         saliency=Saliency(linear, clone=False),
         model=model,
     )
-
-
-def default_view(default: tuple[str, str] | None) -> tuple[str, str]:
-    """(method, CAM layer) to open on: a run's scorecard default (``analysis.trust.default_view``), or this
-    module's defaults for a run without one. Pixel-level methods keep the default CAM layer selected."""
-    method, layer = default or (DEFAULT_METHOD, DEFAULT_LAYER)
-    return method, layer if layer in TARGET_LAYERS else DEFAULT_LAYER
-
-
-def method_layers(method: str) -> list[str]:
-    """The layers a method can explain at: every TARGET_LAYERS key for a CAM, the input otherwise."""
-    return list(TARGET_LAYERS) if method in CAM_METHODS else [INPUT_LAYER]
-
-
-def method_label(method: str, layer: str) -> str:
-    return METHODS[method] + (f" · {layer_label(layer)}" if method in CAM_METHODS else "")
 
 
 def saliency_map(

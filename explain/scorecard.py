@@ -31,8 +31,8 @@ import numpy as np  # noqa: E402
 
 from analysis import trust  # noqa: E402
 from explain import faithfulness as fa  # noqa: E402
-from training import runs  # noqa: E402
-from training.partial import PartialResults, write_progress  # noqa: E402
+from runfolder import guard, runs  # noqa: E402
+from runfolder.partial import PartialResults, write_progress  # noqa: E402
 
 PARTIAL_FILE = runs.SCORECARD_PARTIAL_FILE
 PROGRESS_FILE = runs.SCORECARD_PROGRESS_FILE
@@ -213,7 +213,7 @@ def compute(folder: Path, images: int, cascade_images: int, seed: int = 0, keep_
     """Compute (or continue) the scorecard of the run in ``folder`` and write faithfulness.json."""
     import model as tgn
     from explain.saliency import build_explainers
-    from training.data import load_split, to_model_input
+    from dataset.fashion_mnist import load_split, to_model_input
 
     folder = Path(folder)
     started = time.time()
@@ -292,18 +292,18 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--keep-partial", action="store_true", help="keep the per-image results (to re-judge without recomputing)"
     )
+    parser.add_argument("--rebuild-shipped", action="store_true", help=guard.REBUILD_HELP)
     args = parser.parse_args(argv)
     if not 1 <= args.cascade_images <= args.images <= 10_000:
         parser.error("need 1 <= --cascade-images <= --images <= 10000")
-    try:
-        with runs.folder_lock(args.run):  # one process per run folder: two would overwrite each other's work
-            card = compute(args.run, args.images, args.cascade_images, keep_partial=args.keep_partial)
-    except runs.FolderBusy as exc:
-        print(f"python -m explain.scorecard: error: {exc}.", file=sys.stderr)
-        return 2
-    except runs.RunFolderError as exc:
-        print(f"python -m explain.scorecard: error: {exc}", file=sys.stderr)
-        return 2
+    code, card = guard.run_analysis(
+        "explain.scorecard",
+        args.run,
+        args.rebuild_shipped,
+        lambda: compute(args.run, args.images, args.cascade_images, keep_partial=args.keep_partial),
+    )
+    if code:
+        return code
     default = card["default"]
     print(
         f"Wrote {args.run / runs.FAITHFULNESS_FILE} in {card['seconds'] / 60:.1f} min. Default map: "

@@ -91,7 +91,18 @@ def open_image(data: bytes) -> Image.Image:
 
 
 def to_grey(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
-    """(grey levels 0-255 as float, opacity 0-1 or None): palette, CMYK, 16-bit and alpha handled."""
+    """(grey levels 0-255 as float, opacity 0-1 or None): palette, CMYK, LAB, HSV, 16-bit and alpha handled;
+    ImageError for a colour mode Pillow opens but cannot convert."""
+    try:
+        return _to_grey(image)
+    except ValueError as exc:
+        raise ImageError(
+            f"The picture's colour mode ({image.mode}) cannot be turned into grey levels here. Save it as an "
+            "ordinary RGB or greyscale PNG or JPEG and try again."
+        ) from exc
+
+
+def _to_grey(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     if image.mode == "P":
         image = image.convert("RGBA")  # a palette may carry transparency
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -102,12 +113,19 @@ def to_grey(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
         values = np.asarray(image, dtype=np.float64)
         low, high = values.min(), values.max()
         return (values - low) / ((high - low) or 1.0) * 255.0, None
+    if image.mode == "LAB":  # Pillow converts LAB to nothing else; its L channel is the lightness
+        return np.asarray(image.getchannel("L"), dtype=np.float64), None
+    if image.mode in ("RGBa", "La"):  # premultiplied alpha
+        image = image.convert("RGBA")
     alpha = None
     if image.mode in ("RGBA", "LA", "PA") or (image.mode in ("RGB", "L") and "transparency" in image.info):
         rgba = image.convert("RGBA")
         alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64) / 255.0
         image = rgba.convert("RGB")
-    grey = np.asarray(image.convert("L"), dtype=np.float64)  # CMYK, YCbCr, RGB, 1-bit: all to luminance
+    try:
+        grey = np.asarray(image.convert("L"), dtype=np.float64)  # CMYK, YCbCr, RGB, 1-bit: all to luminance
+    except ValueError:  # a mode Pillow opens but cannot turn into grey directly (HSV)
+        grey = np.asarray(image.convert("RGB").convert("L"), dtype=np.float64)
     return grey, alpha
 
 

@@ -34,7 +34,7 @@ class ModelFileError(RuntimeError):
 
 def load_model(path) -> keras.Model:
     """Load a saved ``.keras`` file in Keras safe mode, with a clear error on failure."""
-    from training.runs import restore_advice
+    from runfolder.runs import restore_advice
 
     path = Path(path)
     if not path.is_file():

@@ -1,7 +1,7 @@
 """Tiny GoogLeNet: the exact network of the original notebook, with a softmax output.
 
 Input contract: float32 images of shape (N, 28, 28, 1) scaled to [0, 1]
-(``training.data.to_model_input`` does this). Output: (N, 10) class probabilities.
+(``dataset.fashion_mnist.to_model_input`` does this). Output: (N, 10) class probabilities.
 
 Layout (1,044,240 parameters, 500 non-trainable, the BatchNormalization statistics):
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import SPLIT_FILES
+from dataset.fashion_mnist import SPLIT_FILES
 
 
 def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:

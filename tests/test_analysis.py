@@ -6,7 +6,7 @@ import pytest
 
 from analysis import architecture, calibration, confusion, mistakes
 from analysis.query import QueryReader
-from training import runs
+from runfolder import runs
 
 
 def toy_outputs():

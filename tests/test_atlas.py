@@ -10,8 +10,9 @@ from streamlit.testing.v1 import AppTest
 from analysis import atlas as atlas_file
 from analysis.architecture import layer_geometry, receptive_box
 from tests.conftest import REPO_ROOT, app_pages, open_page
-from training import jobs, runs
-from training.data import CLASS_NAMES
+from runfolder import guard, runs
+from training import jobs
+from dataset.fashion_mnist import CLASS_NAMES
 
 PAGE = app_pages()["Channel atlas"]
 SHIPPED = runs.SHIPPED_RUNS["shipped"]
@@ -26,7 +27,7 @@ def isolated_runs(tmp_path, monkeypatch, data_env):
 def shipped_atlas(folder=SHIPPED) -> atlas_file.Atlas:
     results = runs.load_results(folder)
     return atlas_file.read(
-        folder, results.architecture, len(results.labels), runs.file_sha256(folder / runs.MODEL_FILE), runs.ATLAS_FILE
+        folder, results.architecture, len(results.labels), runs.file_sha256(folder / runs.MODEL_FILE)
     )
 
 
@@ -87,7 +88,7 @@ def _layer_outputs(net, layer, images):
 
 def test_stored_top_images_are_the_argmax_of_the_recomputed_activations():
     import model as tgn
-    from training.data import load_split, to_model_input
+    from dataset.fashion_mnist import load_split, to_model_input
 
     atlas = shipped_atlas()
     net = tgn.load_model(SHIPPED / runs.MODEL_FILE)
@@ -109,7 +110,7 @@ def test_a_stored_knock_out_matches_switching_the_filter_off_in_the_weights():
     import keras
 
     import model as tgn
-    from training.data import load_split, to_model_input
+    from dataset.fashion_mnist import load_split, to_model_input
 
     atlas = shipped_atlas()
     net = tgn.load_model(SHIPPED / runs.MODEL_FILE)
@@ -295,7 +296,7 @@ def test_a_second_analysis_of_the_same_folder_is_refused(tmp_path, command):
 
     folder = tmp_path / "run"
     shutil.copytree(runs.SHIPPED_RUNS["original-recipe"], folder, ignore=shutil.ignore_patterns(".*"))
-    with runs.folder_lock(folder):  # as a running training or computation holds it
+    with guard.folder_lock(folder):  # as a running training or computation holds it
         done = subprocess.run(
             [sys.executable, "-m", command[0], "--run", str(folder), *command[1:]],
             cwd=REPO_ROOT,

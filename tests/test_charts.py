@@ -5,7 +5,7 @@ import pandas as pd
 
 from analysis import calibration
 from dashboard import charts
-from training.data import CLASS_NAMES
+from dataset.fashion_mnist import CLASS_NAMES
 
 
 def test_faithfulness_chart_labels_every_order_with_its_auc():

@@ -5,8 +5,8 @@ import pytest
 
 from tests.conftest import needs_data
 from tests.idx_files import idx_bytes, write_split
-from training import data
-from training.data import CLASS_NAMES, DataError, load_split, md5_of, read_idx
+from dataset import fashion_mnist as data
+from dataset.fashion_mnist import CLASS_NAMES, DataError, load_split, md5_of, read_idx
 
 
 def test_valid_small_files_round_trip(tmp_path):

@@ -9,8 +9,8 @@ from tf_keras_vis.utils.scores import CategoricalScore
 import model as tgn
 from explain import branches, overlay, saliency
 from tests.conftest import blank_grad_cam_images, needs_data
-from training import runs
-from training.data import load_split, to_model_input
+from runfolder import runs
+from dataset.fashion_mnist import load_split, to_model_input
 
 pytestmark = needs_data
 

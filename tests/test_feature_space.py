@@ -9,7 +9,7 @@ from scipy.spatial import cKDTree
 
 from analysis import embedding
 from tests.conftest import app_pages, open_page
-from training import runs
+from runfolder import runs
 
 PAGE = app_pages()["Feature space"]
 

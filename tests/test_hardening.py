@@ -26,7 +26,8 @@ from streamlit.testing.v1 import AppTest
 from analysis import markup
 from analysis.query import QueryReader
 from tests.conftest import REPO_ROOT, app_pages, run_training
-from training import jobs, runs, schema
+from runfolder import runs, schema
+from training import jobs
 from training.config import TrainConfig
 
 SHIPPED = runs.SHIPPED_RUNS["shipped"]
@@ -621,7 +622,7 @@ def test_16_a_second_identical_command_is_refused_while_the_first_runs(tmp_path)
         wait_until(lambda: runs.read_status(folder).get("state") == runs.STATE_RUNNING, 120, "the first run")
         second = run_training(args, timeout=120)
         assert second.returncode == 2, second.stdout + second.stderr
-        assert "another training process is writing into" in second.stderr
+        assert "another process is writing into" in second.stderr
         assert first.wait(300) == 0
     finally:
         first.kill()

@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser import browser, chromium_path, streamlit_server, wait_for_app
 from tests.conftest import real_data_dir
-from training import runs
+from runfolder import runs
 
 pytestmark = [
     pytest.mark.browser,

@@ -11,8 +11,8 @@ from inputs.convert import convert
 from inputs.examples import EXAMPLES, example_png
 from tests.conftest import REPO_ROOT, app_pages
 from tests.test_inputs import bomb_png, dark_shirt_on_white, png_bytes
-from training import runs
-from training.data import CLASS_NAMES
+from runfolder import runs
+from dataset.fashion_mnist import CLASS_NAMES
 
 PAGE = app_pages()["Your own image"]
 
@@ -98,7 +98,7 @@ def test_an_unlike_picture_is_flagged_and_a_test_image_is_familiar():
     at = upload(png_bytes(Image.fromarray(noise)))  # at least unusual (the page says the check is weak)
     assert any("Unusual input" in i.body for i in at.info) or any("Unfamiliar" in w.body for w in at.warning)
 
-    from training.data import load_split
+    from dataset.fashion_mnist import load_split
 
     test_image = load_split("test").images[1]
     big = Image.fromarray(test_image).resize((112, 112), Image.NEAREST)

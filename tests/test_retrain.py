@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO_ROOT, app_pages
-from training import jobs, runs
+from runfolder import runs
+from training import jobs
 from training.config import TrainConfig
 
 

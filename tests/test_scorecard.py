@@ -10,14 +10,14 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import trust
 from tests.conftest import REPO_ROOT, app_pages
-from training import runs
+from runfolder import artefacts, runs
 
 PAGE = app_pages()["Can the maps be trusted?"]
 SHIPPED = runs.SHIPPED_RUNS["shipped"]
 
 
 def shipped_card(name="shipped") -> dict:
-    return trust.read_scorecard(runs.SHIPPED_RUNS[name])
+    return artefacts.read_scorecard(runs.SHIPPED_RUNS[name])
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +62,7 @@ def test_the_scorecards_numbers_recomputed_on_a_few_images():
     from explain import faithfulness as fa
     from explain import scorecard
     from explain.saliency import build_explainers, saliency_maps
-    from training.data import load_split, to_model_input
+    from dataset.fashion_mnist import load_split, to_model_input
 
     card = shipped_card()
     net = tgn.load_model(SHIPPED / runs.MODEL_FILE)
@@ -98,7 +98,7 @@ def test_the_cascade_randomises_from_the_top_down_and_maps_stop_agreeing():
     from explain import faithfulness as fa
     from explain import randomisation
     from explain.saliency import build_explainers, saliency_maps
-    from training.data import load_split, to_model_input
+    from dataset.fashion_mnist import load_split, to_model_input
 
     net = tgn.load_model(SHIPPED / runs.MODEL_FILE)
     x = to_model_input(load_split("test").images[:4])

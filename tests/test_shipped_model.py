@@ -6,8 +6,8 @@ import pytest
 
 import model as tgn
 from tests.conftest import needs_data
-from training import runs
-from training.data import load_split, to_model_input
+from runfolder import runs
+from dataset.fashion_mnist import load_split, to_model_input
 
 SHIPPED = runs.SHIPPED_RUNS["shipped"]
 ORIGINAL = runs.SHIPPED_RUNS["original-recipe"]

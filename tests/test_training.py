@@ -9,7 +9,7 @@ import pytest
 
 import model  # noqa: F401  (registers the LRN layer for safe-mode loading)
 from tests.conftest import needs_data, run_training
-from training import runs
+from runfolder import runs
 from training.config import TrainConfig
 
 
@@ -115,7 +115,7 @@ def test_missing_data_fails_with_clear_message(tmp_path):
 
 @needs_data
 def test_ema_run_validates_and_saves_the_same_averaged_weights(tmp_path):
-    from training.data import load_split
+    from dataset.fashion_mnist import load_split
     from training.train import make_dataset, split_train_validation
 
     out = tmp_path / "run"

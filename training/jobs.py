@@ -27,7 +27,7 @@ from pathlib import Path
 import filelock
 import psutil
 
-from . import runs
+from runfolder import runs
 from .config import TrainConfig
 
 LOCK_NAME = ".training.lock"
@@ -40,6 +40,7 @@ MAX_RUN_NAME = 100  # characters; folder names may have at most 255 bytes
 CLI_MODULE = "training.train"
 SCORECARD_MODULE = "explain.scorecard"
 ATLAS_MODULE = "explain.atlas"
+EMBEDDING_MODULE = "analysis.embedding"
 # Runs started from the app score their maps after training on a smaller sample than the shipped runs'
 # 500 (the file states its sample); $TGN_SCORECARD_IMAGES changes it, 0 turns it off.
 APP_SCORECARD_IMAGES = 100
@@ -401,6 +402,11 @@ def start_scorecard(folder: Path) -> Job:
 def start_atlas(folder: Path) -> Job:
     """Compute a complete run's channel atlas in the background."""
     return _start_analysis(folder, ATLAS_MODULE, [], "channel atlas")
+
+
+def start_embedding(folder: Path) -> Job:
+    """Compute a complete run's feature-space map (t-SNE) in the background."""
+    return _start_analysis(folder, EMBEDDING_MODULE, [], "feature-space map")
 
 
 def cancel_job() -> bool:

@@ -19,12 +19,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
 
-import filelock
 
 # Keras warns that fit(shuffle=True) is ignored for a tf.data.Dataset; ours shuffles itself.
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")
@@ -34,10 +32,11 @@ warnings.filterwarnings("ignore", message=".*shuffle=True.*")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from . import runs  # noqa: E402
+from dataset.fashion_mnist import CLASS_NAMES, NUM_CLASSES, DataError, data_md5s, load_split, to_model_input  # noqa: E402
+from runfolder import guard, runs  # noqa: E402
+
 from .checkpoint import CheckpointWriteError, is_disk_full, make_backup_callback, save_weights_atomic  # noqa: E402
 from .config import OPTIMIZERS, TrainConfig  # noqa: E402
-from .data import CLASS_NAMES, NUM_CLASSES, DataError, data_md5s, load_split, to_model_input  # noqa: E402
 from .device import cpu_model  # noqa: E402
 
 VALIDATION_SPLIT_SEED = 20240501  # fixed, so runs with different seeds share one validation split
@@ -137,7 +136,10 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
         p.error(" ".join(problems))
     if args.out is None:
         args.out = runs.runs_dir() / default_run_name(config, args.recipe)
-    problem = out_folder_problem(args.out, args.rebuild_shipped)
+    # One guard for every command that writes into a run folder (runfolder.guard).
+    problem = guard.shipped_problem(args.out, "--out", args.rebuild_shipped) or guard.writable_problem(
+        args.out, "--out", create=True
+    )
     if problem:
         fail(problem)
     return config, args
@@ -147,29 +149,6 @@ def fail(message: str) -> None:
     """One line on stderr and exit code 2, as argparse does for a bad option (no traceback)."""
     print(f"python -m training.train: error: {message}", file=sys.stderr, flush=True)
     raise SystemExit(2)
-
-
-def out_folder_problem(folder: Path, rebuild_shipped: bool = False) -> str | None:
-    """Why training cannot write into ``folder`` (None if it can): a shipped run, a file, no permission."""
-    shipped = runs.shipped_run_at(folder)
-    if shipped is not None and not rebuild_shipped:
-        return (
-            f"--out {folder} is the shipped run '{shipped}', which is never overwritten. Train into a new "
-            f"folder (for example --out {runs.runs_dir() / (shipped + '-retrained')}), or add --rebuild-shipped "
-            "if you really mean to replace the shipped model."
-        )
-    folder = Path(folder)
-    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        return f"--out {folder}: {existing} is a file, not a folder. Choose another --out."
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        return f"--out {folder} cannot be written ({exc.strerror or exc}). Choose a folder you can write to."
-    return None
 
 
 def default_run_name(config: TrainConfig, recipe: str) -> str:
@@ -642,11 +621,14 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _raise_cancelled)
     # One process per run folder: a second identical command must not train into the same checkpoint.
     # The OS releases this lock when the process ends, however it ends.
-    folder_lock = filelock.FileLock(Path(args.out) / runs.FOLDER_LOCK, timeout=0)
     try:
-        folder_lock.acquire()
-    except filelock.Timeout:
-        fail(f"another training process is writing into {args.out}; wait for it to finish, or use another --out.")
+        with guard.folder_lock(args.out):
+            return _train_and_score(config, args, argv)
+    except guard.FolderBusy:
+        fail(f"another process is writing into {args.out}; wait for it to finish, or use another --out.")
+
+
+def _train_and_score(config: TrainConfig, args, argv) -> int:
     try:
         train(config, args.out, argv, force=args.force)
         if args.scorecard_images:
@@ -667,8 +649,6 @@ def main(argv=None) -> int:
             os._exit(1)
         _record_failure(args.out, f"{type(exc).__name__}: {exc}")
         raise
-    finally:
-        folder_lock.release()
     return 0
 
 

@@ -8,12 +8,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from analysis import trust  # noqa: E402
+from analysis import markup, trust  # noqa: E402
 from analysis.glossary import define  # noqa: E402
 from dashboard import charts, image_picker, model_cache, trust_widgets, ui  # noqa: E402
 from explain import overlay, saliency  # noqa: E402
 from explain.saliency import METHODS, TARGET_LAYERS, layer_label  # noqa: E402
-from training.data import CLASS_NAMES  # noqa: E402
+from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
 
 ALL = "all"
 TARGETS = ("predicted", "true")
@@ -25,7 +25,7 @@ view = image_picker.explanation_page(
 run, results, reader, image = view.run, view.results, view.reader, view.image
 card = ui.scorecard_or_none(run.folder)
 # The run's own default, chosen by its scorecard's rule; the constants only for runs without one.
-default_method, default_layer = saliency.default_view(trust.default_view(card))
+default_method, default_layer = ui.default_view(run)
 method_default = reader.choice("method", [*METHODS, ALL], default_method)
 layer_default = reader.choice("layer", list(TARGET_LAYERS), default_layer)
 targets = [t for t in TARGETS if t != "true" or image.true is not None]  # the user's picture has no true class
@@ -134,7 +134,10 @@ if other is not None:
     )
 entry = trust.entry(card, method, layer) if card else None
 if entry is not None:
-    st.markdown(f"**Scorecard for {entry['label']}: {trust.BADGES[entry['verdict']]}.** {entry['reason']}")
+    st.markdown(
+        f"**Scorecard for {markup.escape(entry['label'])}: {trust.BADGES[entry['verdict']]}.** "
+        + markup.escape(entry["reason"])
+    )
     ui.page_link(
         "Can the maps be trusted?",
         "Details on the trust page",

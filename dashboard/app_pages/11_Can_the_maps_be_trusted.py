@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import streamlit as st  # noqa: E402
 
-from analysis import trust  # noqa: E402
+from analysis import markup, trust  # noqa: E402
 from dashboard import charts, trust_widgets, ui  # noqa: E402
 from explain.faithfulness import CONTROL_LABELS, TESTS  # noqa: E402
 
@@ -51,7 +51,7 @@ key = st.selectbox(
 )
 entry = card["entries"][key]
 st.query_params["entry"] = key
-st.markdown(f"**{trust.BADGES[entry['verdict']]}.** {entry['reason']}")
+st.markdown(f"**{trust.BADGES[entry['verdict']]}.** {markup.escape(entry['reason'])}")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Beats the garment control: deletion", ui.percent(entry["beats"]["deletion"]["garment"] or 0))
 c2.metric("…and insertion", ui.percent(entry["beats"]["insertion"]["garment"] or 0))
@@ -96,7 +96,7 @@ st.markdown(
     "re-initialised from the top down (Adebayo et al., 2018): a map that still looks the same once the head is random "
     "is explaining the image, not the model. "
     + (
-        f"{entry['label']}'s maps for the predicted and the runner-up class correlate at {runner_up:.2f}: "
+        f"{markup.escape(entry['label'])}'s maps for the predicted and the runner-up class correlate at {runner_up:.2f}: "
         + (
             "nearly the same map for two different answers."
             if runner_up > 0.7

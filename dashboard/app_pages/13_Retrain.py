@@ -11,7 +11,8 @@ import streamlit as st  # noqa: E402
 from analysis import markup  # noqa: E402
 from dashboard import ui  # noqa: E402
 from dashboard.retrain_widgets import live_progress, new_run_form  # noqa: E402
-from training import jobs, runs  # noqa: E402
+from runfolder import runs  # noqa: E402
+from training import jobs  # noqa: E402
 from training.device import training_device  # noqa: E402
 
 ui.setup_page("Retrain", ":material/model_training:")

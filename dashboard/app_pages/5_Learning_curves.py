@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from dashboard import charts, ui  # noqa: E402
-from training import runs  # noqa: E402
+from runfolder import runs  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 
 run, _ = ui.run_page("Learning curves", ":material/show_chart:")

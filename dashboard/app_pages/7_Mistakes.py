@@ -9,7 +9,7 @@ import streamlit as st  # noqa: E402
 
 from analysis import mistakes  # noqa: E402
 from dashboard import ui  # noqa: E402
-from training.data import CLASS_NAMES  # noqa: E402
+from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
 
 PER_PAGE = 24
 ANY = None

@@ -11,7 +11,7 @@ from analysis import atlas as atlas_file  # noqa: E402
 from analysis.glossary import define  # noqa: E402
 from dashboard import atlas_widgets as aw  # noqa: E402
 from dashboard import background, ui  # noqa: E402
-from training import runs  # noqa: E402
+from runfolder import runs  # noqa: E402
 
 DEFAULT_LAYER = "stem_conv"
 

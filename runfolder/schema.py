@@ -26,6 +26,7 @@ TEST_IMAGES = 10_000  # the pages index the Fashion-MNIST test split by position
 FEATURES = 250  # the penultimate layer's width (head_batchnorm)
 # What Keras 3 puts in a .keras archive (Model.save); without them load_model cannot work.
 KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
+MAX_CONFIG_BYTES = 2_000_000  # the shipped config is about 60 KB
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0)]
@@ -92,7 +93,7 @@ class ArchitectureRow(_Strict):
     connected_to: list[str]
 
 
-def _pydantic_problem(exc: ValidationError) -> str:
+def pydantic_problem(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "the top level"
     more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
@@ -111,7 +112,7 @@ def _validated(model: type[BaseModel], data, name: str):
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise RunFileError(name, _pydantic_problem(exc)) from exc
+        raise RunFileError(name, pydantic_problem(exc)) from exc
 
 
 def read_metrics(folder: Path, name: str) -> dict:
@@ -134,7 +135,7 @@ def read_architecture(folder: Path, name: str) -> list[dict]:
         try:
             ArchitectureRow.model_validate(row)
         except ValidationError as exc:
-            raise RunFileError(name, f"layer {i}: {_pydantic_problem(exc)}") from exc
+            raise RunFileError(name, f"layer {i}: {pydantic_problem(exc)}") from exc
     return data
 
 
@@ -193,19 +194,79 @@ def read_outputs(folder: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
     return probabilities, labels.astype(np.int64)
 
 
+# What a model file of this network may contain: Keras's own layers of the architecture and the project's
+# registered LRN. Anything else (a Lambda holding Python code, a class from another module, a switch that
+# turns off safe deserialisation) is refused before Keras is asked to load the file.
+SAFE_CLASSES = {
+    "keras": {"DTypePolicy", "FloatDTypePolicy"},
+    "keras.layers": {
+        "InputLayer", "Conv2D", "Activation", "ReLU", "Dropout", "Concatenate", "MaxPooling2D", "Flatten",
+        "Dense", "BatchNormalization",
+    },
+    "keras.initializers": {"GlorotUniform", "Ones", "Zeros", "HeNormal", "HeUniform", "RandomNormal"},
+    "keras.regularizers": {"L2"},
+    "keras.src.models.functional": {"Functional"},
+    "model.lrn": {"LocalResponseNormalization"},
+}
+UNSAFE_KEYS = {"safe_mode", "enable_unsafe_deserialization", "function", "function_type", "module_objects"}
+# Layers every Tiny GoogLeNet has (model/architecture.py names them; a test checks they agree).
+REQUIRED_LAYERS = (
+    "stem_conv",
+    "stem_lrn",
+    *(f"block{b}_{part}" for b in range(1, 5) for part in ("3x3_reduce", "3x3", "5x5_reduce", "5x5", "concat", "lrn")),
+    "head_dense",
+    "head_batchnorm",
+    "predictions",
+)
+
+
+def _unsafe_parts(config) -> list[str]:
+    """Every class or key in a Keras config that is not on the safe list, as 'module.Class' or 'key'."""
+    found = []
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            found += [k for k in item if k in UNSAFE_KEYS]
+            name = item.get("class_name")
+            if isinstance(name, str) and name != "__keras_tensor__":
+                module = item.get("module")
+                if name not in SAFE_CLASSES.get(module if isinstance(module, str) else "", ()):
+                    found.append(f"{module}.{name}")
+            stack.extend(item.values())
+    return sorted(set(found))
+
+
 def check_model_file(folder: Path, name: str) -> None:
-    """The model file is a Keras archive with a config and weights (not whether those load)."""
+    """The model file is a Keras archive of this network that holds nothing unsafe to load: only the
+    architecture's own layer classes, no Python code, no switch off safe mode (not whether it loads)."""
     try:
         with zipfile.ZipFile(folder / name) as archive:
             members = set(archive.namelist())
             missing = [m for m in KERAS_MEMBERS if m not in members]
+            if not missing and archive.getinfo("config.json").file_size > MAX_CONFIG_BYTES:
+                raise ValueError("its config.json is implausibly large")
             config = json.loads(archive.read("config.json")) if not missing else None
-    except (OSError, zipfile.BadZipFile, ValueError, KeyError) as exc:
+            metadata = json.loads(archive.read("metadata.json")) if not missing else None
+    except (OSError, zipfile.BadZipFile, ValueError, KeyError, RecursionError) as exc:
         raise RunFileError(name, f"is not a Keras model file ({type(exc).__name__}: {exc})") from exc
     if missing:
         raise RunFileError(name, f"is not a Keras model file (it lacks {', '.join(missing)})")
     if not isinstance(config, dict) or config.get("class_name") not in ("Functional", "Model", "Sequential"):
         raise RunFileError(name, "is not a Keras model file (its config.json describes no model)")
+    unsafe = _unsafe_parts([config, metadata])
+    if unsafe:
+        shown = ", ".join(unsafe[:3]) + (f" and {len(unsafe) - 3} more" if len(unsafe) > 3 else "")
+        raise RunFileError(name, f"is not safe to load: it holds {shown}, which this network never uses")
+    layers = config.get("config", {}).get("layers") if isinstance(config.get("config"), dict) else None
+    names = {layer.get("name") for layer in layers or [] if isinstance(layer, dict)}
+    absent = [layer for layer in REQUIRED_LAYERS if layer not in names]
+    if absent:
+        raise RunFileError(
+            name, f"is not a Tiny GoogLeNet model (it has no layer {absent[0]}{' or others' if len(absent) > 1 else ''})"
+        )
 
 
 def check_consistency(metrics: dict, probabilities: np.ndarray, labels: np.ndarray, outputs_name: str) -> None:

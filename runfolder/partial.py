@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training import runs
+from runfolder import runs
 
 
 class PartialResults:

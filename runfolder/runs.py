@@ -33,7 +33,6 @@ import json
 import os
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +53,7 @@ PROGRESS_FILE = "progress.json"
 LOG_FILE = "train.log"
 CHECKPOINT_DIR = "checkpoint"
 EMBEDDING_FILE = "embedding.npz"  # the test images' 2-D feature-space map (analysis.embedding); optional
+EMBEDDING_PROGRESS_FILE = ".embedding.progress.json"  # while the map is computed
 FAITHFULNESS_FILE = "faithfulness.json"  # the maps' scorecard (explain.scorecard); optional
 ATLAS_FILE = "atlas.npz"  # every convolution channel: top images, class means, visualisation, knock-out (explain.atlas)
 ATLAS_PARTIAL_FILE = ".atlas.partial.npz"  # the layers done so far, while the atlas is computed
@@ -126,30 +126,9 @@ def is_reserved_name(name: str) -> bool:
 # --------------------------------------------------------------------------- writing
 
 
-class FolderBusy(RuntimeError):
-    """Another process holds the run folder's lock (it is training into it or computing an analysis)."""
-
-
-@contextmanager
-def folder_lock(folder: Path):
-    """Held while one process writes into a run folder (training, the scorecard, the atlas): an OS file lock
-    the OS drops when the process ends, however it ends. FolderBusy if another process holds it."""
-    import filelock
-
-    lock = filelock.FileLock(Path(folder) / FOLDER_LOCK, timeout=0)
-    try:
-        lock.acquire()
-    except filelock.Timeout:
-        raise FolderBusy(f"another process is writing into {folder}") from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 def file_sha256(path: Path) -> str:
     """The file's SHA-256 (a scorecard records its model file's, so a retrained model is noticed)."""
-    from .data import file_digest
+    from dataset.fashion_mnist import file_digest
 
     return file_digest(path, "sha256")
 

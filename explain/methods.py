@@ -1,0 +1,47 @@
+"""The saliency methods and layers the app offers, by name: one list for the maps (``explain.saliency``), the
+scorecard, the run folder's validation and the pages. TensorFlow-free, so the fast pages can use it."""
+
+from __future__ import annotations
+
+# method key -> label shown to users
+METHODS = {
+    "gradcam": "Grad-CAM",
+    "gradcam++": "Grad-CAM++",
+    "scorecam": "Score-CAM",
+    "faster-scorecam": "Faster-ScoreCAM",
+    "layercam": "LayerCAM",
+    "saliency": "Vanilla saliency",
+    "smoothgrad": "SmoothGrad × input",
+    "occlusion": "Occlusion",
+}
+CAM_METHODS = ("gradcam", "gradcam++", "scorecam", "faster-scorecam", "layercam")
+# Layers a CAM can explain at: the stem's output and each whole inception block (concat + LRN);
+# explain.saliency.TARGET_LAYERS maps them to the network's layer names.
+CAM_LAYERS = ("stem", "block1", "block2", "block3", "block4")
+INPUT_LAYER = "input"  # the "layer" of the gradient and occlusion maps, which explain pixels directly
+# Not plain Grad-CAM: at the default layer its map is blank (no location with positive evidence) for about
+# one test image in five (12 of the first 60, image 0 among them); Grad-CAM++ was blank for none of them.
+DEFAULT_METHOD = "gradcam++"
+DEFAULT_LAYER = "block3"  # 7x7: fine enough to locate parts of a 28x28 garment, late enough to be semantic
+
+
+def layer_label(key: str) -> str:
+    return "Stem" if key == "stem" else f"Inception block {key[-1]}"
+
+
+def method_label(method: str, layer: str) -> str:
+    return METHODS[method] + (f" · {layer_label(layer)}" if method in CAM_METHODS else "")
+
+
+def method_layers(method: str) -> list[str]:
+    """The layers a method can explain at: every CAM layer for a CAM, the input otherwise."""
+    return list(CAM_LAYERS) if method in CAM_METHODS else [INPUT_LAYER]
+
+
+def default_view(scorecard: dict | None) -> tuple[str, str]:
+    """(method, CAM layer) to open on: the run's scorecard default, or this module's defaults for a run
+    without one. Pixel-level methods keep the default CAM layer selected."""
+    if not scorecard:
+        return DEFAULT_METHOD, DEFAULT_LAYER
+    method, layer = scorecard["default"]["method"], scorecard["default"]["layer"]
+    return method, layer if layer in CAM_LAYERS else DEFAULT_LAYER
