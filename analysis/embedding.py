@@ -128,9 +128,9 @@ def main(argv=None) -> int:
         args.rebuild_shipped,
         lambda: write(args.run, progress=lambda f: write_progress(progress_file, "t-SNE", round(100 * f), 100, started)),
     )
-    progress_file.unlink(missing_ok=True)
     if code:
         return code
+    progress_file.unlink(missing_ok=True)
     print(f"Wrote {args.run / runs.EMBEDDING_FILE} in {time.time() - started:.0f} s.", flush=True)
     return 0
 

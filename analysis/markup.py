@@ -9,7 +9,10 @@ fetches). Text from outside the app goes through one of these two functions firs
   interpreted, whatever backticks the value holds.
 - ``escape(text)``: longer text as plain words: every ASCII punctuation character is
   backslash-escaped, which CommonMark allows for all of them, so no link, image, emphasis,
-  directive, HTML tag or bare URL can start.
+  directive or HTML tag can start. Bare URLs and e-mail addresses need more: Streamlit's GFM
+  autolinking finds them in the text *after* the escapes are resolved, so an invisible word
+  joiner (U+2060) is put after ``http``/``https``/``ftp``/``www`` and after ``@``, which those
+  patterns then no longer match (measured in Chromium: an escaped ``http://`` still became a link).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import string
 DEFAULT_LIMIT = 60
 _PUNCTUATION = frozenset(string.punctuation)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_AUTOLINK_START = re.compile(r"(?i)(https?(?=:)|ftp(?=:)|www(?=\.)|@)")
+WORD_JOINER = "\u2060"
 
 
 def shorten(text: str, limit: int = DEFAULT_LIMIT) -> str:
@@ -41,6 +46,7 @@ def code(value, limit: int = DEFAULT_LIMIT) -> str:
 def escape(text, limit: int | None = None) -> str:
     """``text`` as Markdown that renders as exactly these characters (shortened if ``limit`` is given)."""
     text = shorten(text, limit) if limit is not None else _CONTROL.sub(" ", str(text))
+    text = _AUTOLINK_START.sub(lambda m: m.group(0) + WORD_JOINER, text)
     return "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in text)
 
 

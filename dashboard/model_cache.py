@@ -91,17 +91,21 @@ def lesson_trace(folder: str, pixels):
     return lesson.trace(load_model(folder), to_model_input(pixels[None])[0])
 
 
-def default_map(run, pixels, target: int):
+def default_map(run, pixels, target: int, index: int | None = None):
     """The run's default map (its scorecard's pick) of a uint8 28x28 image for class ``target``: an overlay
-    picture, a caption naming the method and its verdict, and the raw (28, 28) map."""
+    picture, a caption naming the method and its verdict, and the raw (28, 28) map. For a test image
+    (``index``) the map is read from the run's stored default maps when they hold it (no model call)."""
     from analysis import trust
-    from explain import overlay
     from dataset.fashion_mnist import CLASS_NAMES
+    from explain import overlay
     from explain.methods import method_label
 
     card = ui.scorecard_or_none(run.folder)
     method, layer = ui.default_view(run)
-    saliency = saliency_map(str(run.folder), pixels, method, layer, target)
+    stored = ui.default_maps(run) if index is not None else None
+    saliency = stored.map(index, target) if stored is not None and stored.covers(method, layer) else None
+    if saliency is None:
+        saliency = saliency_map(str(run.folder), pixels, method, layer, target)
     peak = float(saliency.max())
     badge = trust.badge(card, method, layer)
     caption = f"{method_label(method, layer)} for {CLASS_NAMES[target]}" + (f" · {badge}" if badge else "")

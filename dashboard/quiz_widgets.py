@@ -79,7 +79,7 @@ def question(run, quiz: qz.Quiz, split, probabilities: np.ndarray) -> None:
             + f"  \nYou guessed **{CLASS_NAMES[guess]}**: "
             + ("you predicted the network." if guess == predicted else "the network saw it differently.")
         )
-    picture, caption, saliency = model_cache.default_map(run, split.images[index], predicted)
+    picture, caption, saliency = model_cache.default_map(run, split.images[index], predicted, index=index)
     left.image(picture, caption=f"Where it looked: {caption}", width=28 * SCALE)
     if where is not None:
         right.markdown(f"You pointed at the outlined square. {qz.where_verdict(saliency, *where)}")

@@ -18,14 +18,19 @@ def scorecard_or_offer(run: runs.RunInfo) -> dict:
         background.offer(background.SCORECARD, run, exc)
 
 
-def per_image_test(net, image, saliency_values, target: int, method_label: str, class_name: str, seed: int) -> None:
-    """Deletion and insertion of this image in the map's order against the fair controls, and the verdict.
-
-    One model call for the map and all controls (three random orders, garment pixels, edges)."""
+def image_verdict(net, image, saliency_values, target: int, seed: int):
+    """Deletion and insertion of this image in the map's order against the fair controls, measured now:
+    one model call for the map and all controls (three random orders, garment pixels, edges)."""
     from explain import faithfulness as fa
     from explain.saliency import predict_in_chunks
 
-    verdict = fa.image_verdict(lambda batch: predict_in_chunks(net, batch), image, saliency_values, target, seed=seed)
+    return fa.image_verdict(lambda batch: predict_in_chunks(net, batch), image, saliency_values, target, seed=seed)
+
+
+def per_image_test(verdict, method_label: str, class_name: str) -> None:
+    """The per-image test's two charts (the map against the controls) and its verdict in words."""
+    from explain import faithfulness as fa
+
     left, right = st.columns(2)
     for column, test in zip((left, right), fa.TESTS):
         controls = {name: getattr(curves, test).mean(axis=0) for name, curves in verdict.control_curves.items()}

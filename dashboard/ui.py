@@ -163,6 +163,32 @@ def scorecard_or_none(folder) -> dict | None:
         return None
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _default_maps(folder: str, stamp: tuple, model_stamp: tuple, outputs_stamp: tuple):
+    from analysis.default_maps import DefaultMaps
+
+    results = _results(folder, _stamp(runs.Path(folder)))
+    arrays = artefacts.read_default_maps(
+        runs.Path(folder), runs.file_sha256(f"{folder}/{runs.MODEL_FILE}"), results.labels, results.predictions
+    )
+    return DefaultMaps(arrays)
+
+
+def default_maps(run: runs.RunInfo):
+    """The run's stored default maps and per-image tests of the test images (analysis.default_maps), shared
+    by every session; None when the run has none or a broken file (the pages then compute them live)."""
+    folder = run.folder
+    try:
+        return _default_maps(
+            str(folder),
+            file_stamp(folder / runs.DEFAULT_MAPS_FILE),
+            file_stamp(folder / runs.MODEL_FILE),
+            file_stamp(folder / runs.OUTPUTS_FILE),
+        )
+    except (artefacts.ArtefactError, runs.RunFolderError):
+        return None
+
+
 def default_view(run: runs.RunInfo) -> tuple[str, str]:
     """The run's default map as (method, CAM layer): its scorecard's pick, or the app's fallback without one."""
     return methods.default_view(scorecard_or_none(run.folder))
@@ -254,7 +280,11 @@ def run_selector() -> runs.RunInfo:
         format_func=labels.get,
     )
     st.session_state[RUN_KEY] = choice
-    return available[names.index(choice)]
+    chosen = available[names.index(choice)]
+    if chosen.model_problem:
+        # Its pages that need no model still work; those that do say so. The reason is shown once here.
+        st.sidebar.warning(markup.message(f"Its model cannot be used: {chosen.model_problem}."), icon=":material/block:")
+    return chosen
 
 
 # --------------------------------------------------------------------------- images and notices

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy import ndimage, stats
 
 STEPS = 20  # fractions 0, 0.05, ..., 1
 BLUR_SIGMA = 3.0
@@ -76,6 +75,8 @@ def garment_order(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def edge_map(image: np.ndarray) -> np.ndarray:
     """Sobel gradient magnitude of the image: a map that knows edges, not the model."""
     image = np.asarray(image, dtype=np.float64).reshape(28, 28)
+    from scipy import ndimage  # imported here: the TensorFlow-free pages import this module for its names only
+
     return np.hypot(ndimage.sobel(image, axis=0), ndimage.sobel(image, axis=1))
 
 
@@ -94,6 +95,8 @@ def control_orders(image: np.ndarray, rng: np.random.Generator, random_orders: i
 
 def blurred(image: np.ndarray, sigma: float = BLUR_SIGMA) -> np.ndarray:
     image = np.asarray(image, dtype=np.float32)
+    from scipy import ndimage
+
     return ndimage.gaussian_filter(image.reshape(28, 28), sigma=sigma, mode="constant").reshape(image.shape)
 
 
@@ -209,4 +212,6 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     # Pearson correlation of average ranks (ties share their mean rank): Spearman's definition.
+    from scipy import stats
+
     return float(np.corrcoef(stats.rankdata(a), stats.rankdata(b))[0, 1])

@@ -26,6 +26,7 @@ from runfolder import runs
 from runfolder.schema import NUM_CLASSES, TEST_IMAGES, pydantic_problem
 
 SCORECARD_FILE, ATLAS_FILE, EMBEDDING_FILE = runs.FAITHFULNESS_FILE, runs.ATLAS_FILE, runs.EMBEDDING_FILE
+DEFAULT_MAPS_FILE = runs.DEFAULT_MAPS_FILE
 MAX_SCORECARD_BYTES = 20_000_000  # the shipped one is about 0.4 MB
 
 # The names a scorecard may use, from where they are defined (all TensorFlow-free).
@@ -46,6 +47,10 @@ class ScorecardError(ArtefactError):
 
 class AtlasError(ArtefactError):
     """atlas.npz is missing, unreadable or made for another model or architecture; the message says which."""
+
+
+class DefaultMapsError(ArtefactError):
+    """default_maps.npz is missing, unreadable or made for another model; the message says which."""
 
 
 class EmbeddingError(ArtefactError):
@@ -333,3 +338,54 @@ def _atlas_range_problem(a: dict, images: int) -> str | None:
             return "layers must name the network's convolutions"
     return None
 
+
+
+# --------------------------------------------------------------------------- default_maps.npz
+
+
+def read_default_maps(folder: Path, model_sha256: str, labels: np.ndarray, predictions: np.ndarray) -> dict:
+    """The run's stored default maps and per-image tests (explain.default_maps), checked against the run's
+    model file and stored outputs; DefaultMapsError naming the problem otherwise."""
+    path = Path(folder) / DEFAULT_MAPS_FILE
+    if not path.is_file():
+        raise DefaultMapsError(f"This run has no stored default maps ({path.name} is missing).")
+    count = len(labels)
+    wrong = np.flatnonzero(predictions != labels)
+    orders = 1 + len(CONTROLS)
+    arrays = _load_checked(
+        path,
+        {
+            "method": ((), "U"),
+            "layer": ((), "U"),
+            "model_sha256": ((), "U"),
+            "targets": ((count,), "iu"),
+            "map_u8": ((count, 28, 28), "u"),
+            "map_peak": ((count,), "f"),
+            "curves": ((count, len(TESTS), orders, None), "f"),
+            "aucs": ((count, len(TESTS), orders), "f"),
+            "other_index": ((len(wrong),), "iu"),
+            "other_target": ((len(wrong),), "iu"),
+            "other_u8": ((len(wrong), 28, 28), "u"),
+            "other_peak": ((len(wrong),), "f"),
+        },
+        DefaultMapsError,
+    )
+    if str(arrays["model_sha256"]) != model_sha256:
+        raise DefaultMapsError(f"{path.name} was computed for another model file than this run's (retrained since?).")
+    if str(arrays["method"]) not in METHODS or str(arrays["layer"]) not in LAYERS:
+        raise DefaultMapsError(f"{path.name} names an unknown method or layer.")
+    _finite(arrays, ["map_peak", "curves", "aucs", "other_peak"], path, DefaultMapsError)
+    problem = None
+    if not np.array_equal(arrays["targets"], predictions):
+        problem = "its targets are not the run's predicted classes"
+    elif not np.array_equal(arrays["other_index"], wrong) or not np.array_equal(arrays["other_target"], labels[wrong]):
+        problem = "its true-class maps are not those of the run's misclassified images"
+    elif min(arrays["map_peak"].min(initial=0), arrays["other_peak"].min(initial=0)) < 0:
+        problem = "a map's peak is negative"
+    elif arrays["curves"].min() < 0 or arrays["curves"].max() > 1.001 or arrays["aucs"].min() < 0 or arrays[
+        "aucs"
+    ].max() > 1.001:
+        problem = "its curves and AUCs must be probabilities"
+    if problem:
+        raise DefaultMapsError(f"{path.name} is inconsistent: {problem}.")
+    return arrays

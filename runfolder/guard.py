@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
+from dataset.fashion_mnist import DataError
 from runfolder import runs, schema
 
 
@@ -112,3 +113,5 @@ def run_analysis(program: str, folder: Path, rebuild_shipped: bool, work: Callab
         return refuse(program, exc), None
     except PermissionError as exc:
         return refuse(program, f"{folder} cannot be written ({exc.strerror or exc})."), None
+    except DataError as exc:  # the test images are needed and not there
+        return refuse(program, exc), None

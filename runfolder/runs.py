@@ -28,6 +28,7 @@ sees half a file. This module needs numpy and pandas only (no TensorFlow).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -60,6 +61,9 @@ ATLAS_PARTIAL_FILE = ".atlas.partial.npz"  # the layers done so far, while the a
 ATLAS_PROGRESS_FILE = ".atlas.progress.json"
 SCORECARD_PARTIAL_FILE = ".faithfulness.partial.npz"  # per-image results so far, while it is computed
 SCORECARD_PROGRESS_FILE = ".faithfulness.progress.json"
+DEFAULT_MAPS_FILE = "default_maps.npz"  # the default map and per-image test of every test image (explain.default_maps)
+DEFAULT_MAPS_PARTIAL_FILE = ".default_maps.partial.npz"
+DEFAULT_MAPS_PROGRESS_FILE = ".default_maps.progress.json"
 FOLDER_LOCK = ".train.lock"  # held (an OS file lock) by the one training process writing the folder
 RESULT_FILES = (MODEL_FILE, HISTORY_FILE, METRICS_FILE, OUTPUTS_FILE, ARCHITECTURE_FILE, CARD_FILE)
 HISTORY_COLUMNS = (
@@ -264,13 +268,27 @@ def inspect_run(name: str, folder: Path, shipped: bool = False) -> RunInfo:
         state, message = "incomplete", f"Run folder {folder} lacks {', '.join(missing)}."
     elif not state:
         state, message = "incomplete", f"Run folder {folder} has no {STATUS_FILE}."
-    model_problem = ""
-    if state == STATE_COMPLETE:
-        try:
-            schema.check_model_file(folder, MODEL_FILE)
-        except schema.RunFileError as exc:
-            model_problem = str(exc)
+    model_problem = _model_problem(folder / MODEL_FILE, _stamp(folder / MODEL_FILE)) if state == STATE_COMPLETE else ""
     return RunInfo(name=name, folder=folder, shipped=shipped, state=state, message=message, model_problem=model_problem)
+
+
+def _stamp(path: Path) -> tuple | None:
+    try:
+        info = path.stat()
+        return info.st_mtime_ns, info.st_size, info.st_ino
+    except OSError:
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _model_problem(path: Path, stamp: tuple | None) -> str:
+    """Why the model file cannot be used ('' if it can); checked once per version of the file (every page
+    lists the runs on every rerun)."""
+    try:
+        schema.check_model_file(path.parent, path.name)
+    except schema.RunFileError as exc:
+        return str(exc)
+    return ""
 
 
 def list_runs(include_unfinished: bool = False) -> list[RunInfo]:

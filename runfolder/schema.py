@@ -256,10 +256,6 @@ def check_model_file(folder: Path, name: str) -> None:
         raise RunFileError(name, f"is not a Keras model file (it lacks {', '.join(missing)})")
     if not isinstance(config, dict) or config.get("class_name") not in ("Functional", "Model", "Sequential"):
         raise RunFileError(name, "is not a Keras model file (its config.json describes no model)")
-    unsafe = _unsafe_parts([config, metadata])
-    if unsafe:
-        shown = ", ".join(unsafe[:3]) + (f" and {len(unsafe) - 3} more" if len(unsafe) > 3 else "")
-        raise RunFileError(name, f"is not safe to load: it holds {shown}, which this network never uses")
     layers = config.get("config", {}).get("layers") if isinstance(config.get("config"), dict) else None
     names = {layer.get("name") for layer in layers or [] if isinstance(layer, dict)}
     absent = [layer for layer in REQUIRED_LAYERS if layer not in names]
@@ -267,6 +263,10 @@ def check_model_file(folder: Path, name: str) -> None:
         raise RunFileError(
             name, f"is not a Tiny GoogLeNet model (it has no layer {absent[0]}{' or others' if len(absent) > 1 else ''})"
         )
+    unsafe = _unsafe_parts([config, metadata])
+    if unsafe:
+        shown = ", ".join(unsafe[:3]) + (f" and {len(unsafe) - 3} more" if len(unsafe) > 3 else "")
+        raise RunFileError(name, f"is not safe to load: it holds {shown}, which this network never uses")
 
 
 def check_consistency(metrics: dict, probabilities: np.ndarray, labels: np.ndarray, outputs_name: str) -> None:

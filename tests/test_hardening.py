@@ -278,8 +278,9 @@ def test_4_long_values_are_shortened_and_any_backticks_stay_inside_the_span():
     assert all(len(n) < 200 for n in reader.notices)
     for notice in reader.notices:
         assert_inert(notice)
+    joiner = markup.WORD_JOINER  # stops GFM's autolinking of bare URLs, which runs after escapes are resolved
     assert markup.escape("[a](http://e.x) :red[b] www.evil.example") == (
-        r"\[a\]\(http\:\/\/e\.x\) \:red\[b\] www\.evil\.example"
+        rf"\[a\]\(http{joiner}\:\/\/e\.x\) \:red\[b\] www{joiner}\.evil\.example"
     )
 
 

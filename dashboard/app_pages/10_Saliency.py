@@ -74,8 +74,15 @@ ui.sync_query(index=image.index, method=method, layer=layer, target=target_choic
 folder = str(run.folder)
 
 
+stored = ui.default_maps(run) if image.index is not None else None  # the run's default map, precomputed
+
+
 def compute(method_key: str, target_class: int) -> np.ndarray:
-    """The raw map (the method's own units)."""
+    """The raw map (the method's own units): read from the run's stored default maps when they hold it."""
+    if stored is not None and stored.covers(method_key, layer):
+        raw = stored.map(image.index, target_class)
+        if raw is not None:
+            return raw
     if method_key == "smoothgrad":
         bar = st.progress(0.0, text="SmoothGrad: averaging gradients over 20 noisy copies…")
         result = model_cache.smoothgrad_map(folder, image.pixels, target_class, progress=lambda f: bar.progress(f))
@@ -157,6 +164,9 @@ st.markdown(
     f"probability of {CLASS_NAMES[target]} is measured. The map is compared with three orders that know nothing about "
     "the model: random (the mean of three), the garment's pixels first, and the strongest edges first."
 )
-net = model_cache.load_model_or_stop(run.folder)
 label = saliency.method_label(method, layer)
-trust_widgets.per_image_test(net, image.model_input, raw, target, label, CLASS_NAMES[target], seed=image.seed)
+verdict = stored.verdict(image.index, target) if stored is not None and stored.covers(method, layer) else None
+if verdict is None:  # not stored: measured now, on this image
+    net = model_cache.load_model_or_stop(run.folder)
+    verdict = trust_widgets.image_verdict(net, image.model_input, raw, target, image.seed)
+trust_widgets.per_image_test(verdict, label, CLASS_NAMES[target])
