@@ -141,16 +141,17 @@ def _choose_source(reader: QueryReader) -> str:
 def explanation_page(title: str, heading: str, icon: str) -> ExplainView:
     """Page set-up shared by the explanation pages: run, stored results, the model, the chosen image.
 
-    Stops the page with a clear message when the run, its model or the test images are unavailable.
-    """
+    Stops the page with a clear message when the run, its model or the test images are unavailable. The
+    model is loaded (TensorFlow imported) only where something must be computed: a test image's stored
+    results and default map need neither."""
     run, results = ui.run_page(title, icon)
     st.title(heading)
     if run.model_problem:
         ui.show_error("The model cannot be loaded.", f"{run.model_problem}. {runs.restore_advice(run.folder)}")
         st.stop()
-    model_cache.load_model_or_stop(run.folder)
     reader = ui.query_reader()
     if _choose_source(reader) == "yours":
+        model_cache.load_model_or_stop(run.folder)
         pixels = own_image.user_image()
         probabilities, _ = model_cache.predict_pixels(str(run.folder), pixels)
         image = ExplainedImage(pixels, probabilities, None, "Your image")

@@ -176,10 +176,11 @@ def _default_maps(folder: str, stamp: tuple, model_stamp: tuple, outputs_stamp: 
 
 def default_maps(run: runs.RunInfo):
     """The run's stored default maps and per-image tests of the test images (analysis.default_maps), shared
-    by every session; None when the run has none or a broken file (the pages then compute them live)."""
+    by every session; None when the run has none, a broken file, or maps of another method than its current
+    default view (the pages then compute them live)."""
     folder = run.folder
     try:
-        return _default_maps(
+        stored = _default_maps(
             str(folder),
             file_stamp(folder / runs.DEFAULT_MAPS_FILE),
             file_stamp(folder / runs.MODEL_FILE),
@@ -187,6 +188,7 @@ def default_maps(run: runs.RunInfo):
         )
     except (artefacts.ArtefactError, runs.RunFolderError):
         return None
+    return stored if stored.covers(*default_view(run)) else None
 
 
 def default_view(run: runs.RunInfo) -> tuple[str, str]:

@@ -41,7 +41,7 @@ ORDERS = ("map", *fa.CONTROLS)  # rows of the stored curves: the map, then each 
 def quantise(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 maps, float32 peaks): each map as a fraction of its own peak in 255 levels."""
     maps = np.clip(np.asarray(maps, dtype=np.float32), 0.0, None)
-    peaks = maps.reshape(len(maps), -1).max(axis=1)
+    peaks = maps.reshape(len(maps), 28 * 28).max(axis=1, initial=0.0)
     scaled = np.divide(maps, peaks[:, None, None], out=np.zeros_like(maps), where=peaks[:, None, None] > 0)
     return np.round(scaled * 255).astype(np.uint8), peaks.astype(np.float32)
 

@@ -83,6 +83,7 @@ def compute(method_key: str, target_class: int) -> np.ndarray:
         raw = stored.map(image.index, target_class)
         if raw is not None:
             return raw
+    model_cache.load_model_or_stop(run.folder)  # a clear message if it cannot be loaded
     if method_key == "smoothgrad":
         bar = st.progress(0.0, text="SmoothGrad: averaging gradients over 20 noisy copies…")
         result = model_cache.smoothgrad_map(folder, image.pixels, target_class, progress=lambda f: bar.progress(f))

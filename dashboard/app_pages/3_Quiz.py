@@ -33,7 +33,8 @@ if not len(quiz.indices):
 split = ui.test_split_or_none()
 if split is None:
     st.stop()
-model_cache.load_model_or_stop(run.folder)
+if ui.default_maps(run) is None:  # the reveal's maps are computed here, not read from the run folder
+    model_cache.load_model_or_stop(run.folder)
 qw.start(quiz)
 
 revealed, matched, right = qw.score(quiz, results.labels, results.predictions)

@@ -1,0 +1,40 @@
+"""What makes the app hold a class (issue 23), checked where it can fail: no per-click work that is the same
+for everybody. (How fast it is, is measured by benchmarks/classroom.py, not here.)"""
+
+import tomllib
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+
+def test_streamlit_does_not_collect_all_garbage_after_every_click():
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+
+
+def test_streamlit_no_longer_resets_keras_after_every_script_run(data_env):
+    import keras
+    from keras.src.backend.common import global_state
+    from streamlit.runtime.scriptrunner import script_runner
+
+    from dashboard import model_cache
+    from runfolder import runs
+
+    model_cache.load_model(str(runs.SHIPPED_RUNS["shipped"]))
+    before = global_state.GLOBAL_STATE_TRACKER
+    script_runner._clean_problem_modules()  # what Streamlit calls when a script run ends
+    assert global_state.GLOBAL_STATE_TRACKER is before  # Keras's state (and TensorFlow's kernel cache) kept
+    keras.backend.clear_session(free_memory=False)  # anyone else still gets the real reset
+    assert global_state.GLOBAL_STATE_TRACKER is not before
+
+
+@pytest.mark.parametrize("module", ["dashboard.ui", "analysis.trust", "runfolder.artefacts", "explain.faithfulness"])
+def test_the_fast_pages_modules_import_neither_tensorflow_nor_scipy(module):
+    import subprocess
+    import sys
+
+    code = f"import sys, {module}; print(sorted(m for m in ('tensorflow', 'scipy', 'keras') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
