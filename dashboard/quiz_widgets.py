@@ -20,6 +20,17 @@ SETTINGS_KEY = "quiz_settings"
 SCALE = 7  # 28 px -> 196 px
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _draw(folder: str, stamp: tuple, seed: int, count: int, mix: str) -> qz.Quiz:
+    results = ui.results(folder)
+    return qz.draw(results.labels, results.probabilities, seed, count, mix)
+
+
+def draw(run, seed: int, count: int, mix: str) -> qz.Quiz:
+    """The quiz a link asks for, drawn once for the whole class (shared across sessions)."""
+    return _draw(str(run.folder), ui.results_stamp(run.folder), seed, count, mix)
+
+
 def start(quiz: qz.Quiz) -> None:
     """A new quiz (other link or settings) starts from question 1 with an empty score."""
     settings = (quiz.seed, quiz.mix, tuple(quiz.indices.tolist()))
@@ -138,16 +149,23 @@ def teacher_panel(quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.nd
         st.markdown("Every student who opens this link gets the same questions in the same order:")
         st.code(f"{ui.PAGE_URLS['Quiz'].removeprefix('./')}?{query}", language=None)
         ui.page_link("Quiz", "Open this quiz", ":material/link:", query)
-        sheet = qz.answer_sheet(quiz, labels, probabilities, CLASS_NAMES)
         title = f"Tiny GoogLeNet quiz {quiz.seed} ({qz.MIXES[quiz.mix].split(':')[0].lower()})"
         d1, d2 = st.columns(2)
+
+        # Both files are made only when asked for, not on every student's every click.
+        def sheet():
+            return qz.answer_sheet(quiz, labels, probabilities, CLASS_NAMES)
+
         d1.download_button(
-            "Questions and answers (CSV)", sheet.to_csv(index=False), f"quiz-{quiz.seed}.csv", "text/csv", key="csv"
+            "Questions and answers (CSV)",
+            lambda: sheet().to_csv(index=False),
+            f"quiz-{quiz.seed}.csv",
+            "text/csv",
+            key="csv",
         )
         d2.download_button(
             "Printable sheet (HTML)",
-            # Made only when asked for: up to 500 pictures to encode, on every rerun otherwise.
-            lambda: qz.printable_html(sheet, [_png_data_url(split.images[i]) for i in quiz.indices], title, query),
+            lambda: qz.printable_html(sheet(), [_png_data_url(split.images[i]) for i in quiz.indices], title, query),
             f"quiz-{quiz.seed}.html",
             "text/html",
             key="html",

@@ -115,6 +115,16 @@ def _stamp(folder) -> tuple:
     return tuple(stamp)
 
 
+def results(folder) -> runs.RunResults:
+    """The run's stored results (cached per version of its files; runs.RunFolderError if unusable)."""
+    return _results(str(folder), _stamp(runs.Path(folder)))
+
+
+def results_stamp(folder) -> tuple:
+    """What identifies the version of a run's results, for caches keyed by run."""
+    return _stamp(runs.Path(folder))
+
+
 def show_error(title: str, problem) -> None:
     """A red box: ``title`` in bold, then the problem's plain-text message shown safely (markup.message)."""
     st.error(f"**{title}** {markup.message(problem)}", icon=":material/block:")
@@ -123,7 +133,7 @@ def show_error(title: str, problem) -> None:
 def load_results_or_stop(folder) -> runs.RunResults:
     """The run's stored results; a clear message and st.stop() when the folder is unusable."""
     try:
-        return _results(str(folder), _stamp(folder))
+        return results(folder)
     except runs.RunFolderError as exc:
         show_error("This run cannot be shown.", exc)
         st.stop()
@@ -167,9 +177,9 @@ def scorecard_or_none(folder) -> dict | None:
 def _default_maps(folder: str, stamp: tuple, model_stamp: tuple, outputs_stamp: tuple):
     from analysis.default_maps import DefaultMaps
 
-    results = _results(folder, _stamp(runs.Path(folder)))
+    kept = results(folder)
     arrays = artefacts.read_default_maps(
-        runs.Path(folder), runs.file_sha256(f"{folder}/{runs.MODEL_FILE}"), results.labels, results.predictions
+        runs.Path(folder), runs.file_sha256(f"{folder}/{runs.MODEL_FILE}"), kept.labels, kept.predictions
     )
     return DefaultMaps(arrays)
 

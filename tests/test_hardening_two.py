@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from PIL import Image
 
 from analysis import markup
 from runfolder import artefacts, guard, runs, schema
 from tests.conftest import REPO_ROOT, open_page, run_training
-from tests.test_hardening import copy_run, digest, rendered
+from tests.test_hardening import copy_run, digest, isolated_runs, rendered  # noqa: F401  (isolated_runs: autouse)
 from training import jobs
 
 SHIPPED = runs.SHIPPED_RUNS["shipped"]
@@ -32,17 +31,6 @@ COMMANDS = {  # module -> (its main, the file it writes, arguments that make it 
     "explain.atlas": (runs.ATLAS_FILE, ["--images", "9", "--probe-per-class", "1", "--steps", "1"]),
     "analysis.embedding": (runs.EMBEDDING_FILE, []),
 }
-
-
-@pytest.fixture(autouse=True)
-def isolated_runs(tmp_path, monkeypatch, data_env):
-    monkeypatch.setenv(runs.RUNS_DIR_ENV, str(tmp_path / "runs"))
-    monkeypatch.setenv(jobs.SCORECARD_IMAGES_ENV, "0")
-    monkeypatch.delenv(jobs.DISABLE_ENV, raising=False)
-    yield tmp_path / "runs"
-    jobs.cancel_job()
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def command(module: str, run, *extra) -> subprocess.CompletedProcess:
@@ -73,7 +61,8 @@ def assert_shown_literally(markdown: str, text: str) -> None:
 
 
 def folder_state(folder: Path) -> dict:
-    return {p.name: digest(p) for p in Path(folder).iterdir() if p.is_file()}
+    """Digests of the folder's files (dot files are other processes' progress and locks, not results)."""
+    return {p.name: digest(p) for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith(".")}
 
 
 # --------------------------------------------------------------------------- 1. the shipped runs are read-only

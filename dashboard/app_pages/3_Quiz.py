@@ -25,7 +25,7 @@ seed = reader.integer("quiz", 1, 0, 999_999)
 count = reader.integer("questions", DEFAULT_QUESTIONS, 1, qz.MAX_QUESTIONS)
 mix = reader.choice("mix", list(qz.MIXES), "mixed")
 ui.show_notices(reader)
-quiz = qz.draw(results.labels, results.probabilities, seed, count, mix)
+quiz = qw.draw(run, seed, count, mix)
 if quiz.notice:
     st.info(quiz.notice, icon=":material/info:")
 if not len(quiz.indices):
