@@ -343,8 +343,9 @@ def image_gallery(split: Split, indices, probabilities: np.ndarray, columns: int
                 st.markdown(
                     f"{mark} **{CLASS_NAMES[predicted]}**  \ntrue: {CLASS_NAMES[true]}  \n"
                     + "  \n".join(f"{CLASS_NAMES[c]} {probs[c]:.0%}" for c in top)
-                    + f"  \n[#{index} · explain]({explain_link(index)})"
                 )
+                # A page link keeps this browser session (a Markdown link would open a new tab and session).
+                page_link("Saliency", f"#{index} · explain", query=f"index={int(index)}")
 
 
 # --------------------------------------------------------------------------- the view in the URL

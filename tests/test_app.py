@@ -94,7 +94,13 @@ def test_learning_curves_overlay_the_shipped_runs():
 
 
 def _gallery_captions(at):
-    return [m.value for m in at.markdown if "explain](" in m.value]
+    return [m.value for m in at.markdown if "  \ntrue: " in m.value]
+
+
+def _gallery_indices(at) -> list[int]:
+    """The test images the gallery's explain links open, in order (page links; Markdown where AppTest runs one
+    page alone and no menu is registered)."""
+    return [int(m.value.split("[#")[1].split(" ")[0]) for m in at.markdown if "explain](" in m.value]
 
 
 def test_confusion_cell_selection_filters_the_gallery():
@@ -147,10 +153,11 @@ def test_mistakes_filters_and_sort():
     wrong = (SHIPPED.labels == 6) & (SHIPPED.predictions == 0)
     assert len(captions) == min(int(wrong.sum()), 24)
     # Most confidently wrong first: the first image has the largest predicted probability.
-    first = int(captions[0].split("[#")[1].split(" ")[0])
+    assert len(_gallery_indices(at)) == len(captions)
+    first = _gallery_indices(at)[0]
     assert SHIPPED.probabilities[first, 0] == pytest.approx(SHIPPED.probabilities[wrong, 0].max())
     at.radio(key="mistakes_sort").set_value("margin").run()
-    first = int(_gallery_captions(at)[0].split("[#")[1].split(" ")[0])
+    first = _gallery_indices(at)[0]
     margins = SHIPPED.probabilities[wrong, 0] - SHIPPED.probabilities[wrong, 6]
     assert SHIPPED.probabilities[first, 0] - SHIPPED.probabilities[first, 6] == pytest.approx(margins.min())
 

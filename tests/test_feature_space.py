@@ -84,8 +84,9 @@ def test_a_selection_filters_the_gallery_and_shows_its_class_mix():
     assert mix.loc["Shirt", "true"] == 30
     shirts = np.flatnonzero(results.labels == 6)[:30]
     assert mix["predicted"].sum() == 30 and mix.loc["Shirt", "predicted"] == (results.predictions[shirts] == 6).sum()
-    captions = [m.value for m in at.markdown if "explain](" in m.value]
+    captions = [m.value for m in at.markdown if "  \ntrue: " in m.value]
     assert len(captions) == 24 and all("true: Shirt" in c for c in captions)
+    assert len([m for m in at.markdown if "explain](" in m.value]) == 24  # each with its link
 
 
 def test_deep_link_colouring_and_a_bad_value():
@@ -122,6 +123,7 @@ def test_a_missing_or_broken_map_gets_a_message_and_an_offer(damage, isolated_ru
     at = page({"selected_run": "mapless"})
     assert not at.exception
     message = at.info[0].body
-    assert {"missing": "no feature-space map", "truncated": "cannot be read", "other shape": "coordinates",
+    assert {"missing": "no feature-space map", "truncated": "cannot be read", "other shape": "xy has shape",
             "other features": "other features"}[damage] in message.replace("\\", "")  # fmt: skip
-    assert at.button(key="compute_embedding").label.startswith("Compute the map")
+    # computed in the background job slot, not in the server (runfolder.guard / dashboard.background)
+    assert at.button(key="start_analysis.embedding").label.startswith("Compute the map")
