@@ -3,6 +3,8 @@ scorecard, the run folder's validation and the pages. TensorFlow-free, so the fa
 
 from __future__ import annotations
 
+import numpy as np
+
 # method key -> label shown to users
 METHODS = {
     "gradcam": "Grad-CAM",
@@ -45,3 +47,24 @@ def default_view(scorecard: dict | None) -> tuple[str, str]:
         return DEFAULT_METHOD, DEFAULT_LAYER
     method, layer = scorecard["default"]["method"], scorecard["default"]["layer"]
     return method, layer if layer in CAM_LAYERS else DEFAULT_LAYER
+
+
+def is_blank(saliency_values: np.ndarray) -> bool:
+    """True for a map with nothing in it, e.g. Grad-CAM when no location has positive evidence."""
+    return not np.any(saliency_values)
+
+
+def blank_map_reason(method: str, layer: str) -> str:
+    """Why a map came out blank, and what to try instead."""
+    name = METHODS[method]
+    if method == "gradcam":
+        why = (
+            f"{name} weighs each channel of {layer_label(layer)} by one number for the whole image and keeps only "
+            "locations where the weighted sum is positive. Here the channels that speak against the class outweigh "
+            "the ones that speak for it at every location, so nothing is left."
+        )
+        return (
+            f"{why} Try LayerCAM, which keeps only positive gradients, occlusion, or another layer "
+            "('Can the maps be trusted?' says which hold up on this model)."
+        )
+    return f"{name} finds no location that raises the score of this class; try another method or layer."

@@ -29,6 +29,8 @@ from explain.methods import (  # noqa: F401  (the names the rest of the app impo
     DEFAULT_METHOD,
     INPUT_LAYER,
     METHODS,
+    blank_map_reason,
+    is_blank,
     layer_label,
     method_label,
     method_layers,
@@ -148,27 +150,6 @@ def predict_in_chunks(model, batch: np.ndarray, chunk: int = INTERACTIVE_CHUNK) 
     return np.concatenate(
         [np.asarray(model.predict_on_batch(batch[i : i + chunk])) for i in range(0, len(batch), chunk)]
     )
-
-
-def is_blank(saliency_values: np.ndarray) -> bool:
-    """True for a map with nothing in it, e.g. Grad-CAM when no location has positive evidence."""
-    return not np.any(saliency_values)
-
-
-def blank_map_reason(method: str, layer: str) -> str:
-    """Why a map came out blank, and what to try instead."""
-    name = METHODS[method]
-    if method == "gradcam":
-        why = (
-            f"{name} weighs each channel of {layer_label(layer)} by one number for the whole image and keeps only "
-            "locations where the weighted sum is positive. Here the channels that speak against the class outweigh "
-            "the ones that speak for it at every location, so nothing is left."
-        )
-        return (
-            f"{why} Try LayerCAM, which keeps only positive gradients, occlusion, or another layer "
-            "('Can the maps be trusted?' says which hold up on this model)."
-        )
-    return f"{name} finds no location that raises the score of this class; try another method or layer."
 
 
 def _smoothgrad(saliency: Saliency, score, x, progress, chunks: int = 4) -> np.ndarray:

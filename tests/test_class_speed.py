@@ -38,3 +38,23 @@ def test_the_fast_pages_modules_import_neither_tensorflow_nor_scipy(module):
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_test_images_default_view_and_the_quiz_import_no_tensorflow(data_env):
+    """With the run's stored default maps, what a class opens most never imports TensorFlow."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+from tests.conftest import open_page
+saliency = open_page("dashboard/app_pages/10_Saliency.py", index="5")
+quiz = open_page("dashboard/app_pages/3_Quiz.py", quiz="7", questions="3")
+quiz.radio(key="guess_7_0").set_value(0).run()
+quiz.button(key="reveal").click().run()
+assert not saliency.exception and not quiz.exception
+print("tensorflow" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "False"

@@ -11,8 +11,8 @@ import streamlit as st  # noqa: E402
 from analysis import markup, trust  # noqa: E402
 from analysis.glossary import define  # noqa: E402
 from dashboard import charts, image_picker, model_cache, trust_widgets, ui  # noqa: E402
-from explain import overlay, saliency  # noqa: E402
-from explain.saliency import METHODS, TARGET_LAYERS, layer_label  # noqa: E402
+from explain import methods, overlay  # noqa: E402  (names only: TensorFlow is imported where a map is computed)
+from explain.methods import CAM_LAYERS, METHODS, layer_label  # noqa: E402
 from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
 
 ALL = "all"
@@ -27,7 +27,7 @@ card = ui.scorecard_or_none(run.folder)
 # The run's own default, chosen by its scorecard's rule; the constants only for runs without one.
 default_method, default_layer = ui.default_view(run)
 method_default = reader.choice("method", [*METHODS, ALL], default_method)
-layer_default = reader.choice("layer", list(TARGET_LAYERS), default_layer)
+layer_default = reader.choice("layer", list(CAM_LAYERS), default_layer)
 targets = [t for t in TARGETS if t != "true" or image.true is not None]  # the user's picture has no true class
 target_default = reader.choice("target", [*targets, *map(str, range(10))], "predicted")
 ui.show_notices(reader)
@@ -60,8 +60,8 @@ target_choice = c2.selectbox(
 )
 layer = c3.selectbox(
     "Layer (CAM methods)",
-    list(TARGET_LAYERS),
-    index=list(TARGET_LAYERS).index(layer_default),
+    list(CAM_LAYERS),
+    index=list(CAM_LAYERS).index(layer_default),
     format_func=layer_label,
     key="layer",
     help="The whole block's output (both branches, after LRN). Later blocks see more of the "
@@ -96,7 +96,7 @@ def show_map(raw: np.ndarray, caption: str, peak: float | None = None) -> None:
     """The map over the image, scaled to ``peak`` (its own maximum if None); the raw peak in the caption."""
     own = float(raw.max())
     scale = peak if peak else own
-    blank = " (blank: no positive evidence)" if saliency.is_blank(raw) else f" · peak {own:.3g}"
+    blank = " (blank: no positive evidence)" if methods.is_blank(raw) else f" · peak {own:.3g}"
     shown = raw / scale if scale > 0 else raw
     st.image(overlay.overlay(image.pixels, shown, opacity), caption=caption + blank, width=224)
 
@@ -107,7 +107,7 @@ if method == ALL:
     cols = st.columns(4)
     for i, key in enumerate(METHODS):
         with cols[i % 4]:
-            show_map(compute(key, target), saliency.method_label(key, layer) + f" · {trust.badge(card, key, layer)}")
+            show_map(compute(key, target), methods.method_label(key, layer) + f" · {trust.badge(card, key, layer)}")
     st.stop()
 
 raw = compute(method, target)
@@ -152,9 +152,9 @@ if entry is not None:
         ":material/verified:",
         f"entry={trust.key(entry['method'], entry['layer'])}",
     )
-if saliency.is_blank(raw):
+if methods.is_blank(raw):
     st.info(
-        f"**The {METHODS[method]} map for {CLASS_NAMES[target]} is blank.** {saliency.blank_map_reason(method, layer)}",
+        f"**The {METHODS[method]} map for {CLASS_NAMES[target]} is blank.** {methods.blank_map_reason(method, layer)}",
         icon=":material/visibility_off:",
     )
     st.stop()  # a blank map ranks no pixel above another, so there is no test of its ranking to run
@@ -165,7 +165,7 @@ st.markdown(
     f"probability of {CLASS_NAMES[target]} is measured. The map is compared with three orders that know nothing about "
     "the model: random (the mean of three), the garment's pixels first, and the strongest edges first."
 )
-label = saliency.method_label(method, layer)
+label = methods.method_label(method, layer)
 verdict = stored.verdict(image.index, target) if stored is not None and stored.covers(method, layer) else None
 if verdict is None:  # not stored: measured now, on this image
     net = model_cache.load_model_or_stop(run.folder)
