@@ -9,6 +9,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, no install step
 
-from dashboard import ui  # noqa: E402
+from dashboard import model_cache, ui  # noqa: E402
+from runfolder import runs  # noqa: E402
 
+model_cache.warm_up_in_background(str(runs.SHIPPED_RUNS[runs.DEFAULT_RUN]))  # TensorFlow ready before it is asked
 ui.navigation().run()

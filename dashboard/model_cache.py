@@ -10,6 +10,8 @@ import streamlit as st
 from dashboard import ui
 from runfolder import runs
 
+WARM_UP_DELAY_S = 5.0  # after the server's first page view
+
 # tf-keras-vis feeds the model a tuple where Keras expects a tensor; harmless, but noisy.
 warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
 
@@ -50,6 +52,36 @@ def explainers(folder: str):
     from explain.saliency import build_explainers
 
     return build_explainers(load_model(folder))
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_in_background(folder: str):
+    """Once per server process, in a background thread: import TensorFlow, load the run's model and build
+    what a new picture needs (explainers, the features model, a first model call).
+
+    With the stored default maps a class's first pages need no TensorFlow, so without this the first
+    student to upload a picture paid the import and the model load (5-10 s) and the class queued behind
+    it: "own picture to prediction and map" had a 95th percentile of 14.7 s with 30 students, 0.75 s once
+    warm (benchmarks/classroom.py). The thread starts a few seconds after the first visit (usually the
+    teacher's), so that visit's page is drawn first: the import holds the interpreter for seconds."""
+    import threading
+
+    def warm() -> None:
+        import numpy as np
+
+        from dashboard import own_image
+
+        try:
+            predict_pixels(folder, np.zeros((28, 28), np.uint8))
+            explainers(folder)
+            own_image.calibration(folder)
+        except Exception:  # a broken model is reported by the page that needs it, with its reason
+            pass
+
+    timer = threading.Timer(WARM_UP_DELAY_S, warm)
+    timer.name, timer.daemon = "tgn-warm-up", True
+    timer.start()
+    return timer
 
 
 def load_model_or_stop(folder):

@@ -7,6 +7,8 @@ uploader and the camera keep their bytes in memory, the canvas sends its pixels,
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 from PIL import Image
@@ -125,10 +127,16 @@ def _reference(features: np.ndarray) -> np.ndarray:
     return familiarity.reference_distances(features)
 
 
+def calibration(folder) -> np.ndarray:
+    """Each test image's mean distance to its nearest others, the scale a new picture is judged on (computed
+    once per process and shared by every session)."""
+    return _reference(ui.stored_features(Path(folder)))  # the same cached features the feature-space map uses
+
+
 def show_familiarity(folder, features: np.ndarray, probabilities: np.ndarray) -> None:
     """The five nearest test images in the network's feature space, and an honest warning if far."""
-    stored = ui.stored_features(folder)  # the same cached array the feature-space map uses
-    found = familiarity.familiarity(features, stored, _reference(stored))
+    stored = ui.stored_features(folder)
+    found = familiarity.familiarity(features, stored, calibration(folder))
     where = (
         f"farther from its 5 nearest test images (mean distance {found.mean_distance:.1f}) than "
         f"{found.percentile:.0f}% of test images are from theirs"

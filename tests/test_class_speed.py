@@ -58,3 +58,22 @@ print("tensorflow" in sys.modules)
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_server_warms_up_tensorflow_and_the_picture_path_in_the_background(monkeypatch, data_env):
+    """The first student to upload a picture must not pay TensorFlow's import for the whole class."""
+    from dashboard import model_cache, own_image
+    from runfolder import runs
+
+    folder = str(runs.SHIPPED_RUNS["shipped"])
+    called = []
+    for module, name in ((model_cache, "predict_pixels"), (model_cache, "explainers"), (own_image, "calibration")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _n=name, _r=real: called.append((_n, a[0])) or _r(*a))
+    monkeypatch.setattr(model_cache, "WARM_UP_DELAY_S", 0.0)
+    model_cache.warm_up_in_background.clear()
+    timer = model_cache.warm_up_in_background(folder)
+    timer.join(300)
+    assert [n for n, _ in called] == ["predict_pixels", "explainers", "calibration"]
+    assert {f for _, f in called} == {folder}
+    assert model_cache.warm_up_in_background(folder) is timer  # once per process
