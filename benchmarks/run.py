@@ -62,10 +62,13 @@ TARGETS = {
 }
 SCRIPT_RUNNING = """() => document.querySelector('[data-testid="stApp"]')
     ?.getAttribute('data-test-script-state') === 'running'"""
-# Drawn by the current run: elements left from the previous run carry data-stale="true" (from about 0.1 s
-# after the rerun begins) until they are replaced.
-OLD_PREDICTION_STALE = """() => !Array.from(document.querySelectorAll("[data-testid='stMetric']"))
-        .some(m => m.innerText.includes('Prediction') && !m.closest("[data-stale='true']"))"""
+# Drawn by the current run: a map picture that was not on the page before the click, and not one of the
+# elements left from the previous run (they carry data-stale="true" from about 0.1 s after the rerun begins
+# until they are replaced; a warm rerun can replace them before that is seen).
+MAP_SOURCES = """() => Array.from(document.querySelectorAll("[data-testid='stImage'] img"))
+    .filter(img => img.naturalWidth >= 200).map(img => img.src)"""
+NEW_MAP_SHOWN = """(old) => Array.from(document.querySelectorAll("[data-testid='stImage'] img"))
+    .some(img => img.complete && img.naturalWidth >= 200 && !old.includes(img.src) && !img.closest("[data-stale='true']"))"""
 PREDICTION_AND_MAP_SHOWN = """() => Array.from(document.querySelectorAll("[data-testid='stMetric']"))
         .some(m => m.innerText.includes('Prediction') && !m.closest("[data-stale='true']"))
     && Array.from(document.querySelectorAll("[data-testid='stImage'] img"))
@@ -295,12 +298,14 @@ def own_image_latency(env: dict, repeats: int = 3) -> dict:
     Chromium (warm: the model and the calibration loaded by a first picture)."""
     from inputs.examples import EXAMPLES, example_png
 
-    def until_shown(page, started: float) -> float:
+    def until_shown(page, started: float, old_maps: list[str]) -> float:
         try:
             page.wait_for_function(SCRIPT_RUNNING, timeout=5_000, polling=10)  # the rerun has begun
         except Exception:
-            pass  # it may have begun and ended already
-        page.wait_for_function(OLD_PREDICTION_STALE, timeout=60_000, polling=10)  # not the last picture's answer
+            pass  # it may have begun and ended already (a warm rerun can take under 0.1 s)
+        # Not the last picture's answer: a map picture that was not on the page before (the old answer may be
+        # replaced faster than it can be seen marked stale).
+        page.wait_for_function(NEW_MAP_SHOWN, arg=old_maps, timeout=60_000, polling=10)
         page.wait_for_function(PREDICTION_AND_MAP_SHOWN, timeout=60_000, polling=10)
         seconds = time.perf_counter() - started
         page.wait_for_function(SCRIPT_FINISHED, timeout=60_000, polling=10)  # the rest of the page, before the next
@@ -315,11 +320,12 @@ def own_image_latency(env: dict, repeats: int = 3) -> dict:
         page.get_by_role("radio", name="Upload a photo").click()
         wait_for_app(page)
         for i in range(repeats + 1):  # the first picture warms the caches
+            old_maps = page.evaluate(MAP_SOURCES)
             started = time.perf_counter()
             page.locator("input[type=file]").set_input_files(
                 files=[{"name": f"{i}.png", "mimeType": "image/png", "buffer": example_png(names[i % len(names)])}]
             )
-            seconds = until_shown(page, started)
+            seconds = until_shown(page, started, old_maps)
             wait_for_app(page)
             if i:
                 uploads.append(seconds)
@@ -333,10 +339,11 @@ def own_image_latency(env: dict, repeats: int = 3) -> dict:
             page.mouse.move(box["x"] + 60 + 40 * (i % 5), box["y"] + 30)
             page.mouse.down()
             page.mouse.move(box["x"] + 70 + 40 * (i % 5), box["y"] + 250, steps=15)
+            old_maps = page.evaluate(MAP_SOURCES)
             started = time.perf_counter()
             page.mouse.up()
             try:
-                seconds = until_shown(page, started)
+                seconds = until_shown(page, started, old_maps)
             except Exception:
                 continue
             wait_for_app(page)
