@@ -18,7 +18,6 @@ from runfolder import artefacts
 from runfolder.artefacts import AtlasError  # noqa: F401  (the pages catch it by this name)
 
 
-
 def layer_label(layer: str) -> str:
     """'stem_conv' -> 'Stem convolution'; 'block3_5x5_reduce' -> 'Block 3 · 1x1 reduction before the 5x5'."""
     match = artefacts.ATLAS_LAYER_NAME.fullmatch(layer)

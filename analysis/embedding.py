@@ -122,11 +122,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     started = time.time()
     progress_file = args.run / runs.EMBEDDING_PROGRESS_FILE
+
+    def report(fraction: float) -> None:
+        write_progress(progress_file, "t-SNE", round(fraction * 100), 100, started)
+
     code, _ = guard.run_analysis(
-        "analysis.embedding",
-        args.run,
-        args.rebuild_shipped,
-        lambda: write(args.run, progress=lambda f: write_progress(progress_file, "t-SNE", round(100 * f), 100, started)),
+        "analysis.embedding", args.run, args.rebuild_shipped, lambda: write(args.run, progress=report)
     )
     if code:
         return code

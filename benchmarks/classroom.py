@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime
 import io
 import json
@@ -50,7 +49,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -62,7 +60,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from benchmarks.streamlit_client import FINAL_STATUSES, StreamlitTab  # noqa: E402
-from tests.browser import CHROMIUM_ARGS, chromium_path, free_port  # noqa: E402
+from tests.browser import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402
 from training.device import cpu_model  # noqa: E402
 
 QUIZ_SEED = 7
@@ -98,40 +96,6 @@ RSS_TARGET_MB = 1536.0
 
 
 # --------------------------------------------------------------------------- the server
-
-
-@contextlib.contextmanager
-def app_server(app_root: Path, env_extra: dict, log_path: Path):
-    """Yield (base_url, process) of ``streamlit run dashboard/Home.py`` started as tests/browser.py starts it,
-    but with its output in a file: a pipe nobody reads fills up (64 kB of tracebacks under load) and then
-    blocks the server's logging, which would look like a slow app."""
-    port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(app_root / "dashboard" / "Home.py")]
-    command += ["--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1"]
-    command += ["--browser.gatherUsageStats", "false"]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=app_root, env={**os.environ, **env_extra}, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"streamlit did not start within 60 s (see {log_path})")
-        yield url, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def server_errors(log_path: Path) -> tuple[int, str]:
@@ -919,7 +883,10 @@ def main(argv=None) -> int:
     print(f"{report['date']}: {args.students} students on {machine['cpu']} ({machine['cores']} cores)")
     print(f"load average at start: {report['load_average_at_start']}", flush=True)
     try:
-        with app_server(app_root, env, log_path) as (url, server), ServerMonitor(server.pid) as monitor:
+        with (
+            streamlit_server(env, app_root=app_root, log_path=log_path) as (url, server),
+            ServerMonitor(server.pid) as monitor,
+        ):
             report["server_pid"] = server.pid
             if not args.cold:
                 monitor.mark("teacher's warm-up")

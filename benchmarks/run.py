@@ -33,8 +33,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from dashboard import ui  # noqa: E402
-from tests.browser import SCRIPT_FINISHED, browser, streamlit_server, tile_centre, wait_for_app  # noqa: E402
 from runfolder import runs  # noqa: E402
+from tests.browser import SCRIPT_FINISHED, browser, streamlit_server, tile_centre, wait_for_app  # noqa: E402
 from training.device import cpu_model  # noqa: E402
 
 # URL names of the pages ("" is Home); the model pages import TensorFlow (the own-image page is timed apart).
@@ -68,7 +68,8 @@ SCRIPT_RUNNING = """() => document.querySelector('[data-testid="stApp"]')
 MAP_SOURCES = """() => Array.from(document.querySelectorAll("[data-testid='stImage'] img"))
     .filter(img => img.naturalWidth >= 200).map(img => img.src)"""
 NEW_MAP_SHOWN = """(old) => Array.from(document.querySelectorAll("[data-testid='stImage'] img"))
-    .some(img => img.complete && img.naturalWidth >= 200 && !old.includes(img.src) && !img.closest("[data-stale='true']"))"""
+    .some(img => img.complete && img.naturalWidth >= 200 && !old.includes(img.src)
+        && !img.closest("[data-stale='true']"))"""
 PREDICTION_AND_MAP_SHOWN = """() => Array.from(document.querySelectorAll("[data-testid='stMetric']"))
         .some(m => m.innerText.includes('Prediction') && !m.closest("[data-stale='true']"))
     && Array.from(document.querySelectorAll("[data-testid='stImage'] img"))
@@ -276,9 +277,9 @@ def lesson_step_reruns() -> dict[str, float]:
 def per_image_test_time(images: int = 10) -> float:
     """Median time of the Saliency page's per-image test (a map and every control, one model call), warm."""
     import model as tgn
+    from dataset.fashion_mnist import load_split, to_model_input
     from explain import faithfulness as fa
     from explain.saliency import build_explainers, predict_in_chunks, saliency_map
-    from dataset.fashion_mnist import load_split, to_model_input
 
     net = tgn.load_model(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE)
     explainers = build_explainers(net)

@@ -11,8 +11,8 @@ import streamlit as st
 from analysis.atlas import Atlas, layer_label
 from analysis.glossary import define
 from dashboard import charts, ui
-from explain import overlay
 from dataset.fashion_mnist import CLASS_NAMES, Split
+from explain import overlay
 
 TILE_KINDS = {"visual": "Feature visualisation", "top": "Top test image"}
 TILE_SCALE = 2  # 28 px -> 56 px per tile

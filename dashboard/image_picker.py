@@ -16,8 +16,8 @@ import streamlit as st
 
 from analysis.query import QueryReader
 from dashboard import model_cache, own_image, ui
-from runfolder import runs
 from dataset.fashion_mnist import CLASS_NAMES
+from runfolder import runs
 
 INDEX_KEY = "image_index"
 SOURCE_KEY = "image_source"

@@ -11,8 +11,8 @@ from analysis import arithmetic as ar
 from analysis.architecture import layer_geometry, receptive_box
 from analysis.glossary import define
 from dashboard import charts
-from explain import overlay
 from dataset.fashion_mnist import CLASS_NAMES
+from explain import overlay
 
 STEPS = {
     "image": "1 · The image",

@@ -102,16 +102,16 @@ def load_model_or_stop(folder):
 def saliency_map(folder: str, pixels, method: str, layer: str, target: int):
     """One raw map (the method's own units, non-negative) of a (28, 28) uint8 image, cached by its
     pixels: revisiting a view costs nothing. (SmoothGrad goes through smoothgrad_map, which reports progress.)"""
-    from explain import saliency
     from dataset.fashion_mnist import to_model_input
+    from explain import saliency
 
     image = to_model_input(pixels[None])[0]
     return saliency.saliency_map(explainers(folder), image, method, target, layer, normalize=False)
 
 
 def smoothgrad_map(folder: str, pixels, target: int, progress):
-    from explain import saliency
     from dataset.fashion_mnist import to_model_input
+    from explain import saliency
 
     image = to_model_input(pixels[None])[0]
     return saliency.saliency_map(explainers(folder), image, "smoothgrad", target, progress=progress, normalize=False)
@@ -142,8 +142,8 @@ def predict_pixels(folder: str, pixels):
 @st.cache_resource(show_spinner=False, max_entries=16)
 def lesson_trace(folder: str, pixels):
     """Every layer's output for one uint8 28x28 image and the model's weights (the lesson's numbers)."""
-    from explain import lesson
     from dataset.fashion_mnist import to_model_input
+    from explain import lesson
 
     return lesson.trace(load_model(folder), to_model_input(pixels[None])[0])
 

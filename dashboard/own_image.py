@@ -15,11 +15,11 @@ from PIL import Image
 
 from analysis import familiarity
 from dashboard import ui
+from dataset.fashion_mnist import CLASS_NAMES
 from explain.overlay import crisp
 from inputs import edit
 from inputs.convert import Conversion
 from inputs.examples import EXAMPLES, example_png
-from dataset.fashion_mnist import CLASS_NAMES
 
 USER_IMAGE_KEY = "user_image"  # the converted (28, 28) uint8 picture, for the explanation pages
 USER_FEATURES_KEY = "user_features"  # its 250 penultimate features, for the feature-space map

@@ -11,8 +11,8 @@ from PIL import Image
 
 from analysis import quiz as qz
 from dashboard import charts, model_cache, ui
-from explain import overlay
 from dataset.fashion_mnist import CLASS_NAMES
+from explain import overlay
 
 ANSWERS_KEY = "quiz_answers"  # question number -> (the student's guess, revealed?)
 POSITION_KEY = "quiz_position"

@@ -295,7 +295,8 @@ def run_selector() -> runs.RunInfo:
     chosen = available[names.index(choice)]
     if chosen.model_problem:
         # Its pages that need no model still work; those that do say so. The reason is shown once here.
-        st.sidebar.warning(markup.message(f"Its model cannot be used: {chosen.model_problem}."), icon=":material/block:")
+        reason = markup.message(f"Its model cannot be used: {chosen.model_problem}.")
+        st.sidebar.warning(reason, icon=":material/block:")
     return chosen
 
 

@@ -84,9 +84,8 @@ def compute(folder: Path) -> dict:
     explainers = build_explainers(net)
 
     def predict(batch):
-        return np.concatenate(
-            [np.asarray(net.predict_on_batch(batch[i : i + PREDICT_CHUNK])) for i in range(0, len(batch), PREDICT_CHUNK)]
-        )
+        chunks = range(0, len(batch), PREDICT_CHUNK)
+        return np.concatenate([np.asarray(net.predict_on_batch(batch[i : i + PREDICT_CHUNK])) for i in chunks])
 
 
     def default_maps(x, targets):

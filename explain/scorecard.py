@@ -212,8 +212,8 @@ def build_scorecard(arrays: dict, pairs, sample: dict, settings: dict, model_sha
 def compute(folder: Path, images: int, cascade_images: int, seed: int = 0, keep_partial: bool = False) -> dict:
     """Compute (or continue) the scorecard of the run in ``folder`` and write faithfulness.json."""
     import model as tgn
-    from explain.saliency import build_explainers
     from dataset.fashion_mnist import load_split, to_model_input
+    from explain.saliency import build_explainers
 
     folder = Path(folder)
     started = time.time()

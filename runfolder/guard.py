@@ -20,7 +20,6 @@ from typing import Callable
 from dataset.fashion_mnist import DataError
 from runfolder import runs, schema
 
-
 REBUILD_HELP = "allow --run to name a shipped run folder and replace its committed results"
 
 

@@ -260,9 +260,8 @@ def check_model_file(folder: Path, name: str) -> None:
     names = {layer.get("name") for layer in layers or [] if isinstance(layer, dict)}
     absent = [layer for layer in REQUIRED_LAYERS if layer not in names]
     if absent:
-        raise RunFileError(
-            name, f"is not a Tiny GoogLeNet model (it has no layer {absent[0]}{' or others' if len(absent) > 1 else ''})"
-        )
+        others = " or others" if len(absent) > 1 else ""
+        raise RunFileError(name, f"is not a Tiny GoogLeNet model (it has no layer {absent[0]}{others})")
     unsafe = _unsafe_parts([config, metadata])
     if unsafe:
         shown = ", ".join(unsafe[:3]) + (f" and {len(unsafe) - 3} more" if len(unsafe) > 3 else "")

@@ -49,8 +49,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(env_extra: dict | None = None, port: int | None = None, script: Path | None = None):
-    """Yield (base_url, process) of a running app (dashboard/Home.py unless ``script``); stops it afterwards."""
+def streamlit_server(
+    env_extra: dict | None = None,
+    port: int | None = None,
+    script: Path | None = None,
+    app_root: Path = REPO_ROOT,
+    log_path: Path | None = None,
+):
+    """Yield (base_url, process) of a running app (``app_root``'s dashboard/Home.py unless ``script``); stops it
+    afterwards. Its output goes to ``log_path``, or nowhere: a pipe nobody reads fills up (64 kB of
+    tracebacks under load) and then blocks the server's logging, which would look like a slow app."""
     port = port or free_port()
     env = {**os.environ, **(env_extra or {})}
     command = [
@@ -58,7 +66,7 @@ def streamlit_server(env_extra: dict | None = None, port: int | None = None, scr
         "-m",
         "streamlit",
         "run",
-        str(script or REPO_ROOT / "dashboard" / "Home.py"),
+        str(script or app_root / "dashboard" / "Home.py"),
         "--server.port",
         str(port),
         "--server.headless",
@@ -68,7 +76,8 @@ def streamlit_server(env_extra: dict | None = None, port: int | None = None, scr
         "--browser.gatherUsageStats",
         "false",
     ]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with open(log_path or os.devnull, "wb") as log:
+        process = subprocess.Popen(command, cwd=app_root, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -80,7 +89,7 @@ def streamlit_server(env_extra: dict | None = None, port: int | None = None, scr
             except OSError:
                 time.sleep(0.1)
         else:
-            raise RuntimeError("streamlit did not start within 60 s")
+            raise RuntimeError("streamlit did not start within 60 s" + (f" (see {log_path})" if log_path else ""))
         yield url, process
     finally:
         process.terminate()

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard import ui
 from explain import saliency
 from explain.saliency import DEFAULT_METHOD
-from tests.conftest import REPO_ROOT, app_pages, blank_grad_cam_images
 from runfolder import runs
+from tests.conftest import REPO_ROOT, app_pages, blank_grad_cam_images
 from training.config import TrainConfig
 
 PAGES = app_pages()
@@ -201,8 +201,8 @@ def test_saliency_deep_link_reproduces_the_view():
 
 def test_saliency_explains_a_blank_grad_cam_map_instead_of_showing_nothing():
     import model as tgn
-    from explain import saliency
     from dataset.fashion_mnist import load_split, to_model_input
+    from explain import saliency
 
     explainers = saliency.build_explainers(tgn.load_model(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE))
     blank = blank_grad_cam_images(explainers, to_model_input(load_split("test").images[:40]), SHIPPED.predictions)[0]

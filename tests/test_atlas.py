@@ -9,10 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import atlas as atlas_file
 from analysis.architecture import layer_geometry, receptive_box
-from tests.conftest import REPO_ROOT, app_pages, open_page
-from runfolder import guard, runs
-from training import jobs
 from dataset.fashion_mnist import CLASS_NAMES
+from runfolder import guard, runs
+from tests.conftest import REPO_ROOT, app_pages, open_page
+from training import jobs
 
 PAGE = app_pages()["Channel atlas"]
 SHIPPED = runs.SHIPPED_RUNS["shipped"]

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from dashboard import ui
+from dataset.fashion_mnist import CLASS_NAMES
+from runfolder import artefacts, runs
 from tests.browser import browser, chromium_path, streamlit_server, tile_centre, wait_for_app
 from tests.conftest import REPO_ROOT
-from runfolder import artefacts, runs
-from dataset.fashion_mnist import CLASS_NAMES
 
 pytestmark = [
     pytest.mark.browser,
@@ -139,7 +139,6 @@ def test_a_hostile_link_value_is_shown_as_text_not_markdown(page, app_url):
 
 
 def test_the_trust_page_shows_the_scorecard_and_follows_a_link_from_saliency(page, app_url):
-    from analysis import trust
 
     card = artefacts.read_scorecard(runs.SHIPPED_RUNS["shipped"])
     page.goto(f"{app_url}/Saliency?index=0")

@@ -3,10 +3,10 @@ import gzip
 import numpy as np
 import pytest
 
-from tests.conftest import needs_data
-from tests.idx_files import idx_bytes, write_split
 from dataset import fashion_mnist as data
 from dataset.fashion_mnist import CLASS_NAMES, DataError, load_split, md5_of, read_idx
+from tests.conftest import needs_data
+from tests.idx_files import idx_bytes, write_split
 
 
 def test_valid_small_files_round_trip(tmp_path):

@@ -2,7 +2,6 @@
 values are what the pages would compute live, a broken file is refused, and the pages that read them answer
 without calling the model."""
 
-import shutil
 
 import numpy as np
 import pytest

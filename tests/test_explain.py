@@ -7,10 +7,10 @@ from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
 from tf_keras_vis.utils.scores import CategoricalScore
 
 import model as tgn
-from explain import branches, overlay, saliency
-from tests.conftest import blank_grad_cam_images, needs_data
-from runfolder import runs
 from dataset.fashion_mnist import load_split, to_model_input
+from explain import branches, overlay, saliency
+from runfolder import runs
+from tests.conftest import blank_grad_cam_images, needs_data
 
 pytestmark = needs_data
 

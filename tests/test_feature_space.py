@@ -8,8 +8,8 @@ import pytest
 from scipy.spatial import cKDTree
 
 from analysis import embedding
-from tests.conftest import app_pages, open_page
 from runfolder import runs
+from tests.conftest import app_pages, open_page
 
 PAGE = app_pages()["Feature space"]
 

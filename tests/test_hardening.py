@@ -25,8 +25,8 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import markup
 from analysis.query import QueryReader
-from tests.conftest import REPO_ROOT, app_pages, run_training
 from runfolder import runs, schema
+from tests.conftest import REPO_ROOT, app_pages, run_training
 from training import jobs
 from training.config import TrainConfig
 

@@ -6,7 +6,6 @@ any mode Pillow opens are converted or refused. Each test fails on the code befo
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tracemalloc
@@ -533,7 +532,8 @@ def test_7_a_tampered_scorecards_markdown_fetches_nothing_and_reads_as_text(isol
         body = page.inner_text("body").replace(markup.WORD_JOINER, "")  # invisible; it stops autolinking
         assert "[click here](http://evil.example/login)" in body and ":red[RED]" in body  # shown as typed
         links = page.locator("a[href*='evil.example']")
-        assert links.count() == 0, [links.nth(i).evaluate("a => a.parentElement.outerHTML") for i in range(links.count())]
+        shown = [links.nth(i).evaluate("a => a.parentElement.outerHTML") for i in range(links.count())]
+        assert links.count() == 0, shown
         assert page.locator("img[src*='evil.example']").count() == 0
         assert not any(urlparse(u).hostname == "evil.example" for u in requested)
         page.screenshot(path=str(tmp_path / "tampered_scorecard.png"))

@@ -161,8 +161,8 @@ def as_product_photo(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
 
 def test_round_trip_of_100_test_images_as_product_photos(data_env):
     import model as tgn
-    from runfolder import runs
     from dataset.fashion_mnist import load_split, to_model_input
+    from runfolder import runs
 
     net = tgn.load_model(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE)
     test = load_split("test")

@@ -12,8 +12,8 @@ TOLERANCE = 1e-4
 @pytest.fixture(scope="module")
 def traced(data_env_module):
     import model as tgn
-    from explain import lesson
     from dataset.fashion_mnist import load_split, to_model_input
+    from explain import lesson
 
     net = tgn.load_model(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE)
     images = load_split("test").images
@@ -83,8 +83,8 @@ def test_every_number_the_lesson_shows_matches_the_keras_layers(traced, index):
 
 from analysis import quiz as qz  # noqa: E402
 from analysis.glossary import TERMS, define  # noqa: E402
-from tests.conftest import app_pages, open_page  # noqa: E402
 from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
+from tests.conftest import app_pages, open_page  # noqa: E402
 
 LESSON, QUIZ = app_pages()["How it computes"], app_pages()["Quiz"]
 SHIPPED = runs.SHIPPED_RUNS["shipped"]
@@ -115,8 +115,8 @@ def test_every_lesson_step_renders_with_four_decimals(isolated_runs, step):
 def test_the_issue_link_shows_that_convolution_value(isolated_runs):
     """?index=0&step=conv&filter=3&row=10&col=12 shows the stem convolution's value there, with its sum."""
     import model as tgn
-    from explain import lesson
     from dataset.fashion_mnist import load_split, to_model_input
+    from explain import lesson
 
     net = tgn.load_model(SHIPPED / runs.MODEL_FILE)
     value = lesson.trace(net, to_model_input(load_split("test").images[:1])[0]).outputs["stem_conv"][10, 12, 3]

@@ -7,9 +7,9 @@ import time
 import psutil
 import pytest
 
+from runfolder import runs
 from tests.browser import browser, chromium_path, streamlit_server, wait_for_app
 from tests.conftest import real_data_dir
-from runfolder import runs
 
 pytestmark = [
     pytest.mark.browser,

@@ -7,12 +7,12 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import familiarity
 from dashboard.own_image import USER_IMAGE_KEY
+from dataset.fashion_mnist import CLASS_NAMES
 from inputs.convert import convert
 from inputs.examples import EXAMPLES, example_png
+from runfolder import runs
 from tests.conftest import REPO_ROOT, app_pages
 from tests.test_inputs import bomb_png, dark_shirt_on_white, png_bytes
-from runfolder import runs
-from dataset.fashion_mnist import CLASS_NAMES
 
 PAGE = app_pages()["Your own image"]
 

@@ -7,8 +7,8 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO_ROOT, app_pages
 from runfolder import runs
+from tests.conftest import REPO_ROOT, app_pages
 from training import jobs
 from training.config import TrainConfig
 

@@ -9,8 +9,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analysis import trust
-from tests.conftest import REPO_ROOT, app_pages
 from runfolder import artefacts, runs
+from tests.conftest import REPO_ROOT, app_pages
 
 PAGE = app_pages()["Can the maps be trusted?"]
 SHIPPED = runs.SHIPPED_RUNS["shipped"]
@@ -59,10 +59,10 @@ def test_the_shipped_scorecard_confirms_what_the_issue_measured():
 
 def test_the_scorecards_numbers_recomputed_on_a_few_images():
     import model as tgn
+    from dataset.fashion_mnist import load_split, to_model_input
     from explain import faithfulness as fa
     from explain import scorecard
     from explain.saliency import build_explainers, saliency_maps
-    from dataset.fashion_mnist import load_split, to_model_input
 
     card = shipped_card()
     net = tgn.load_model(SHIPPED / runs.MODEL_FILE)
@@ -95,10 +95,10 @@ def test_the_scorecards_numbers_recomputed_on_a_few_images():
 
 def test_the_cascade_randomises_from_the_top_down_and_maps_stop_agreeing():
     import model as tgn
+    from dataset.fashion_mnist import load_split, to_model_input
     from explain import faithfulness as fa
     from explain import randomisation
     from explain.saliency import build_explainers, saliency_maps
-    from dataset.fashion_mnist import load_split, to_model_input
 
     net = tgn.load_model(SHIPPED / runs.MODEL_FILE)
     x = to_model_input(load_split("test").images[:4])

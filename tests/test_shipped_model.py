@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import model as tgn
-from tests.conftest import needs_data
-from runfolder import runs
 from dataset.fashion_mnist import load_split, to_model_input
+from runfolder import runs
+from tests.conftest import needs_data
 
 SHIPPED = runs.SHIPPED_RUNS["shipped"]
 ORIGINAL = runs.SHIPPED_RUNS["original-recipe"]

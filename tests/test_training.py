@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import model  # noqa: F401  (registers the LRN layer for safe-mode loading)
-from tests.conftest import needs_data, run_training
 from runfolder import runs
+from tests.conftest import needs_data, run_training
 from training.config import TrainConfig
 
 

@@ -28,6 +28,7 @@ import filelock
 import psutil
 
 from runfolder import runs
+
 from .config import TrainConfig
 
 LOCK_NAME = ".training.lock"

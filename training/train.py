@@ -23,7 +23,6 @@ import time
 import warnings
 from pathlib import Path
 
-
 # Keras warns that fit(shuffle=True) is ignored for a tf.data.Dataset; ours shuffles itself.
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")
 

@@ -11,9 +11,9 @@ import streamlit as st  # noqa: E402
 from analysis import markup, trust  # noqa: E402
 from analysis.glossary import define  # noqa: E402
 from dashboard import charts, image_picker, model_cache, trust_widgets, ui  # noqa: E402
+from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
 from explain import methods, overlay  # noqa: E402  (names only: TensorFlow is imported where a map is computed)
 from explain.methods import CAM_LAYERS, METHODS, layer_label  # noqa: E402
-from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
 
 ALL = "all"
 TARGETS = ("predicted", "true")

@@ -96,7 +96,8 @@ st.markdown(
     "re-initialised from the top down (Adebayo et al., 2018): a map that still looks the same once the head is random "
     "is explaining the image, not the model. "
     + (
-        f"{markup.escape(entry['label'])}'s maps for the predicted and the runner-up class correlate at {runner_up:.2f}: "
+        f"{markup.escape(entry['label'])}'s maps for the predicted and the runner-up class correlate at "
+        f"{runner_up:.2f}: "
         + (
             "nearly the same map for two different answers."
             if runner_up > 0.7

@@ -12,8 +12,8 @@ import model as tgn  # noqa: E402
 from analysis.architecture import receptive_fields  # noqa: E402
 from analysis.glossary import define  # noqa: E402
 from dashboard import charts, image_picker, model_cache, ui  # noqa: E402
-from explain import branches, overlay  # noqa: E402
 from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
+from explain import branches, overlay  # noqa: E402
 
 KNOCKOUTS = {"none": [], "3x3": ["3x3"], "5x5": ["5x5"], "both": ["3x3", "5x5"]}
 SCALES = ("shared", "per-layer")

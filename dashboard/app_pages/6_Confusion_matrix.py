@@ -10,8 +10,8 @@ import streamlit as st  # noqa: E402
 from analysis import calibration  # noqa: E402
 from analysis import confusion as cm  # noqa: E402
 from dashboard import charts, ui  # noqa: E402
-from training.config import TrainConfig  # noqa: E402
 from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
+from training.config import TrainConfig  # noqa: E402
 
 GALLERY_SIZE = 18
 MATRIX_KEY = "confusion_cell"

@@ -9,8 +9,8 @@ import streamlit as st  # noqa: E402
 
 from analysis import embedding  # noqa: E402
 from dashboard import charts, own_image, ui  # noqa: E402
-from runfolder import runs  # noqa: E402
 from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
+from runfolder import runs  # noqa: E402
 
 COLOURINGS = {"true": "True class", "predicted": "Predicted class", "confidence": "Confidence"}
 GALLERY = 24
