@@ -352,12 +352,16 @@ class RunResults:
     """Everything the TensorFlow-free pages show, read from one complete run folder."""
 
     folder: Path
-    history: "object"  # pandas.DataFrame
     metrics: dict
     probabilities: np.ndarray
     labels: np.ndarray
     architecture: list[dict]
     card: dict
+
+    @functools.cached_property
+    def history(self):
+        """history.csv as a pandas DataFrame (checked when the run was read; pandas imported only here)."""
+        return schema.read_history(self.folder, HISTORY_FILE)
 
     @property
     def predictions(self) -> np.ndarray:
@@ -377,12 +381,12 @@ def load_results(folder: Path) -> RunResults:
         metrics = schema.read_metrics(folder, METRICS_FILE)
         probabilities, labels = schema.read_outputs(folder, OUTPUTS_FILE)
         schema.check_consistency(metrics, probabilities, labels, OUTPUTS_FILE)
-        history = schema.read_history(folder, HISTORY_FILE, HISTORY_COLUMNS[:6])
+        schema.check_history(folder, HISTORY_FILE, HISTORY_COLUMNS[:6])
         architecture = schema.read_architecture(folder, ARCHITECTURE_FILE)
         card = schema.read_card(folder, CARD_FILE)
     except schema.RunFileError as exc:
         raise RunFolderError(f"Run folder {folder} is corrupt: {exc}. {restore_advice(folder)}") from exc
-    return RunResults(folder, history, metrics, probabilities, labels, architecture, card)
+    return RunResults(folder, metrics, probabilities, labels, architecture, card)
 
 
 def load_features(folder: Path) -> np.ndarray:
