@@ -59,6 +59,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
+from benchmarks.run import PeakMemory  # noqa: E402
 from benchmarks.streamlit_client import FINAL_STATUSES, StreamlitTab  # noqa: E402
 from tests.browser import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402
 from training.device import cpu_model  # noqa: E402
@@ -166,35 +167,19 @@ def percentile(samples: list[float], q: float) -> float | None:
     return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1]
 
 
-class ServerMonitor:
+class ServerMonitor(PeakMemory):
     """Every 0.5 s: the server's RSS (with its children) and the machine's load average, in a thread.
 
     Phases (``mark``) split the peak: the class itself, the soak, the browser check."""
 
     def __init__(self, pid: int, interval: float = 0.5):
-        self.process = psutil.Process(pid)
-        self.interval = interval
+        super().__init__(pid, interval)
         self.samples: list[tuple[float, float, float]] = []  # (time, RSS MB, 1-minute load)
         self.phases: list[tuple[str, float]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                rss = sum(p.memory_info().rss for p in (self.process, *self.process.children(recursive=True)))
-                self.samples.append((time.time(), rss / 2**20, os.getloadavg()[0]))
-            except psutil.Error:
-                pass
-            time.sleep(self.interval)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+    def sample(self, rss: int, anonymous: int) -> None:
+        super().sample(rss, anonymous)
+        self.samples.append((time.time(), rss / 2**20, os.getloadavg()[0]))
 
     def mark(self, phase: str) -> None:
         self.phases.append((phase, time.time()))

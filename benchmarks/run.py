@@ -120,11 +120,16 @@ class PeakMemory:
         while not self._stop.is_set():
             try:
                 infos = [p.memory_info() for p in (self.process, *self.process.children(recursive=True))]
-                self.peak = max(self.peak, sum(i.rss for i in infos))
-                self.peak_anonymous = max(self.peak_anonymous, sum(i.rss - i.shared for i in infos))
             except psutil.Error:
-                pass
+                infos = None
+            if infos:
+                self.sample(sum(i.rss for i in infos), sum(i.rss - i.shared for i in infos))
             time.sleep(self.interval)
+
+    def sample(self, rss: int, anonymous: int) -> None:
+        """One reading (bytes); subclasses keep more than the peaks."""
+        self.peak = max(self.peak, rss)
+        self.peak_anonymous = max(self.peak_anonymous, anonymous)
 
     def __enter__(self):
         self._thread.start()
