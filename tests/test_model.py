@@ -1,3 +1,4 @@
+import ast
 import re
 
 import keras
@@ -6,7 +7,8 @@ import pytest
 
 import model
 from model import ModelFileError, build_tiny_googlenet, load_model
-from tests.conftest import REPO_ROOT
+from runfolder import runs
+from tests.conftest import REPO_ROOT, needs_data
 
 SEED_TYPES = {"Lambda": "LocalResponseNormalization"}
 
@@ -61,6 +63,84 @@ def test_lrn_matches_its_formula():
     squares = np.pad(x**2, [(0, 0), (0, 0), (0, 0), (5, 5)])
     window = np.stack([squares[..., c : c + 11].sum(-1) for c in range(16)], axis=-1)
     np.testing.assert_allclose(y, x / np.sqrt(1 + window), rtol=1e-5)
+
+
+# The network's constants, TensorFlow's defaults, and two other settings that exercise the general
+# power and another window; channel counts below, at and above the 11-channel window.
+LRN_SETTINGS = [
+    {},
+    {"depth_radius": 2, "bias": 2.0, "alpha": 1e-4, "beta": 0.75},
+    {"depth_radius": 7, "bias": 0.5, "alpha": 0.3, "beta": 1.0},
+]
+
+
+@pytest.mark.parametrize("channels", [1, 3, 10, 11, 12, 32, 256])
+@pytest.mark.parametrize("settings", LRN_SETTINGS, ids=["network", "radius2-beta0.75", "radius7-beta1"])
+def test_lrn_equals_tensorflows_own(channels, settings):
+    import tensorflow as tf
+
+    x = (np.random.default_rng(channels).normal(size=(3, 4, 5, channels)) * 3).astype(np.float32)
+    ours = np.asarray(model.LocalResponseNormalization(**settings)(x))
+    theirs = tf.nn.local_response_normalization(x, **settings).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+
+
+def test_lrn_gradient_equals_tensorflows_own():
+    import tensorflow as tf
+
+    x = tf.constant(np.random.default_rng(5).normal(size=(2, 3, 3, 20)).astype(np.float32))
+    grads = []
+    for layer in (model.LocalResponseNormalization(), lambda t: tf.nn.local_response_normalization(t)):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x) * tf.range(20, dtype=tf.float32))  # weights every channel differently
+        grads.append(tape.gradient(loss, x).numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)
+
+
+def test_lrn_band_sums_each_channels_window():
+    band = model.lrn.band_matrix(4, 1)
+    assert band.tolist() == [[1, 1, 0, 0], [1, 1, 1, 0], [0, 1, 1, 1], [0, 0, 1, 1]]
+    assert model.lrn.band_matrix(3, 5).sum() == 9  # a window wider than the channels takes them all
+
+
+def test_the_network_modules_do_not_import_tensorflow():
+    """The model must load where only JAX or PyTorch is installed (the project's GPU machines)."""
+    for path in sorted((REPO_ROOT / "model").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not any(name.split(".")[0] == "tensorflow" for name in names), f"{path.name} imports {names}"
+
+
+@pytest.fixture(scope="module")
+def test_inputs():
+    from dataset.fashion_mnist import load_split, to_model_input
+
+    return to_model_input(load_split("test").images)
+
+
+@needs_data
+def test_shipped_models_test_predictions_are_unchanged(test_inputs):
+    """All 10,000 stored probabilities (made with tf.nn's LRN) come out again to 1e-5."""
+    net = keras.models.load_model(runs.SHIPPED_RUNS["shipped"] / runs.MODEL_FILE, safe_mode=True)
+    stored = runs.load_results(runs.SHIPPED_RUNS["shipped"])
+    probabilities = net.predict(test_inputs, batch_size=500, verbose=0)
+    assert np.abs(probabilities - stored.probabilities).max() < 1e-5
+    np.testing.assert_array_equal(probabilities.argmax(1), stored.predictions)
+
+
+@needs_data
+def test_original_recipe_model_file_still_loads_and_predicts_its_stored_outputs(test_inputs):
+    folder = runs.SHIPPED_RUNS["original-recipe"]
+    net = keras.models.load_model(folder / runs.MODEL_FILE, safe_mode=True)
+    assert isinstance(net.get_layer("stem_lrn"), model.LocalResponseNormalization)
+    sample = np.random.default_rng(3).choice(len(test_inputs), size=500, replace=False)
+    probabilities = np.asarray(net.predict_on_batch(test_inputs[sample]))
+    assert np.abs(probabilities - runs.load_results(folder).probabilities[sample]).max() < 1e-5
 
 
 def test_safe_mode_round_trip(tmp_path):
