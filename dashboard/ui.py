@@ -11,10 +11,10 @@ import streamlit as st
 
 from analysis import markup
 from analysis.query import QueryReader
-from dataset.fashion_mnist import CLASS_NAMES, DataError, Split, load_split
+from dataset.fashion_mnist import CLASS_NAMES, NUM_CLASSES, DataError, Split, load_head, load_split
 from explain import methods
 from explain.overlay import crisp
-from runfolder import artefacts, runs
+from runfolder import runs
 
 SEED_CLAIMED_ACCURACY = 0.8954  # the seed README's figure (a last-epoch score on the test set)
 SEED_REAL_ACCURACY = 0.8489  # what its saved (epoch-1) weights scored, inferred from the notebook's log
@@ -98,6 +98,29 @@ def test_split_or_none() -> Split | None:
         return None
 
 
+@st.cache_resource(show_spinner=False)
+def _test_head(count: int) -> Split:
+    return load_head("test", count)
+
+
+def first_of_each_class(count: int = 100) -> tuple[Split, list[int]] | None:
+    """The first test image of each class and the images they are in (their indices are the test set's),
+    or None after saying why there are none. Read from the start of the test file only: Home draws them
+    before any page needs the whole split (its decompression and MD5 are a tenth of Home's first render)."""
+    try:
+        head = _test_head(count)
+    except DataError:
+        head = None
+    if head is not None:
+        found = [np.flatnonzero(head.labels == c) for c in range(NUM_CLASSES)]
+        if all(len(f) for f in found):
+            return head, [int(f[0]) for f in found]
+    split = test_split_or_none()  # a class missing from the start, or a problem the full load explains
+    if split is None:
+        return None
+    return split, [int(np.flatnonzero(split.labels == c)[0]) for c in range(NUM_CLASSES)]
+
+
 @st.cache_resource(show_spinner="Reading the run folder…", max_entries=8)
 def _results(folder: str, stamp: tuple) -> runs.RunResults:
     return runs.load_results(folder)
@@ -157,6 +180,8 @@ def file_stamp(path) -> tuple | None:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _scorecard(folder: str, stamp: tuple, model_stamp: tuple) -> dict:
+    from runfolder import artefacts  # pydantic's models of every artefact: not needed to draw Home
+
     return artefacts.read_scorecard(runs.Path(folder), runs.file_sha256(f"{folder}/{runs.MODEL_FILE}"))
 
 
@@ -167,6 +192,8 @@ def scorecard(folder) -> dict:
 
 
 def scorecard_or_none(folder) -> dict | None:
+    from runfolder import artefacts
+
     try:
         return scorecard(folder)
     except artefacts.ScorecardError:
@@ -176,6 +203,7 @@ def scorecard_or_none(folder) -> dict | None:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _default_maps(folder: str, stamp: tuple, model_stamp: tuple, outputs_stamp: tuple):
     from analysis.default_maps import DefaultMaps
+    from runfolder import artefacts
 
     kept = results(folder)
     arrays = artefacts.read_default_maps(
@@ -188,6 +216,8 @@ def default_maps(run: runs.RunInfo):
     """The run's stored default maps and per-image tests of the test images (analysis.default_maps), shared
     by every session; None when the run has none, a broken file, or maps of another method than its current
     default view (the pages then compute them live)."""
+    from runfolder import artefacts
+
     folder = run.folder
     try:
         stored = _default_maps(

@@ -77,3 +77,25 @@ def test_the_server_warms_up_tensorflow_and_the_picture_path_in_the_background(m
     assert [n for n, _ in called] == ["predict_pixels", "explainers", "calibration"]
     assert {f for _, f in called} == {folder}
     assert model_cache.warm_up_in_background(folder) is timer  # once per process
+
+
+def test_home_reads_neither_the_artefacts_models_nor_the_whole_test_split(data_env):
+    """Home's first render is the teacher's first impression: it validates the run's results (pydantic's
+    run models) but not every artefact's models, and reads only the start of the test file."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import numpy as np
+from dashboard import ui
+from dataset import fashion_mnist
+split, indices = ui.first_of_each_class()
+labels = fashion_mnist.load_split("test").labels
+assert indices == [int(np.flatnonzero(labels == c)[0]) for c in range(10)], indices
+assert len(split.images) == 100, len(split.images)
+print("runfolder.artefacts" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"

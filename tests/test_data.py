@@ -136,3 +136,33 @@ def test_real_files(data_env):
     train = load_split("train")
     assert train.images.shape == (60_000, 28, 28)
     assert np.bincount(train.labels).tolist() == [6000] * 10
+
+
+def test_head_is_the_start_of_the_split(tmp_path):
+    images, labels = write_split(tmp_path, n=20)
+    head = data.load_head("test", 7, data_dir=tmp_path)
+    np.testing.assert_array_equal(head.images, images[:7])
+    np.testing.assert_array_equal(head.labels, labels[:7])
+    whole = data.load_head("test", 500, data_dir=tmp_path)  # more than there are: all of them
+    assert len(whole.images) == 20
+
+
+def test_head_checks_header_and_length(tmp_path):
+    name = data.SPLIT_FILES["test"][0]
+    (tmp_path / name).write_bytes(gzip.compress(idx_bytes(np.zeros((5, 28, 28)), magic=0x00000801)))
+    with pytest.raises(DataError, match="magic"):
+        data.read_idx_head(tmp_path / name, 3, 2)
+    # The header announces 10 images but only 3 are there: asking for 5 is an error, not 3 silently.
+    full = idx_bytes(np.zeros((10, 28, 28)))
+    (tmp_path / name).write_bytes(gzip.compress(full[: 16 + 3 * 784]))
+    with pytest.raises(DataError, match="truncated"):
+        data.read_idx_head(tmp_path / name, 3, 5)
+    assert data.read_idx_head(tmp_path / name, 3, 3).shape == (3, 28, 28)
+
+
+@needs_data
+def test_head_of_the_real_test_file_matches_the_verified_split(data_env):
+    full = load_split("test")
+    head = data.load_head("test", 100)
+    np.testing.assert_array_equal(head.images, full.images[:100])
+    np.testing.assert_array_equal(head.labels, full.labels[:100])

@@ -5,7 +5,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from analysis import markup  # noqa: E402
@@ -84,8 +83,7 @@ for label, text in guide.items():
     right.markdown(text)
 
 st.subheader("A few test images and what the model says")
-split = ui.test_split_or_none()
-if split is not None:
-    # One image per class, the same ones every visit, so a class can compare them.
-    first_of_class = [int(np.flatnonzero(split.labels == c)[0]) for c in range(10)]
+gallery = ui.first_of_each_class()  # the same ones every visit, so a class can compare them
+if gallery is not None:
+    split, first_of_class = gallery
     ui.image_gallery(split, first_of_class, results.probabilities, columns=5)
