@@ -171,6 +171,11 @@ def test_a_missing_or_inconsistent_atlas_is_refused_with_a_reason(damage, tmp_pa
 # --------------------------------------------------------------------------- computing: small, then resumed
 
 
+class SimulatedInterrupt(KeyboardInterrupt):
+    """The test's own Ctrl-C. ``pytest.raises(KeyboardInterrupt)`` would also catch a real one pressed during
+    the computation, turning the user's Ctrl-C into a test result while the suite ran on."""
+
+
 def test_compute_writes_a_consistent_atlas_and_resumes_after_an_interruption(tmp_path, monkeypatch):
     from explain import atlas
 
@@ -181,11 +186,11 @@ def test_compute_writes_a_consistent_atlas_and_resumes_after_an_interruption(tmp
 
     def interrupted(net, name, level, steps):
         if name == "block1_3x3":
-            raise KeyboardInterrupt  # the session ends in the middle of the visualisations
+            raise SimulatedInterrupt  # the session ends in the middle of the visualisations
         return real_visualisations(net, name, level, steps)
 
     monkeypatch.setattr(atlas, "feature_visualisations", interrupted)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(SimulatedInterrupt):
         atlas.compute(folder, images=300, probe_per_class=5, steps=2)
     assert (folder / runs.ATLAS_PARTIAL_FILE).is_file() and not (folder / runs.ATLAS_FILE).exists()
 
@@ -202,6 +207,42 @@ def test_compute_writes_a_consistent_atlas_and_resumes_after_an_interruption(tmp
         atlas_file.read(folder, results.architecture, 10_000, runs.file_sha256(folder / runs.MODEL_FILE))
     computed = atlas_file.read(folder, results.architecture, 300, runs.file_sha256(folder / runs.MODEL_FILE))
     assert computed["probe_count"].tolist() == [5] * 10 and computed["top_index"].max() < 300
+
+
+def test_ctrl_c_during_the_interruption_test_stops_pytest(tmp_path):
+    """A real Ctrl-C while the interruption test computes stops pytest (it used to be caught as the test's
+    own interruption: the test went on, failed or passed, and so did the suite)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    log_path = tmp_path / "pytest.log"
+    node = "tests/test_atlas.py::test_compute_writes_a_consistent_atlas_and_resumes_after_an_interruption"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider", node],
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 600
+        while "knock-outs: 1/" not in log_path.read_text():  # inside the first computation
+            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        returncode = process.wait(timeout=60)
+        seconds = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    output = log_path.read_text()
+    assert returncode == pytest.ExitCode.INTERRUPTED, output[-3000:]
+    assert "KeyboardInterrupt" in output and "finished work was repeated" not in output
+    assert seconds < 20, f"pytest took {seconds:.1f} s to stop"
 
 
 def test_the_shipped_runs_atlas_cannot_be_recomputed_from_the_app():
