@@ -101,6 +101,17 @@ def selected_indices(points, traces: list[np.ndarray]) -> np.ndarray:
     return np.array(sorted(chosen), dtype=int)
 
 
+GALLERY_ORDER = "mistakes first, each group from the most confident answer down"
+
+
+def gallery_order(indices: np.ndarray, labels: np.ndarray, predictions: np.ndarray, confidence: np.ndarray):
+    """The selected test images in the order the page shows them (GALLERY_ORDER): the misclassified ones
+    first, then the rest, each group by the confidence of the network's answer, highest first (ties by index)."""
+    indices = np.asarray(indices, dtype=int)
+    right = labels[indices] == predictions[indices]
+    return indices[np.lexsort((indices, -np.asarray(confidence)[indices], right))]
+
+
 def class_mix(indices: np.ndarray, labels: np.ndarray, predictions: np.ndarray, class_names):
     """Counts per class of the selected images, by true and by predicted class (classes present only)."""
     import pandas as pd

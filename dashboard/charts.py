@@ -346,6 +346,8 @@ def reliability_diagram(bins: pd.DataFrame) -> go.Figure:
     return fig
 
 
+USER_STAR_SIZE = 28  # the user's picture on the feature map: large enough to find among 10,000 points
+
 CLASS_COLOURS = [
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 ]  # fmt: skip
@@ -398,23 +400,27 @@ def feature_map(
         )
         traces.append(members)
     if user is not None:
+        # WebGL like the points and added last, so it is drawn on top of them (an SVG trace would lie under
+        # the WebGL canvas, hidden by the 10,000 points).
         fig.add_trace(
-            go.Scatter(
+            go.Scattergl(
                 x=[user[0]],
                 y=[user[1]],
                 mode="markers+text",
-                marker=dict(size=18, symbol="star", color="#111827", line=dict(color="white", width=2)),
+                marker=dict(size=USER_STAR_SIZE, symbol="star", color="#111827", line=dict(color="white", width=3)),
                 text=["your picture"],
                 textposition="top center",
+                textfont=dict(size=15, color="#111827"),
                 name="your picture",
                 hoverinfo="skip",
             )
         )
     fig.update_layout(
-        height=620,
-        margin=dict(l=10, r=10, t=10, b=10),
+        height=640,
+        # The toolbar sits in the top margin, the legend below the map: neither covers the other or the points.
+        margin=dict(l=10, r=10, t=36, b=10),
         dragmode="lasso",
-        legend=dict(itemsizing="constant"),
+        legend=dict(itemsizing="constant", orientation="h", x=0, xanchor="left", y=-0.02, yanchor="top"),
         xaxis=dict(visible=False),
         yaxis=dict(visible=False, scaleanchor="x"),
     )

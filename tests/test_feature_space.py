@@ -79,14 +79,51 @@ def test_a_selection_filters_the_gallery_and_shows_its_class_mix():
     results = runs.load_results(runs.SHIPPED_RUNS["shipped"])
     at = page(select(6, 30))  # coloured by true class: trace 6 holds the shirts
     assert not at.exception
-    assert at.subheader[0].value.startswith("30 images selected")
+    shirts = np.flatnonzero(results.labels == 6)[:30]
+    wrong = int((results.predictions[shirts] != 6).sum())
+    assert at.subheader[0].value == f"30 images selected · {wrong} of them misclassified"
     mix = at.dataframe[0].value.set_index("class")
     assert mix.loc["Shirt", "true"] == 30
-    shirts = np.flatnonzero(results.labels == 6)[:30]
     assert mix["predicted"].sum() == 30 and mix.loc["Shirt", "predicted"] == (results.predictions[shirts] == 6).sum()
     captions = [m.value for m in at.markdown if "  \ntrue: " in m.value]
     assert len(captions) == 24 and all("true: Shirt" in c for c in captions)
     assert len([m for m in at.markdown if "explain](" in m.value]) == 24  # each with its link
+    # mistakes first, most confident first: the gallery is the first 24 in that order, not in index order
+    expected = embedding.gallery_order(shirts, results.labels, results.predictions, results.probabilities.max(1))
+    shown = [int(m.value.split("#")[1].split(" ")[0]) for m in at.markdown if "explain](" in m.value]
+    assert shown == expected[:24].tolist() and shown != sorted(shown)
+    assert any(f"Showing 24 of 30: {embedding.GALLERY_ORDER}" in c.value for c in at.caption)
+    more = at.button(key="feature_gallery_more")
+    assert more.label.startswith("Show 6 more")
+    at = more.click().run()
+    shown = [int(m.value.split("#")[1].split(" ")[0]) for m in at.markdown if "explain](" in m.value]
+    assert shown == expected.tolist() and not at.button  # all 30, nothing more to show
+    assert any("Showing 30 of 30" in c.value for c in at.caption)
+
+
+def test_the_gallery_order_puts_confident_mistakes_first():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    predictions = np.array([0, 1, 1, 0, 2, 2])  # images 1 and 3 are mistakes
+    confidence = np.array([0.5, 0.6, 0.99, 0.9, 0.7, 0.7])
+    order = embedding.gallery_order(np.array([0, 1, 2, 3, 4, 5]), labels, predictions, confidence)
+    assert order.tolist() == [3, 1, 2, 4, 5, 0]  # mistakes by confidence, then the rest (ties by index)
+
+
+def test_the_users_star_is_drawn_on_top_large_and_the_legend_below_the_map():
+    from dashboard import charts
+
+    xy = np.random.default_rng(0).normal(size=(50, 2))
+    labels = np.arange(50) % 10
+    figure, traces = charts.feature_map(
+        xy, labels, labels, np.ones(50), "true", [str(c) for c in range(10)], user=np.array([0.0, 0.0])
+    )
+    star = figure.data[-1]
+    assert star.name == "your picture" and len(traces) == 10
+    # the points are WebGL, which is drawn over every SVG trace: the star must be WebGL too, and last
+    assert all(trace.type == "scattergl" for trace in figure.data)
+    assert star.marker.size >= 24 and star.marker.line.width >= 2 and star.marker.symbol == "star"
+    legend = figure.layout.legend
+    assert legend.orientation == "h" and legend.y < 0 and legend.yanchor == "top"  # below, away from the toolbar
 
 
 def test_deep_link_colouring_and_a_bad_value():
@@ -102,9 +139,11 @@ def test_the_users_picture_is_placed_and_its_neighbours_shown():
     at = page({"user_features": features[123] + 0.01})
     assert not at.exception
     assert any("The star is your picture" in c.value for c in at.caption)
-    assert at.subheader[0].value.startswith("10 images selected")  # no selection yet: its 10 neighbours
+    # nothing was selected: the page says these are the picture's neighbours, not a selection
+    assert at.subheader[0].value.startswith("The 10 test images nearest to your picture · ")
+    assert not any("selected" in h.value for h in at.subheader)
     captions = [m.value for m in at.markdown if "explain](" in m.value]
-    assert any("#123 " in c for c in captions)
+    assert len(captions) == 10 and captions[0].startswith("[#123 ")  # nearest first: the image itself
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "other shape", "other features"])

@@ -53,22 +53,49 @@ event = st.plotly_chart(
     figure, width="stretch", on_select="rerun", selection_mode=("box", "lasso", "points"), key="feature_map"
 )
 chosen = embedding.selected_indices(((event or {}).get("selection") or {}).get("points", []), traces)
-if user is not None and not len(chosen):
-    chosen = neighbours  # nothing selected: your picture's neighbours
-if not len(chosen):
+is_selection = bool(len(chosen))
+if is_selection:
+    heading = f"{len(chosen):,} images selected"
+elif user is not None:  # nothing selected: your picture's neighbours, nearest first
+    chosen = neighbours
+    heading = f"The {len(chosen)} test images nearest to your picture"
+else:
     st.info("Select points on the map to see their images and the classes they hold.", icon=":material/touch_app:")
     st.stop()
-
 wrong = int((results.labels[chosen] != results.predictions[chosen]).sum())
-st.subheader(f"{len(chosen):,} images selected · {wrong:,} of them misclassified")
+st.subheader(f"{heading} · {wrong:,} of them misclassified")
+if not is_selection:
+    st.caption(
+        "Nearest first, in the network's 250 numbers (the images around the star). Select points on the map to "
+        "see other images."
+    )
 left, right = st.columns([1, 2])
 with left:
     st.dataframe(embedding.class_mix(chosen, results.labels, results.predictions, CLASS_NAMES), hide_index=True)
 with right:
     split = ui.test_split_or_none()
     if split is not None:
-        shown = chosen[:GALLERY]
-        ui.image_gallery(split, shown.tolist(), results.probabilities, columns=6)
-        if len(chosen) > GALLERY:
-            st.caption(f"The first {GALLERY} of {len(chosen):,} (in test-set order).")
+        ordered = (
+            embedding.gallery_order(chosen, results.labels, results.predictions, confidence) if is_selection else chosen
+        )
+        # How many are shown grows with "Show more" and starts again with each new selection.
+        signature = hash(ordered.tobytes())
+        if st.session_state.get("feature_gallery_of") != signature:
+            st.session_state["feature_gallery_of"] = signature
+            st.session_state["feature_gallery_shown"] = GALLERY
+        shown = min(st.session_state["feature_gallery_shown"], len(ordered))
+        if is_selection:
+            st.caption(f"Showing {shown:,} of {len(ordered):,}: {embedding.GALLERY_ORDER}.")
+        ui.image_gallery(split, ordered[:shown].tolist(), results.probabilities, columns=6)
+        if shown < len(ordered):
+
+            def show_more() -> None:
+                st.session_state["feature_gallery_shown"] += GALLERY
+
+            st.button(
+                f"Show {min(GALLERY, len(ordered) - shown)} more ({len(ordered) - shown:,} not shown yet)",
+                key="feature_gallery_more",
+                icon=":material/expand_more:",
+                on_click=show_more,
+            )
 st.caption(f"Map: {runs.EMBEDDING_FILE} in the run folder (openTSNE, seed {embedding.SEED}, PCA initialisation).")
