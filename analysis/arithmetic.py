@@ -2,7 +2,8 @@
 
 Each function takes the real inputs and weights of one layer and returns every intermediate number a
 lesson shows: the patch, the kernel, the products and their sum for one output of a convolution; the
-neighbouring channels and the denominator of local response normalisation; the window of a max pool;
+neighbouring channels and the denominator of local response normalisation; the window of a max pool; an
+inception block's 3x3 branch from its 1x1 convolution to the pool, each step on the previous one's value;
 batch normalisation with its stored statistics; logits and softmax. ``tests/test_lesson.py`` checks
 them against the Keras layers' outputs. No TensorFlow here.
 """
@@ -81,6 +82,68 @@ def pool_window(inputs: np.ndarray, row: int, col: int, channel: int, size: int 
     """The size x size window of one channel that max pooling (stride = size, 'same' padding) reduces
     to output (row, col); cells beyond the border (odd sizes) are left out, as padding never wins."""
     return np.asarray(inputs[row * size : row * size + size, col * size : col * size + size, channel])
+
+
+@dataclass(frozen=True)
+class BranchOutput:
+    """One channel of an inception block's 3x3 branch followed at one position, each number feeding the
+    next: the 1x1 convolution of the block's input, the 3x3 convolution over the 1x1 outputs (with that
+    value at the centre of its patch), the same channel of the concatenation normalised by LRN, and the
+    2x2 max-pool window that holds it."""
+
+    reduce: ConvOutput  # the 1x1 convolution (filter ``channel``) of the block's input at (row, col)
+    conv: ConvOutput  # the 3x3 convolution (filter ``channel``) of the 1x1 outputs at (row, col)
+    lrn: LrnOutput  # channel ``channel`` of the concatenation at (row, col): the 3x3 branch comes first
+    window: np.ndarray  # the 2x2 window of LRN outputs of that channel that max pooling reduces
+    channel: int
+    row: int
+    col: int
+
+    @property
+    def reduced(self) -> float:
+        """The 1x1 output after its ReLU: the centre of the 3x3 patch in channel ``channel``."""
+        return max(self.reduce.value, 0.0)
+
+    @property
+    def branch_value(self) -> float:
+        """The 3x3 output after its ReLU: the concatenation's channel ``channel``, which LRN divides."""
+        return max(self.conv.value, 0.0)
+
+    @property
+    def pool_position(self) -> tuple[int, int]:
+        return self.row // 2, self.col // 2
+
+    @property
+    def pooled(self) -> float:
+        return float(self.window.max())
+
+
+def inception_branch(
+    block_input: np.ndarray,
+    reduce_weights,
+    reduce_output: np.ndarray,
+    conv_weights,
+    concat: np.ndarray,
+    lrn_constants: dict,
+    lrn_output: np.ndarray,
+    channel: int,
+    row: int,
+    col: int,
+) -> BranchOutput:
+    """The 3x3 branch of an inception block for one channel at (row, col), computed in the order the block
+    runs. Each step takes the value the previous step computed here (not the layer's stored output, which
+    agrees with it to float32 precision); the other values it needs (the rest of the 3x3 patch, the
+    neighbouring channels, the rest of the pool window) are the layers' outputs for this image."""
+    reduce = conv_at(block_input, *reduce_weights, row, col, channel)
+    reduced = np.array(reduce_output, dtype=np.float64)
+    reduced[row, col, channel] = max(reduce.value, 0.0)
+    conv = conv_at(reduced, *conv_weights, row, col, channel)
+    values = np.array(concat[row, col], dtype=np.float64)
+    values[channel] = max(conv.value, 0.0)
+    lrn = lrn_at(values, channel, **lrn_constants)
+    window = np.array(pool_window(lrn_output, row // 2, col // 2, channel), dtype=np.float64)
+    window[row % 2, col % 2] = lrn.result
+    return BranchOutput(reduce, conv, lrn, window, channel, row, col)
 
 
 @dataclass(frozen=True)

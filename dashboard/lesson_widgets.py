@@ -169,24 +169,63 @@ def block_step(trace, pixels: np.ndarray, filter: int, row: int, col: int, block
     inputs = trace.outputs[_block_input(block)]
     channels = trace.outputs[f"block{block}_3x3_reduce"].shape[-1]
     filter = min(filter, channels - 1)
-    step = ar.conv_at(inputs, *trace.weights[f"block{block}_3x3_reduce"], r, c, filter)
+
+    def layer(part: str) -> str:
+        return f"block{block}_{part}"
+
+    step = ar.inception_branch(
+        inputs,
+        trace.weights[layer("3x3_reduce")],
+        trace.outputs[layer("3x3_reduce")],
+        trace.weights[layer("3x3")],
+        trace.outputs[layer("concat")],
+        trace.constants[layer("lrn")],
+        trace.outputs[layer("lrn")],
+        filter,
+        r,
+        c,
+    )
     st.markdown(
         f"An **inception block** runs two branches side by side on the same input ({inputs.shape[-1]} channels here). "
         f"Each starts with a **1x1 convolution**: at one position it mixes the {inputs.shape[-1]} input channels "
         "with one weight each (plus a bias, then ReLU). Then one branch looks at 3x3 neighbourhoods and the other at "
-        "5x5; their outputs are **concatenated**, normalised (LRN) and halved in size by 2x2 **max pooling**."
+        "5x5; their outputs are **concatenated**, normalised (LRN) and halved in size by 2x2 **max pooling**. Below, "
+        f"one number is followed through the 3x3 branch: channel {filter} at ({r}, {c}) of block {block}'s "
+        f"{size}x{size} grid."
     )
-    st.markdown(f"**1x1 convolution, filter {filter} at ({r}, {c})** of block {block}'s {size}x{size} grid")
+    st.markdown(f"**a · 1x1 convolution**, filter {filter} at ({r}, {c})", help=define("1x1 convolution"))
+    reduce = step.reduce
     mix = pd.DataFrame(
-        {"input": step.patch[0, 0], "weight": step.kernel[0, 0], "product": step.products[0, 0]},
+        {"input": reduce.patch[0, 0], "weight": reduce.kernel[0, 0], "product": reduce.products[0, 0]},
         index=[f"channel {k}" for k in range(inputs.shape[-1])],
     )
-    st.dataframe(mix, column_config={k: st.column_config.NumberColumn(format=FORMAT) for k in mix.columns}, height=250)
-    value = trace.outputs[f"block{block}_3x3_reduce"][r, c, filter]
+    st.table(mix.style.format(FORMAT))  # a static table: every row on the page, no scroll bar inside it
     st.markdown(
-        f"Sum {f(step.total)} + bias {f(step.bias)} = {f(step.value)}; after ReLU **{f(max(step.value, 0.0))}** "
-        f"(Keras: {f(value)})",
-        help=define("1x1 convolution"),
+        f"Sum {f(reduce.total)} + bias {f(reduce.bias)} = {f(reduce.value)}; after ReLU **{f(step.reduced)}** "
+        f"(Keras: {f(trace.outputs[layer('3x3_reduce')][r, c, filter])})"
+    )
+    conv = step.conv
+    own = conv.products[..., filter]
+    st.markdown(
+        f"**b · 3x3 convolution** of the 1x1 outputs, filter {filter} at ({r}, {c}): the {channels} channels of "
+        f"step a at the 3x3 positions around ({r}, {c}), {conv.products.size} products in all. Channel {filter}, "
+        f"with **{f(step.reduced)}** from step a in the middle:",
+        help=define("convolution"),
+    )
+    a, b, d = st.columns(3)
+    with a:
+        st.markdown(f"**1x1 outputs, channel {filter}**")
+        table(conv.patch[..., filter])
+    with b:
+        st.markdown(f"**Weights for channel {filter}**")
+        table(conv.kernel[..., filter])
+    with d:
+        st.markdown("**Products**")
+        table(own)
+    st.markdown(
+        f"Channel {filter}'s 9 products {f(own.sum())} + the other {channels - 1} channels' "
+        f"{conv.products.size - 9} products {f(conv.total - own.sum())} + bias {f(conv.bias)} = {f(conv.value)}; "
+        f"after ReLU **{f(step.branch_value)}** (Keras: {f(trace.outputs[layer('3x3')][r, c, filter])})"
     )
     left, middle, right = st.columns(3)
     field3, jump = layer_geometry(f"block{block}_3x3")
@@ -196,29 +235,30 @@ def block_step(trace, pixels: np.ndarray, filter: int, row: int, col: int, block
     with middle:
         boxed_image(pixels, receptive_box(r, c, field5, jump), 6, f"The 5x5 branch's unit sees {min(field5, 28)} px")
     with right:
-        concat = trace.outputs[f"block{block}_concat"]
+        concat = trace.outputs[layer("concat")]
         st.markdown(
-            f"**Concatenation**: {channels} channels of the 3x3 branch + {channels} of the 5x5 = "
-            f"{concat.shape[-1]} channels.",
+            f"**c · Concatenation**: {channels} channels of the 3x3 branch + {channels} of the 5x5 (which runs the "
+            f"same way on 5x5 neighbourhoods) = {concat.shape[-1]} channels. The 3x3 branch comes first, so "
+            f"channel {filter} is **{f(step.branch_value)}** from step b.",
             help=define("concatenation"),
         )
-        lrn = ar.lrn_at(concat[r, c], filter, **trace.constants[f"block{block}_lrn"])
+        lrn = step.lrn
         st.markdown(
-            f"**LRN** of channel {filter} at ({r}, {c}): {f(lrn.value)} / {f(lrn.denominator)} = **{f(lrn.result)}** "
-            f"(channels {lrn.neighbours[0]}-{lrn.neighbours[-1]}; "
-            f"Keras: {f(trace.outputs[f'block{block}_lrn'][r, c, filter])})",
+            f"**d · LRN** of channel {filter} at ({r}, {c}): {f(lrn.value)} / {f(lrn.denominator)} = "
+            f"**{f(lrn.result)}** (channels {lrn.neighbours[0]}-{lrn.neighbours[-1]}; "
+            f"Keras: {f(trace.outputs[layer('lrn')][r, c, filter])})",
             help=define("LRN"),
         )
-        pooled = trace.outputs[f"block{block}_pool"]
-        pr, pc = min(r // 2, pooled.shape[0] - 1), min(c // 2, pooled.shape[1] - 1)
-        window = ar.pool_window(trace.outputs[f"block{block}_lrn"], pr, pc, filter)
+        pooled = trace.outputs[layer("pool")]
+        pr, pc = step.pool_position
         st.markdown(
-            f"**Max pooling**: channel {filter}'s 2x2 window for output ({pr}, {pc}), after LRN",
+            f"**e · Max pooling**: channel {filter}'s 2x2 window for output ({pr}, {pc}), after LRN "
+            f"(({r}, {c}) holds {f(lrn.result)} from step d)",
             help=define("max pooling"),
         )
-        table(window)
+        table(step.window)
         st.markdown(
-            f"max = **{f(window.max())}** (Keras: {f(pooled[pr, pc, filter])}); "
+            f"max = **{f(step.pooled)}** (Keras: {f(pooled[pr, pc, filter])}); "
             f"the map shrinks to {pooled.shape[0]}x{pooled.shape[1]}."
         )
 

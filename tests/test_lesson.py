@@ -78,6 +78,29 @@ def test_every_number_the_lesson_shows_matches_the_keras_layers(traced, index):
     assert soft.probabilities == pytest.approx(out["predictions"], abs=TOLERANCE)
 
 
+@pytest.mark.parametrize("index", [0, 17])
+def test_the_inception_branch_chains_each_value_into_the_next_and_matches_keras(traced, index):
+    out, w, c = traced[index].outputs, traced[index].weights, traced[index].constants
+    rng = np.random.default_rng(index)
+    for block, size, channels in [(1, 28, 16), (2, 14, 32), (3, 7, 64), (4, 4, 128)]:
+        block_input = out["stem_dropout" if block == 1 else f"block{block - 1}_dropout"]
+        for row, col, channel in zip(*rng.integers(0, [size, size, channels], (6, 3)).T):
+            layer = f"block{block}_{{}}".format
+            step = ar.inception_branch(
+                block_input, w[layer("3x3_reduce")], out[layer("3x3_reduce")], w[layer("3x3")],
+                out[layer("concat")], c[layer("lrn")], out[layer("lrn")], channel, row, col,
+            )  # fmt: skip
+            # each step starts from the number the step before it computed
+            assert step.conv.patch[1, 1, channel] == step.reduced == max(step.reduce.value, 0.0)
+            assert step.lrn.value == step.branch_value == max(step.conv.value, 0.0)
+            assert step.window[row % 2, col % 2] == step.lrn.result
+            # and each agrees with the Keras layer
+            assert step.reduced == pytest.approx(out[layer("3x3_reduce")][row, col, channel], abs=TOLERANCE)
+            assert step.branch_value == pytest.approx(out[layer("3x3")][row, col, channel], abs=TOLERANCE)
+            assert step.lrn.result == pytest.approx(out[layer("lrn")][row, col, channel], abs=TOLERANCE)
+            assert step.pooled == pytest.approx(out[layer("pool")][(*step.pool_position, channel)], abs=TOLERANCE)
+
+
 # --------------------------------------------------------------------------- the lesson page
 
 
@@ -128,6 +151,35 @@ def test_the_issue_link_shows_that_convolution_value(isolated_runs):
     assert len(at.dataframe) == 3  # the patch, the filter, the products
 
 
+def test_step_5_normalises_and_pools_the_value_it_computed(isolated_runs):
+    """Block 2, filter 3 at (5, 6) of its grid: both convolutions are positive there for test image 0, so
+    every number of the chain is shown, and each is the one the step before it computed."""
+    import re
+
+    at = page(LESSON, index="0", step="block", filter="3", row="10", col="12", block="2")
+    assert not at.exception and not at.error
+    text = [m.value for m in at.markdown]
+
+    def line(start: str) -> str:
+        return next(t for t in text if t.startswith(start))
+
+    reduced = re.search(r"after ReLU \*\*([-0-9.]+)\*\*", line("Sum ")).group(1)
+    assert float(reduced) > 0
+    assert f"with **{reduced}** from step a" in line("**b · 3x3 convolution**")
+    patch = at.dataframe[0].value  # step b's first table: channel 3 of the 1x1 outputs around (5, 6)
+    assert f"{patch.iloc[1, 1]:.4f}" == reduced  # the middle of the 3x3 patch is step a's value
+    branch = re.search(r"after ReLU \*\*([-0-9.]+)\*\*", line("Channel 3's 9 products")).group(1)
+    assert float(branch) > 0
+    assert f"channel 3 is **{branch}** from step b" in line("**c · Concatenation**")
+    normalised = re.search(r"\): ([-0-9.]+) / ([-0-9.]+) = \*\*([-0-9.]+)\*\*", line("**d · LRN**"))
+    assert normalised.group(1) == branch  # LRN divides the value computed just before (it once did not)
+    assert f"holds {normalised.group(3)} from step d" in line("**e · Max pooling**")
+    # the 1x1 convolution's 32 input channels are all on the page: a static table, no scroll bar inside
+    mix = at.table[0].value
+    assert list(mix.index) == [f"channel {k}" for k in range(32)]
+    assert list(mix.columns) == ["input", "weight", "product"]
+
+
 @pytest.mark.parametrize(
     "query, notice",
     [({"step": "softmax"}, "step=softmax"), ({"filter": "16"}, "between 0 and 15"), ({"row": "x"}, "whole number")],
@@ -168,8 +220,14 @@ def test_quiz_questions_are_drawn_from_the_right_pools_in_a_seeded_order():
 def test_the_printable_sheet_escapes_text():
     quiz = qz.Quiz(1, "easy", np.array([0]))
     sheet = qz.answer_sheet(quiz, np.array([0]), np.array([[0.9, 0.1]]), ["<b>Bag</b>", "x"])
-    page_html = qz.printable_html(sheet, ["data:image/png;base64,AAAA"], "Quiz <script>", "quiz=1")
+    link = "https://class.example/Quiz?quiz=1&mix=<x>"
+    page_html = qz.printable_html(
+        sheet, ["data:image/png;base64,AAAA"], "Quiz <script>", link, ["<i>T-shirt</i>", "Bag"], "<svg></svg>"
+    )
     assert "<script>" not in page_html and "&lt;b&gt;Bag&lt;/b&gt;" in page_html
+    # The sheet carries the full link (escaped), its QR code and the class names a student chooses from.
+    assert "https://class.example/Quiz?quiz=1&amp;mix=&lt;x&gt;" in page_html and "<svg></svg>" in page_html
+    assert "<li>&lt;i&gt;T-shirt&lt;/i&gt;</li><li>Bag</li>" in page_html
 
 
 def test_a_full_quiz_round_answer_reveal_score(isolated_runs):
