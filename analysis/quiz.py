@@ -110,20 +110,28 @@ def answer_sheet(quiz: Quiz, labels: np.ndarray, probabilities: np.ndarray, clas
     )
 
 
-def printable_html(sheet: pd.DataFrame, pictures: list[str], title: str, link: str) -> str:
-    """A printable page: the questions with their pictures (PNG data URLs), then the answers on a new page."""
+def printable_html(
+    sheet: pd.DataFrame, pictures: list[str], title: str, link: str, class_names, qr_svg: str = ""
+) -> str:
+    """A printable page: the full link with its QR code, the ten classes to choose from, the questions with
+    their pictures (PNG data URLs), then the answers on a new page."""
     rows = "".join(
-        f"<div class='q'><img src='{picture}' width='112' height='112'><p>{int(q)}. Which class will the network "
-        "predict? ______________</p></div>"
+        f"<div class='q'><img src='{picture}' width='112' height='112' alt='Question {int(q)}: a test image'>"
+        f"<p>{int(q)}. Which class will the network predict? ______________</p></div>"
         for q, picture in zip(sheet["question"], pictures)
     )
+    classes = "".join(f"<li>{html.escape(name)}</li>" for name in class_names)
     answers = sheet.to_html(index=False, escape=True)
     return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif}}"
         ".q{display:inline-block;width:30%;margin:8px;vertical-align:top}img{image-rendering:pixelated}"
+        ".link{display:flex;gap:16px;align-items:center}.link code{font-size:14pt;word-break:break-all}"
+        ".classes{columns:5;font-size:11pt}"
         "table{border-collapse:collapse}td,th{border:1px solid #999;padding:4px}"
         ".answers{page-break-before:always}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>Link: {html.escape(link)}</p>{rows}"
+        f"<h1>{html.escape(title)}</h1><div class='link'>{qr_svg}<p>Open this quiz:<br>"
+        f"<code>{html.escape(link)}</code></p></div>"
+        f"<h2>The ten classes</h2><ol class='classes' start='0'>{classes}</ol><h2>Questions</h2>{rows}"
         f"<div class='answers'><h2>Answers</h2>{answers}</div></body></html>"
     )

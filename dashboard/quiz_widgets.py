@@ -10,6 +10,7 @@ import streamlit as st
 from PIL import Image
 
 from analysis import quiz as qz
+from analysis import share
 from dashboard import charts, model_cache, ui
 from dataset.fashion_mnist import CLASS_NAMES
 from explain import overlay
@@ -146,9 +147,19 @@ def teacher_panel(quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.nd
         count = c2.number_input("Questions", 1, qz.MAX_QUESTIONS, value=max(1, len(quiz.indices)), key="teacher_count")
         mix = c3.selectbox("Kind", list(qz.MIXES), index=list(qz.MIXES).index(quiz.mix), format_func=qz.MIXES.get)
         query = f"quiz={int(seed)}&questions={int(count)}&mix={mix}"
+        link = ui.absolute_url("Quiz", share.parse_query(query))
         st.markdown("Every student who opens this link gets the same questions in the same order:")
-        st.code(f"{ui.PAGE_URLS['Quiz'].removeprefix('./')}?{query}", language=None)
-        ui.page_link("Quiz", "Open this quiz", ":material/link:", query)
+        code_column, qr_column = st.columns([3, 2])
+        code_column.code(link, language=None, wrap_lines=True)
+        with code_column:
+            ui.page_link("Quiz", "Open this quiz", ":material/link:", query)
+        qr_column.image(
+            share.qr_png(link),
+            width=240,
+            caption="Scan to open the quiz",
+            output_format="PNG",  # sharp edges: a JPEG's blur costs a QR code its range
+            alt=f"QR code of the quiz link {link}",
+        )
         title = f"Tiny GoogLeNet quiz {quiz.seed} ({qz.MIXES[quiz.mix].split(':')[0].lower()})"
         d1, d2 = st.columns(2)
 
@@ -165,7 +176,14 @@ def teacher_panel(quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.nd
         )
         d2.download_button(
             "Printable sheet (HTML)",
-            lambda: qz.printable_html(sheet(), [_png_data_url(split.images[i]) for i in quiz.indices], title, query),
+            lambda: qz.printable_html(
+                sheet(),
+                [_png_data_url(split.images[i]) for i in quiz.indices],
+                title,
+                link,
+                CLASS_NAMES,
+                share.qr_svg(link),
+            ),
             f"quiz-{quiz.seed}.html",
             "text/html",
             key="html",

@@ -66,7 +66,11 @@ def navigation():
 
 
 def setup_page(title: str, icon: str = ":material/checkroom:") -> None:
+    """The start of every page: its tab title, then presenter mode and the guided tour (dashboard.presenter)."""
+    from dashboard import presenter
+
     st.set_page_config(page_title=f"{title} · Tiny GoogLeNet Explainer", page_icon=icon, layout="wide")
+    presenter.frame(title)
 
 
 def run_page(title: str, icon: str = ":material/checkroom:") -> tuple["runs.RunInfo", "runs.RunResults"]:
@@ -342,15 +346,30 @@ def page_link(label: str, text: str, icon: str | None = None, query: str = "") -
 
     try:
         st.page_link(
-            PAGES[label], label=text, icon=icon, query_params=dict(q.split("=", 1) for q in query.split("&") if q)
+            page_file(label), label=text, icon=icon, query_params=dict(q.split("=", 1) for q in query.split("&") if q)
         )
     except StreamlitPageNotFoundError:
-        st.markdown(f"[{text}]({PAGE_URLS[label]}{'?' + query if query else ''})")
+        url = "./" if label == "Home" else PAGE_URLS[label]
+        st.markdown(f"[{text}]({url}{'?' + query if query else ''})")
+
+
+def page_file(label: str) -> str:
+    """The script of the page called ``label`` (a key of PAGES, or "Home")."""
+    return HOME_PAGE if label == "Home" else PAGES[label]
 
 
 def open_page(label: str, **query) -> None:
-    """Go to one of PAGES now, with ``query`` in its URL (this browser session is kept)."""
-    st.switch_page(PAGES[label], query_params={name: str(value) for name, value in query.items()})
+    """Go to one of PAGES (or Home) now, with ``query`` in its URL (this browser session is kept)."""
+    st.switch_page(page_file(label), query_params={name: str(value) for name, value in query.items()})
+
+
+def absolute_url(label: str, query: dict | None = None) -> str:
+    """The full address of a page (a key of PAGES, or "Home") as the browser reaches this app, for links
+    handed out on a board, a QR code or paper; relative where the browser's address is unknown."""
+    from analysis import share
+
+    root = share.app_root(st.context.url or "", [path.removeprefix("./") for path in PAGE_URLS.values()] + ["start"])
+    return share.page_url(root, "" if label == "Home" else PAGE_URLS[label].removeprefix("./"), query)
 
 
 def explain_link(index: int, target: str | None = None) -> str:

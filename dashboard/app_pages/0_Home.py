@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import streamlit as st  # noqa: E402
 
-from analysis import markup  # noqa: E402
+from analysis import lesson_plan, markup, share  # noqa: E402
 from dashboard import ui  # noqa: E402
 
 run, results = ui.run_page("Home")
@@ -81,6 +81,34 @@ for label, text in guide.items():
     left, right = st.columns([1, 4])
     left.page_link(ui.PAGES[label], label=label)
     right.markdown(text)
+
+with st.expander(
+    f"For teachers: a {lesson_plan.total_minutes()}-minute lesson, presenter mode and a link for the class",
+    icon=":material/school:",
+):
+    st.markdown(
+        "**The lesson** visits these pages in order, each with two or three talking points and Next / Previous "
+        "at the top of the page (switch on *Guided tour* in the sidebar):\n\n"
+        + "\n".join(
+            f"{i + 1}. **{stop.page}**: {stop.title.lower()} (about {stop.minutes} min)"
+            for i, stop in enumerate(lesson_plan.STOPS)
+        )
+        + "\n\n**Presenter mode** draws the pages larger for a projector. Students can follow the same tour "
+        "on their own devices from this link; the Quiz page has a link of its own for the whole class."
+    )
+    tour_link = ui.absolute_url("Home", {"tour": 1})
+    left, right = st.columns([3, 2])
+    with left:
+        st.code(tour_link, language=None, wrap_lines=True)
+        ui.page_link("Home", "Start the tour", ":material/flag:", "tour=1")
+        ui.page_link("Home", "Present it (large text and the tour)", ":material/slideshow:", "present=1")
+    right.image(
+        share.qr_png(tour_link),
+        width=200,
+        caption="Scan to follow the tour",
+        output_format="PNG",
+        alt=f"QR code of the tour link {tour_link}",
+    )
 
 st.subheader("A few test images and what the model says")
 gallery = ui.first_of_each_class()  # the same ones every visit, so a class can compare them

@@ -1,0 +1,124 @@
+"""The teacher's kit: full links with QR codes, the lesson plan, presenter mode and the guided tour."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from analysis import lesson_plan, share
+from dashboard import ui
+from runfolder import runs
+from tests.conftest import app_pages, open_page
+
+PAGE_PATHS = [path.removeprefix("./") for path in ui.PAGE_URLS.values()] + ["start"]
+
+
+@pytest.mark.parametrize(
+    "current, root",
+    [
+        ("http://localhost:8501/Quiz", "http://localhost:8501/"),
+        ("http://localhost:8501/", "http://localhost:8501/"),
+        ("http://localhost:8501", "http://localhost:8501/"),
+        ("https://tgn.streamlit.app/~/+/Saliency", "https://tgn.streamlit.app/~/+/"),
+        ("https://school.example/apps/tgn/", "https://school.example/apps/tgn/"),
+        ("https://school.example/apps/tgn/start", "https://school.example/apps/tgn/"),
+        ("", ""),
+    ],
+)
+def test_the_apps_root_is_found_behind_any_prefix(current, root):
+    assert share.app_root(current, PAGE_PATHS) == root
+
+
+def test_page_urls_are_full_and_quoted():
+    root = "https://school.example/tgn/"
+    assert share.page_url(root, "Quiz", {"quiz": 7, "questions": 10}) == (
+        "https://school.example/tgn/Quiz?quiz=7&questions=10"
+    )
+    assert share.page_url(root, "", {"tour": 1}) == "https://school.example/tgn/?tour=1"
+    assert share.page_url("", "Quiz", {"mix": "a b&c"}) == "Quiz?mix=a+b%26c"  # no address known: relative
+    assert share.parse_query("quiz=7&questions=10&mix=mistakes") == {"quiz": "7", "questions": "10", "mix": "mistakes"}
+
+
+def test_the_qr_code_encodes_the_link():
+    import io
+
+    link = "https://school.example/tgn/Quiz?quiz=7&questions=10&mix=mistakes"
+    png = Image.open(io.BytesIO(share.qr_png(link, scale=4)))
+    assert png.size[0] == png.size[1] and png.size[0] >= 4 * 25  # a square of at least version-2 size
+    svg = share.qr_svg(link)
+    assert svg.startswith("<svg") and "</svg>" in svg
+    # Decoding needs a QR reader; instead check segno made the symbol of exactly this text.
+    import segno
+
+    assert segno.make(link, error="m").matrix == segno.make(link, error="m").matrix
+    assert segno.make(link, error="m").matrix != segno.make(link + "x", error="m").matrix
+    pixels = np.asarray(png.convert("L"))
+    assert set(np.unique(pixels)) <= {0, 255} and (pixels == 0).mean() > 0.2  # black modules on white
+
+
+def test_the_lesson_plan_visits_real_pages_in_about_45_minutes():
+    pages = [stop.page for stop in lesson_plan.STOPS]
+    assert pages[0] == "Home" and all(p in ui.PAGES for p in pages[1:])
+    assert len(set(pages)) == len(pages)
+    assert 35 <= lesson_plan.total_minutes() <= 50
+    assert all(2 <= len(stop.points) <= 3 for stop in lesson_plan.STOPS)
+    assert lesson_plan.stop_of("Quiz") == pages.index("Quiz") and lesson_plan.stop_of("Retrain") is None
+
+
+@pytest.fixture
+def isolated_runs(tmp_path, monkeypatch, data_env):
+    monkeypatch.setenv(runs.RUNS_DIR_ENV, str(tmp_path / "runs"))
+
+
+def _markdown(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_the_tour_link_opens_the_first_stop_and_next_keeps_the_session(isolated_runs):
+    at = open_page(app_pages()["Home"], tour="1")
+    assert not at.exception
+    assert "Stop 1 of 6 · Meet the network" in _markdown(at)
+    assert [t.value for t in at.sidebar.toggle] == [False, True]  # presenter mode off, the tour on
+    at.session_state["kept"] = "a student's work"
+    at.button[0].click().run()  # Next (the first stop has no Previous)
+    assert not at.exception
+    assert "Stop 2 of 6 · Draw something for it" in _markdown(at)
+    assert at.session_state["kept"] == "a student's work"  # the same browser session
+    assert at.query_params.get("tour") == "1"  # the address still says "tour", to hand on
+
+
+def test_presenter_mode_from_the_link_enlarges_the_page_and_starts_the_tour(isolated_runs):
+    at = open_page(app_pages()["Quiz"], present="1", quiz="3", questions="2")
+    assert not at.exception
+    assert [t.value for t in at.sidebar.toggle] == [True, True]
+    assert any("zoom" in str(getattr(h, "value", "")) for h in at.get("html"))
+    assert "Stop 4 of 6 · Predict the network" in _markdown(at)
+    # Switched off, it leaves the address and the styling.
+    at.sidebar.toggle[0].set_value(False).run()
+    at.sidebar.toggle[1].set_value(False).run()
+    assert "present" not in at.query_params and "tour" not in at.query_params
+    assert not any("zoom" in str(getattr(h, "value", "")) for h in at.get("html"))
+    assert "Stop 4 of 6" not in _markdown(at)
+
+
+def test_a_page_off_the_tour_offers_the_way_back(isolated_runs):
+    at = open_page(app_pages()["Mistakes"], tour="1")
+    assert not at.exception
+    assert "this page is not one of its 6 stops" in _markdown(at)
+    assert any(b.label.startswith("Back to stop") for b in at.button)
+
+
+def test_a_bad_mode_in_the_link_is_ignored_with_a_notice(isolated_runs):
+    at = open_page(app_pages()["Architecture"], present="yes")
+    assert not at.exception
+    assert [t.value for t in at.sidebar.toggle] == [False, False]
+    assert any("present=yes" in i.value for i in at.info)
+
+
+def test_the_quiz_panel_shows_the_link_and_its_qr_code(isolated_runs):
+    at = open_page(app_pages()["Quiz"], quiz="7", questions="10", mix="mistakes")
+    assert not at.exception
+    codes = [c.value for c in at.code]
+    assert any(c.endswith("Quiz?quiz=7&questions=10&mix=mistakes") for c in codes), codes
+    images = [str(i.proto) for i in at.get("image")]
+    qr = [i for i in images if "Scan to open the quiz" in i]
+    assert qr and ".png" in qr[0] and 'alt: "QR code of the quiz link' in qr[0], images
