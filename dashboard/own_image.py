@@ -137,9 +137,10 @@ def show_familiarity(folder, features: np.ndarray, probabilities: np.ndarray) ->
     """The five nearest test images in the network's feature space, and an honest warning if far."""
     stored = ui.stored_features(folder)
     found = familiarity.familiarity(features, stored, calibration(folder))
+    shown = found.shown()  # numbers printed with enough decimals to compare as the exact ones do
     where = (
-        f"farther from its 5 nearest test images (mean distance {found.mean_distance:.1f}) than "
-        f"{found.percentile:.0f}% of test images are from theirs"
+        f"farther from its 5 nearest test images (mean distance {shown.distance}) than "
+        f"{shown.percentile}% of test images are from theirs"
     )
     if found.level == "unfamiliar":
         st.warning(
@@ -153,9 +154,11 @@ def show_familiarity(folder, features: np.ndarray, probabilities: np.ndarray) ->
         st.success(f"**Familiar.** It is {where}.", icon=":material/check_circle:")
     st.caption(
         "Distances between the 250 numbers the network computes just before its answer, compared with each test "
-        "image's mean distance to its 5 nearest other test images: beyond 90% of them is unusual, beyond 99% "
-        f"(here {found.threshold:.1f}) unfamiliar. A weak check: the network puts much that is not a garment (noise, "
-        "say) near some garment it knows, so 'familiar' does not prove a picture is a garment."
+        f"image's mean distance to its 5 nearest other test images: farther than {shown.unusual_percentile}% of "
+        f"them (a mean distance above {shown.unusual_threshold}) is unusual, farther than "
+        f"{shown.unfamiliar_percentile}% (above {shown.threshold}) unfamiliar. A weak check: the network puts much "
+        "that is not a garment (noise, say) near some garment it knows, so 'familiar' does not prove a picture is a "
+        "garment."
     )
     split = ui.test_split_or_none()
     if split is not None:

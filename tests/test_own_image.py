@@ -92,6 +92,14 @@ def test_an_unlike_picture_is_flagged_and_a_test_image_is_familiar():
     draw.ellipse([60, 60, 140, 140], fill=0)
     at = upload(png_bytes(ring))
     assert any("Unfamiliar input" in w.body for w in at.warning), [w.body for w in at.warning]
+    # the printed numbers agree with the verdict: the distance is above the printed threshold
+    import re
+
+    warning = next(w.body for w in at.warning if "Unfamiliar input" in w.body)
+    distance, share = re.search(r"mean distance ([0-9.]+)\) than ([0-9.]+)%", warning).groups()
+    caption = next(c.value for c in at.caption if "unfamiliar" in c.value)
+    limit = re.search(r"farther than 99% \(above ([0-9.]+)\) unfamiliar", caption).group(1)
+    assert float(distance) > float(limit) and float(share) >= 99
 
     noise = (np.random.default_rng(0).random((200, 200, 3)) * 255).astype(np.uint8)
     noise[:, :20] = 0
@@ -148,6 +156,37 @@ def test_familiarity_on_points_whose_neighbours_are_known():
     assert near.neighbours[0] == 45 and not near.unfamiliar
     far = familiarity.familiarity(np.array([40.0, 40.0]), grid, reference, k=4)
     assert far.unfamiliar and far.percentile == 100.0
+
+
+def test_the_familiarity_numbers_compare_as_printed_at_the_boundary():
+    # The reported case: a distance of 1.62 beyond the threshold 1.58 read "beyond 99% (here 1.6)" for a
+    # distance shown as 1.6.
+    reference = np.concatenate([np.linspace(0.5, 1.5, 98), [1.58, 1.7]])  # 100 test images
+    assert familiarity.threshold(reference, 99) == 1.58 and familiarity.threshold(reference, 90) == reference[89]
+    found = familiarity.judge(np.arange(5), np.full(5, 1.62), reference)
+    shown = found.shown()
+    assert found.level == "unfamiliar" and (shown.distance, shown.threshold, shown.percentile) == ("1.62", "1.58", "99")
+    at_the_line = familiarity.judge(np.arange(5), np.full(5, 1.58), reference).shown()  # not beyond it
+    assert at_the_line.distance == at_the_line.threshold and at_the_line.percentile == "98"
+    # percentages too: 98.99% is not printed as 99% when 99% is the line
+    many = np.arange(10_000) / 1000.0
+    below = familiarity.judge(np.arange(5), np.full(5, many[9898] + 0.0005), many)
+    assert below.level == "unusual" and below.percentile == 98.99 and below.shown().percentile == "98.99"
+
+
+def test_the_familiarity_verdict_and_its_printed_numbers_never_disagree():
+    rng = np.random.default_rng(3)
+    reference = rng.gamma(9.0, 0.15, 10_000).astype(np.float32)  # like the real distances: 0.3 to 3
+    edges = [familiarity.threshold(reference, q) for q in (90, 99)]
+    means = np.concatenate([e + np.array([-1e-3, -1e-5, 0.0, 1e-5, 1e-3, 0.04]) for e in edges])
+    for mean in np.concatenate([means, rng.uniform(0.5, 3.0, 300)]):
+        found = familiarity.judge(np.arange(5), np.full(5, mean), reference)
+        shown = found.shown()
+        unfamiliar, beyond_unusual = found.level == "unfamiliar", found.level != "familiar"
+        assert (float(shown.distance) > float(shown.threshold)) == unfamiliar, (mean, shown)
+        assert (float(shown.distance) > float(shown.unusual_threshold)) == beyond_unusual, (mean, shown)
+        assert (float(shown.percentile) >= 99) == unfamiliar and (float(shown.percentile) >= 90) == beyond_unusual
+        assert (found.percentile >= 99) == unfamiliar  # the two definitions agree exactly
 
 
 def test_the_conversion_settings_override_the_automatic_choices():
