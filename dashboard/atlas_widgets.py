@@ -10,6 +10,7 @@ import streamlit as st
 
 from analysis.atlas import Atlas, layer_label
 from analysis.glossary import define
+from analysis.points import points_change
 from dashboard import charts, ui
 from dataset.fashion_mnist import CLASS_NAMES, Split
 from explain import overlay
@@ -120,11 +121,14 @@ def detail(atlas: Atlas, layer: str, channel: int, split: Split | None) -> None:
         "Most active on average for",
         ", ".join(CLASS_NAMES[k] for k in atlas.favourite_classes(row)) if not atlas.dead(row) else "nothing",
     )
+    change = points_change(total_before, total_after)  # no arrow or colour when it prints as zero
     m3.metric(
         f"Accuracy on {probes:,} probe images when switched off",
         f"{total_after:.1%}",
-        delta=f"{(total_after - total_before) * 100:+.1f} points",
-        delta_color="normal",
+        delta=change.text,
+        delta_color=change.delta_color,
+        delta_arrow=change.delta_arrow,
+        help=f"With the channel on: {total_before:.1%}. Points: the difference of the two percentages.",
     )
     left, middle, right = st.columns([1, 1, 2])
     with left:

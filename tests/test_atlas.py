@@ -267,6 +267,28 @@ def test_the_page_opens_on_the_stem_and_shows_a_channel_in_detail():
     assert links.count("Saliency?index=") == 9
 
 
+def test_a_change_that_prints_as_zero_has_no_arrow_and_no_colour():
+    from analysis.points import points_change
+
+    assert points_change(0.946, 0.946).text == "no change" and points_change(0.946, 0.946).direction == 0
+    assert points_change(0.5, 0.5004).text == "no change to 0.1 points"  # not "+0.0 points" in green
+    assert (points_change(0.946, 0.945).text, points_change(0.946, 0.945).direction) == ("-0.1 points", -1)
+    assert points_change(0.5, 0.542).text == "+4.2 points" and points_change(0.5, 0.542).delta_color == "normal"
+    zero, lower = page(layer="stem_conv", channel="0"), page(layer="stem_conv", channel="5")
+    atlas = shipped_atlas()
+    for at, channel in ((zero, 0), (lower, 5)):
+        effect = atlas.knockout(atlas.row("stem_conv", channel))
+        assert (effect["total_off"] == effect["total"]) == (channel == 0)  # the shipped atlas's two cases
+    from streamlit.proto.Metric_pb2 import Metric
+
+    shown = zero.metric[2].proto
+    assert shown.delta == "no change"
+    assert Metric.MetricDirection.Name(shown.direction) == "NONE" and Metric.MetricColor.Name(shown.color) == "GRAY"
+    shown = lower.metric[2].proto  # a real drop keeps its arrow and colour
+    assert shown.delta == "-0.1 points"
+    assert Metric.MetricDirection.Name(shown.direction) == "DOWN" and Metric.MetricColor.Name(shown.color) == "RED"
+
+
 def test_a_deep_link_opens_that_channel_and_the_widgets_take_over():
     atlas = shipped_atlas()
     at = page(layer="block3_5x5", channel="17")
