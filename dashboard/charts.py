@@ -290,11 +290,27 @@ def randomisation_chart(cascade: pd.DataFrame, highlight: str | None = None) -> 
     return fig
 
 
-def knockout_chart(original: np.ndarray, changed: np.ndarray, class_names, changed_label: str) -> go.Figure:
-    """Class probabilities before and after a branch knock-out, as grouped bars."""
+def knockout_chart(
+    original: np.ndarray,
+    changed: np.ndarray | None,
+    class_names,
+    changed_label: str = "",
+    original_label: str = "unchanged",
+) -> go.Figure:
+    """Class probabilities before and after a change (a branch knock-out, an edit), as grouped bars; only the
+    original's bars when nothing changed (``changed`` None)."""
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=list(class_names), y=original, name="unchanged", marker_color="#9ca3af"))
-    fig.add_trace(go.Bar(x=list(class_names), y=changed, name=changed_label, marker_color=ACCENT))
+    fig.add_trace(
+        go.Bar(
+            x=list(class_names),
+            y=original,
+            name=original_label,
+            marker_color="#9ca3af" if changed is not None else ACCENT,
+            showlegend=True,
+        )
+    )
+    if changed is not None:
+        fig.add_trace(go.Bar(x=list(class_names), y=changed, name=changed_label, marker_color=ACCENT))
     fig.update_layout(
         barmode="group",
         height=320,
@@ -435,10 +451,13 @@ def tile_grid(
     hover: list[str],
     selected: int | None = None,
     width: int = 600,
+    tile_px: int | None = None,
 ):
     """A grid of tiles (an RGB picture made by overlay.grid) that can be clicked: one invisible point per
     tile carries the hover text and the selection (plotly cannot select pixels of an image). ``width``:
-    about how wide it should be drawn, in screen pixels (its height follows)."""
+    about how wide it should be drawn, in screen pixels (its height follows). ``tile_px``: draw each tile
+    this tall on screen instead (plotly enlarges the picture's pixels as blocks), where the page is wide
+    enough; no height cap then."""
     height, width = picture.shape[:2]
     rows = -(-count // columns)
     cell_w, cell_h = (width + gap) / columns, (height + gap) / rows
@@ -466,8 +485,9 @@ def tile_grid(
             y1=y[selected] + cell_h / 2 - gap / 2 + 1,
             line=dict(color=ACCENT, width=3),
         )
+    drawn = height * tile_px / (cell_h - gap) if tile_px else min(720, max(120, height * width / picture.shape[1]))
     fig.update_layout(
-        height=int(min(720, max(120, height * width / picture.shape[1]))),
+        height=int(round(drawn)),
         margin=dict(l=0, r=0, t=0, b=0),
         xaxis=dict(visible=False, range=[-0.5, width - 0.5], constrain="domain"),
         yaxis=dict(visible=False, range=[height - 0.5, -0.5], scaleanchor="x", constrain="domain"),

@@ -93,3 +93,47 @@ def knockout_probabilities(net, image: np.ndarray, block: int, branches) -> np.n
     layers = [tgn.branch_layers(block, branch)[1] for branch in branches]
     outputs = forward(net, np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1), knock_out=layers)
     return outputs[tgn.PREDICTIONS][0]
+
+
+# --------------------------------------------------------------------------- how the page draws them
+
+TILE_MIN_PX = 96  # a feature map's tile on screen, at least (at 20-56 px its pattern could not be read)
+TILE_COLUMNS = 8
+KNOCKOUT_LABELS = {"3x3": "without the 3x3 branch", "5x5": "without the 5x5 branch", "both": "without both branches"}
+COLOUR_WORDS = {  # dark end, middle, bright end of explain.overlay.COLOUR_MAPS
+    "inferno": ("black", "purple and orange", "pale yellow"),
+    "viridis": ("dark purple", "blue and green", "yellow"),
+    "cividis": ("dark blue", "grey", "yellow"),
+    "grey": ("black", "grey", "white"),
+}
+
+
+@dataclass(frozen=True)
+class TileLayout:
+    columns: int
+    cell: int  # a tile's side in the picture: a whole multiple of the map's side, so its pixels stay square
+    gap: int  # between tiles, in the picture
+    screen: int  # a tile's side on screen: a whole multiple of ``cell`` (crisp blocks), at least TILE_MIN_PX
+
+
+def tile_layout(channels: int, size: int) -> TileLayout:
+    """How one layer's ``channels`` feature maps of ``size`` x ``size`` are drawn: each enlarged by whole
+    factors (nearest neighbour) to a tile of at least TILE_MIN_PX on screen, TILE_COLUMNS to a row."""
+    cell = size * max(1, -(-16 // size))  # at least 16 px in the picture: a 1-px gap stays thin when enlarged
+    return TileLayout(min(TILE_COLUMNS, channels), cell, 1, cell * -(-TILE_MIN_PX // cell))
+
+
+def colour_key(colour_map: str, high: float) -> str:
+    """What the tiles' colours mean, in words."""
+    dark, middle, bright = COLOUR_WORDS.get(colour_map, ("dark", "", "bright"))
+    through = f", through {middle}," if middle else ""
+    return (
+        f"Colours: {dark} = no response (0){through} to {bright} = the strongest ({high:.2f}); dark tiles are "
+        "channels that stay quiet on this image, bright ones respond strongly."
+    )
+
+
+def colour_choice(colour_map: str) -> str:
+    """A colour map's name with its colours from weak to strong, for the selector."""
+    dark, _, bright = COLOUR_WORDS.get(colour_map, ("dark", "", "bright"))
+    return f"{colour_map} ({dark} → {bright})"

@@ -1,6 +1,7 @@
 """Every page through streamlit.testing.v1.AppTest, on the shipped run, as a user would use it."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -242,8 +243,22 @@ def test_branches_page_knockout_changes_the_prediction_text():
     assert not at.exception
     assert "Block 3" in texts(at) and "7x7x64" in texts(at)
     assert len(at.get("plotly_chart")) == 5  # the four feature-map grids (clickable tiles) and the knock-out
+    # legible tiles: 64 channels, 8 to a row, each drawn at least 96 px tall (they were 28 px in block 3)
+    grid = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert grid["layout"]["height"] / 8 >= 96
+    assert "black = no response (0)" in texts(at) and "pale yellow = the strongest" in texts(at)  # inferno in words
+    # nothing switched off: one series, not "unchanged" next to "unchanged"
+    bars = json.loads(at.get("plotly_chart")[-1].proto.spec)["data"]
+    assert [bar["name"] for bar in bars] == ["both branches on"]
     at.radio(key="knockout").set_value("both").run()
-    assert "changes by" in texts(at)
+    bars = json.loads(at.get("plotly_chart")[-1].proto.spec)["data"]
+    assert [bar["name"] for bar in bars] == ["both branches on", "without both branches"]
+    probabilities = [bar["y"] for bar in bars]
+    line = next(m.value for m in at.markdown if m.value.startswith("Prediction: "))
+    assert re.search(r"goes from \d+\.\d% to \d+\.\d%: ([+-]\d+\.\d points|no change)", line), line
+    assert "%." not in line and probabilities[0] != probabilities[1]  # a change in percentage points, not "-4.2%"
+    at.selectbox(key="colours").set_value("grey").run()
+    assert "white = the strongest" in texts(at)
 
 
 def test_retraining_form_rejects_invalid_settings():

@@ -292,7 +292,7 @@ def test_a_feature_map_tile_on_the_inception_page_opens_the_atlas(page, app_url)
     page.goto(f"{app_url}/Inception_branches?index=0&block=1")
     wait_for_app(page)
     no_exception(page)
-    _click_tile(page, 5, columns=8, count=16, tile=56)  # block 1's 1x1 reduction: 16 channels, 8 to a row
+    _click_tile(page, 5, columns=8, count=16, tile=28, gap=1)  # block 1's 1x1 reduction: 16 channels, 8 to a row
     page.wait_for_url("**/Channel_atlas**", timeout=30_000)
     wait_for_app(page)
     no_exception(page)

@@ -118,6 +118,15 @@ def test_branch_activations_shapes_and_shares(net, test_images):
         branches.branch_activations(net, x[0], 7)
 
 
+def test_feature_map_tiles_are_legible_and_crisp_in_every_block():
+    for channels, size in [(16, 28), (32, 14), (64, 7), (128, 4)]:  # blocks 1-4
+        tiles = branches.tile_layout(channels, size)
+        assert tiles.screen >= branches.TILE_MIN_PX  # they were drawn 56, 40, 28 and 20 px
+        assert tiles.cell % size == 0 and tiles.screen % tiles.cell == 0  # whole enlargements: square pixels
+        assert tiles.columns == 8
+    assert branches.colour_key("grey", 0.5).startswith("Colours: black = no response (0), through grey, to white")
+
+
 def test_occlusion_beats_the_garment_control_on_most_images(net, explainers, test_images):
     """On 40 test images, deleting (and inserting) the pixels occlusion ranks highest must beat an order that
     knows only where the garment is, on most images (none of its maps is blank here; blank ones would be left out)."""

@@ -11,6 +11,7 @@ import streamlit as st  # noqa: E402
 import model as tgn  # noqa: E402
 from analysis.architecture import receptive_fields  # noqa: E402
 from analysis.glossary import define  # noqa: E402
+from analysis.points import points_change  # noqa: E402
 from dashboard import charts, image_picker, model_cache, ui  # noqa: E402
 from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
 from explain import branches, overlay  # noqa: E402
@@ -26,7 +27,7 @@ ui.show_notices(reader)
 image_picker.image_header(image)
 predicted = image.predicted
 
-c1, c2, c3 = st.columns([2, 2, 1])
+c1, c2, c3 = st.columns([3, 3, 2])
 block = (
     c1.segmented_control(
         "Block",
@@ -45,7 +46,13 @@ scale = c2.radio(
     key="scale",
     format_func=lambda s: "Shared by all four layers" if s == "shared" else "Each layer its own",
 )
-colour_map = c3.selectbox("Colours", list(overlay.COLOUR_MAPS), key="colours")
+colour_map = c3.selectbox(
+    "Colour map",
+    list(overlay.COLOUR_MAPS),
+    key="colours",
+    format_func=branches.colour_choice,
+    help="How a channel's activation becomes a colour, from no response to the strongest.",
+)
 ui.sync_query(index=image.index, block=block)
 
 net = model_cache.load_model_or_stop(run.folder)
@@ -77,20 +84,24 @@ titles = {
 }
 jumps = st.session_state.get(JUMPS_KEY, 0)
 shared_high = max(float(acts.maps[k].max()) for k in layers)
-columns = 8 if filters <= 32 else 16
-cell = {1: 56, 2: 40, 3: 28, 4: 20}[block]
-left, right = st.columns(2)
-for i, key in enumerate(layers):
+tiles = branches.tile_layout(filters, acts.maps["3x3"].shape[0])
+st.markdown(
+    f"**The four layers' feature maps**, one tile per channel, each enlarged to {tiles.screen} px without smoothing "
+    "(one square per unit of the map)."
+)
+for key, tab in zip(layers, st.tabs([titles[k] for k in layers])):
     high = shared_high if scale == "shared" else float(acts.maps[key].max())
-    with left if key.startswith("3x3") else right:
+    with tab:
         st.markdown(f"**{titles[key]}** · {'x'.join(map(str, acts.maps[key].shape))} · max {acts.maps[key].max():.2f}")
         layer = tgn.block_layer(block, key)
-        picture = overlay.mosaic(acts.maps[key], 0.0, high, columns=columns, cell=cell, colour_map=colour_map)
+        picture = overlay.mosaic(
+            acts.maps[key], 0.0, high, columns=tiles.columns, cell=tiles.cell, gap=tiles.gap, colour_map=colour_map
+        )
         hover = [
             f"channel {c} · max {acts.maps[key][..., c].max():.2f} · click: open in the channel atlas"
             for c in range(filters)
         ]
-        figure = charts.tile_grid(picture, min(columns, filters), filters, 2, hover, width=520)
+        figure = charts.tile_grid(picture, tiles.columns, filters, tiles.gap, hover, tile_px=tiles.screen)
         # A fresh key after each jump, so coming back does not replay the old click.
         event = st.plotly_chart(
             figure, width="stretch", on_select="rerun", selection_mode="points", key=f"tiles_{layer}_{jumps}"
@@ -99,8 +110,14 @@ for i, key in enumerate(layers):
         if clicked:
             st.session_state[JUMPS_KEY] = jumps + 1
             ui.open_page("Channel atlas", layer=layer, channel=clicked[-1])
+        st.caption(branches.colour_key(colour_map, high))
 st.caption(
-    (f"Colour scale from 0 to {shared_high:.2f}. " if scale == "shared" else "Each grid uses its own maximum. ")
+    (
+        f"One colour scale for all four layers (0 to {shared_high:.2f}): a colour means the same activation in every "
+        "tab. "
+        if scale == "shared"
+        else "Each layer has its own colour scale, up to its own maximum. "
+    )
     + "Click a tile to see that channel in the channel atlas: the test images it responds to most and what "
     "switching it off costs."
 )
@@ -122,15 +139,25 @@ original = image.probabilities
 changed = (
     branches.knockout_probabilities(net, image.model_input, block, KNOCKOUTS[knock]) if knock != "none" else original
 )
-fig = charts.knockout_chart(original, changed, CLASS_NAMES, "unchanged" if knock == "none" else f"without {knock}")
+fig = charts.knockout_chart(
+    original,
+    None if knock == "none" else changed,
+    CLASS_NAMES,
+    branches.KNOCKOUT_LABELS.get(knock, ""),
+    original_label="both branches on",
+)
 st.plotly_chart(fig, width="stretch")
 new_top = int(np.argmax(changed))
-st.markdown(
-    f"Prediction: **{CLASS_NAMES[predicted]}** ({original[predicted]:.1%}) → **{CLASS_NAMES[new_top]}** "
-    f"({changed[new_top]:.1%})"
-    + (
-        ""
-        if knock == "none"
-        else f"; P({CLASS_NAMES[predicted]}) changes by {changed[predicted] - original[predicted]:+.1%}."
+if knock == "none":
+    st.markdown(
+        f"Prediction with both branches on: **{CLASS_NAMES[predicted]}** ({original[predicted]:.1%}). Switch a "
+        "branch off to compare."
     )
-)
+else:
+    change = points_change(original[predicted], changed[predicted])
+    st.markdown(
+        f"Prediction: **{CLASS_NAMES[predicted]}** ({original[predicted]:.1%}) → **{CLASS_NAMES[new_top]}** "
+        f"({changed[new_top]:.1%}); P({CLASS_NAMES[predicted]}) goes from {original[predicted]:.1%} to "
+        f"{changed[predicted]:.1%}: {change.text}."
+    )
+    st.caption("Points: percentage points, the difference between two percentages (92.0% → 87.8% is -4.2 points).")
