@@ -126,6 +126,25 @@ def class_mix(indices: np.ndarray, labels: np.ndarray, predictions: np.ndarray, 
     return frame[(frame["true"] > 0) | (frame["predicted"] > 0)].sort_values("true", ascending=False)
 
 
+def map_summary(xy: np.ndarray, labels: np.ndarray, predictions: np.ndarray, class_names) -> str:
+    """The map's main facts in words: the two classes whose clouds lie closest (their centres, in units of
+    the map's typical spread) and the class whose images are most often mistaken."""
+    classes = np.unique(labels)
+    centres = np.stack([xy[labels == c].mean(axis=0) for c in classes])
+    spread = float(np.median([np.linalg.norm(xy[labels == c] - centres[i], axis=1).mean() for i, c in enumerate(classes)]))
+    distance = np.linalg.norm(centres[:, None] - centres[None], axis=-1)
+    distance[np.diag_indices_from(distance)] = np.inf
+    a, b = np.unravel_index(int(distance.argmin()), distance.shape)
+    wrong = labels != predictions
+    errors = np.bincount(labels[wrong], minlength=len(class_names))
+    worst = int(errors.argmax())
+    return (
+        f"{len(labels):,} test images, one point each. The clouds of {class_names[classes[a]]} and "
+        f"{class_names[classes[b]]} lie closest ({distance[a, b] / spread:.1f} typical spreads apart). "
+        f"{int(wrong.sum()):,} points are mistakes, most of them {class_names[worst]} ({errors[worst]:,})."
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.embedding", description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", type=Path, default=runs.SHIPPED_RUNS[runs.DEFAULT_RUN], help="run folder")

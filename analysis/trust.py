@@ -163,6 +163,21 @@ def cascade_frame(card: dict, layer: str):
     )
 
 
+def cascade_summary(frame, method_label: str) -> str:
+    """The randomisation chart's main fact for one method: its correlation at the first and last stage."""
+    if method_label not in frame.columns:
+        return "This method has no randomisation test at this layer."
+    values = [(stage, v) for stage, v in frame[method_label].items() if v is not None and v == v]
+    if not values:
+        return f"{markup.escape(method_label)} has no randomisation result."
+    (first_stage, first), (last_stage, last) = values[0], values[-1]
+    return (
+        f"{markup.escape(method_label)}: its maps correlate {first:.2f} with the trained model's once the "
+        f"{first_stage.removeprefix('+ ')} is random, and {last:.2f} with the whole network random "
+        "(near 0: the map depends on what the model learned)."
+    )
+
+
 def summary_sentence(card: dict) -> str:
     """The scorecard's headline in words."""
     # Labels come from a file, so they are shown as plain text, never as Markdown.

@@ -11,9 +11,10 @@ import streamlit as st
 from analysis.atlas import Atlas, layer_label
 from analysis.glossary import define
 from analysis.points import points_change
-from dashboard import charts, ui
+from dashboard import charts, display, ui
 from dataset.fashion_mnist import CLASS_NAMES, Split
 from explain import overlay
+from explain.describe import describe_map
 
 TILE_KINDS = {"visual": "Feature visualisation", "top": "Top test image"}
 TILE_SCALE = 2  # 28 px -> 56 px per tile
@@ -81,7 +82,37 @@ def channel_grid(atlas: Atlas, folder: str, stamp, layer: str, kind: str, split:
         if chosen:
             st.session_state[CHANNEL_KEY] = int(chosen[-1])
 
-    st.plotly_chart(figure, width="stretch", on_select=choose, selection_mode="points", key=key)
+    title = f"{layer_label(layer)} channels, {TILE_KINDS[kind].lower()}s"
+    display.chart(
+        figure,
+        f"Grid of the {count} channel tiles of {layer_label(layer)} ({TILE_KINDS[kind].lower()} per channel), "
+        f"channel {selected} outlined; choose a tile to open its channel",
+        title,
+        grid_summary(atlas, layer),
+        width="stretch",
+        on_select=choose,
+        selection_mode="points",
+        key=key,
+    )
+    display.download_png(lambda: picture, title, "Save the tiles (PNG)", key=f"png_{key}")
+
+
+def grid_summary(atlas: Atlas, layer: str) -> str:
+    """The layer's channels in words: how many are dead, and the classes they most often prefer."""
+    rows = range(atlas.rows(layer).start, atlas.rows(layer).stop)
+    alive = [row for row in rows if not atlas.dead(row)]
+    favourites = np.bincount([atlas.favourite_classes(row, 1)[0] for row in alive], minlength=len(CLASS_NAMES))
+    top = np.argsort(-favourites, kind="stable")[:2]
+    dead = len(rows) - len(alive)
+    return (
+        f"{len(rows)} channels, {dead} dead (never active on the test images). "
+        + (
+            f"Most often a channel fires most for {CLASS_NAMES[top[0]]} ({favourites[top[0]]} channels), "
+            f"then {CLASS_NAMES[top[1]]} ({favourites[top[1]]})."
+            if alive
+            else ""
+        )
+    )
 
 
 def top_images(atlas: Atlas, layer: str, row: int, split: Split) -> None:
@@ -92,14 +123,28 @@ def top_images(atlas: Atlas, layer: str, row: int, split: Split) -> None:
             for rank, index in enumerate(atlas["top_index"][row])
         ]
     )
-    st.image(overlay.grid(tiles, 3, 4), width=3 * 28 * TOP_SCALE + 8)
-    lines = []
+    classes = [CLASS_NAMES[int(split.labels[int(index)])] for index in atlas["top_index"][row]]
+    picture = overlay.grid(tiles, 3, 4)
+    display.picture(
+        picture,
+        f"The channel's 9 strongest test images, 3 by 3, each with a red box where the most active unit looks: "
+        + ", ".join(classes),
+        width=3 * 28 * TOP_SCALE + 8,
+    )
+    display.download_png(lambda: picture, f"{layer} channel {atlas_channel(atlas, layer, row)} top images")
+    # Page links keep this browser session (a Markdown link opened a new tab and a new session).
+    cells = st.columns(3)
     for rank, index in enumerate(atlas["top_index"][row]):
-        true = CLASS_NAMES[int(split.labels[int(index)])]
-        lines.append(
-            f"{rank + 1}. [#{int(index)}]({ui.explain_link(int(index))}) {true} · {atlas['top_value'][row, rank]:.3f}"
-        )
-    st.caption("  \n".join(lines))
+        with cells[rank % 3]:
+            ui.page_link(
+                "Saliency",
+                f"{rank + 1}. #{int(index)} {classes[rank]} · {atlas['top_value'][row, rank]:.3f}",
+                query=f"index={int(index)}",
+            )
+
+
+def atlas_channel(atlas: Atlas, layer: str, row: int) -> int:
+    return row - atlas.rows(layer).start
 
 
 def detail(atlas: Atlas, layer: str, channel: int, split: Split | None) -> None:
@@ -133,7 +178,14 @@ def detail(atlas: Atlas, layer: str, channel: int, split: Split | None) -> None:
     left, middle, right = st.columns([1, 1, 2])
     with left:
         st.markdown("**Feature visualisation** (synthetic)", help=define("feature visualisation"))
-        st.image(overlay.crisp(overlay.stretch(atlas["visual"][row]), DETAIL_SCALE), width=28 * DETAIL_SCALE)
+        visual = overlay.crisp(overlay.stretch(atlas["visual"][row]), DETAIL_SCALE)
+        display.picture(
+            visual,
+            f"Synthetic grey image that excites channel {channel} of {layer_label(layer)} most",
+            width=28 * DETAIL_SCALE,
+            summary=describe_map(atlas["visual"][row], "The synthetic image's brightness"),
+        )
+        display.download_png(lambda: visual, f"{layer} channel {channel} feature visualisation")
         if not atlas.dead(row):
             st.caption(
                 "Made by gradient ascent from faint noise, not a real garment: the input that drives this channel's "
@@ -158,14 +210,27 @@ def detail(atlas: Atlas, layer: str, channel: int, split: Split | None) -> None:
             )
     with right:
         st.markdown("**Mean activation per true class** (all test images)")
-        st.plotly_chart(
-            charts.class_profile(atlas["class_mean"][row], CLASS_NAMES, atlas.favourite_classes(row)),
+        means = atlas["class_mean"][row]
+        ranked = np.argsort(-means, kind="stable")
+        display.chart(
+            charts.class_profile(means, CLASS_NAMES, atlas.favourite_classes(row)),
+            f"Bar chart of channel {channel}'s mean activation for each of the ten true classes",
+            f"{layer} channel {channel} class profile",
+            f"Highest for {CLASS_NAMES[ranked[0]]} ({means[ranked[0]]:.3f}), lowest for "
+            f"{CLASS_NAMES[ranked[-1]]} ({means[ranked[-1]]:.3f}).",
             width="stretch",
             key="atlas_profile",
         )
         st.markdown(f"**Switched off** (its output set to zero) on {probes:,} probe images, per class")
-        st.plotly_chart(
-            charts.channel_knockout(after - before, effect["probability_off"] - effect["probability"], CLASS_NAMES),
+        drop = after - before
+        worst = int(np.argmin(drop))
+        display.chart(
+            charts.channel_knockout(drop, effect["probability_off"] - effect["probability"], CLASS_NAMES),
+            f"Bar chart of the change per class when channel {channel} is switched off",
+            f"{layer} channel {channel} knock-out",
+            f"Switched off, the largest loss is for {CLASS_NAMES[worst]}: {drop[worst] * 100:+.1f} points of accuracy."
+            if drop[worst] < 0
+            else "Switched off, no class loses accuracy on the probe images.",
             width="stretch",
             key="atlas_knockout",
         )

@@ -10,9 +10,10 @@ import streamlit as st
 from analysis import arithmetic as ar
 from analysis.architecture import layer_geometry, receptive_box
 from analysis.glossary import define
-from dashboard import charts
+from dashboard import charts, display
 from dataset.fashion_mnist import CLASS_NAMES
 from explain import overlay
+from explain.describe import describe_map
 
 STEPS = {
     "image": "1 · The image",
@@ -43,7 +44,15 @@ def table(values: np.ndarray, rows=None, columns=None) -> None:
 
 
 def boxed_image(pixels: np.ndarray, box, scale: int = 8, caption: str | None = None) -> None:
-    st.image(overlay.boxed(pixels, box, scale), width=28 * scale, caption=caption)
+    top, left, bottom, right = box
+    picture = overlay.boxed(pixels, box, scale)
+    display.picture(
+        picture,
+        f"The lesson's 28 x 28 image with rows {top}-{bottom}, columns {left}-{right} outlined in red",
+        caption=caption,
+        width=28 * scale,
+    )
+    display.download_png(lambda: picture, caption or "lesson image", key=f"png_lesson_{box}_{caption}")
 
 
 def image_step(trace, pixels: np.ndarray, row: int, col: int, **_) -> None:
@@ -87,8 +96,12 @@ def conv_step(trace, pixels: np.ndarray, filter: int, row: int, col: int, **_) -
     with left:
         boxed_image(pixels, receptive_box(row, col, 3, 1), caption=f"The 3x3 patch at ({row}, {col})")
     with right:
-        st.plotly_chart(
-            charts.value_map(trace.outputs["stem_conv"][..., filter], (row, col), f"Filter {filter}'s output map"),
+        conv_map = trace.outputs["stem_conv"][..., filter]
+        display.chart(
+            charts.value_map(conv_map, (row, col), f"Filter {filter}'s output map"),
+            f"Heat map of filter {filter}'s 28 x 28 output, position ({row}, {col}) marked",
+            f"filter {filter} output map",
+            describe_map(conv_map, f"Filter {filter}'s output"),
             width="content",
             key="conv_map",
         )
@@ -155,8 +168,11 @@ def relu_step(trace, filter: int, row: int, col: int, **_) -> None:
         "After dropout (prediction)", f(float(trace.outputs["stem_dropout"][row, col, filter])), help=define("dropout")
     )
     share = float((trace.outputs["stem_lrn"][..., filter] < 0).mean())
-    st.plotly_chart(
+    display.chart(
         charts.value_map(trace.outputs["stem_relu"][..., filter], (row, col), f"Filter {filter} after ReLU"),
+        f"Heat map of filter {filter}'s 28 x 28 output after ReLU, position ({row}, {col}) marked",
+        f"filter {filter} after ReLU",
+        describe_map(trace.outputs["stem_relu"][..., filter], f"Filter {filter} after ReLU"),
         width="content",
         key="relu_map",
     )
@@ -277,7 +293,16 @@ def head_step(trace, **_) -> None:
         "training, and a last dense layer gives one **logit** per class. **Softmax** turns the logits into "
         "probabilities."
     )
-    st.plotly_chart(charts.feature_strip(out["head_batchnorm"]), width="stretch", key="features")
+    features = np.asarray(out["head_batchnorm"]).ravel()
+    display.chart(
+        charts.feature_strip(out["head_batchnorm"]),
+        "Bar strip of the 250 features after batch normalisation",
+        "250 features",
+        f"The 250 features range from {features.min():.2f} to {features.max():.2f}; "
+        f"{int((features > 0).sum())} are positive.",
+        width="stretch",
+        key="features",
+    )
     normalised = ar.batch_norm(out["head_dense"], *trace.weights["head_batchnorm"], **trace.constants["head_batchnorm"])
     strongest = np.argsort(-np.abs(normalised.result))[:5]
     st.markdown(

@@ -153,6 +153,7 @@ def default_map(run, pixels, target: int, index: int | None = None):
     picture, a caption naming the method and its verdict, and the raw (28, 28) map. For a test image
     (``index``) the map is read from the run's stored default maps when they hold it (no model call)."""
     from analysis import trust
+    from dashboard import display
     from dataset.fashion_mnist import CLASS_NAMES
     from explain import overlay
     from explain.methods import method_label
@@ -166,4 +167,7 @@ def default_map(run, pixels, target: int, index: int | None = None):
     peak = float(saliency.max())
     badge = trust.badge(card, method, layer)
     caption = f"{method_label(method, layer)} for {CLASS_NAMES[target]}" + (f" · {badge}" if badge else "")
-    return overlay.overlay(pixels, saliency / peak if peak > 0 else saliency, 0.5), caption, saliency
+    picture = overlay.overlay(
+        pixels, saliency / peak if peak > 0 else saliency, 0.5, colour_map=display.heat_colours()
+    )
+    return picture, caption, saliency

@@ -11,9 +11,10 @@ from PIL import Image
 
 from analysis import quiz as qz
 from analysis import share
-from dashboard import charts, model_cache, ui
+from dashboard import charts, display, model_cache, ui
 from dataset.fashion_mnist import CLASS_NAMES
 from explain import overlay
+from explain.describe import describe_map
 
 ANSWERS_KEY = "quiz_answers"  # question number -> (the student's guess, revealed?)
 POSITION_KEY = "quiz_position"
@@ -63,9 +64,13 @@ def question(run, quiz: qz.Quiz, split, probabilities: np.ndarray) -> None:
         if revealed and where is not None:  # the square the student picked, outlined
             size = 28 // qz.CELLS
             box = (where[0] * size, where[1] * size, where[0] * size + size - 1, where[1] * size + size - 1)
-            st.image(overlay.boxed(split.images[index], box, SCALE), width=28 * SCALE)
+            st.image(
+                overlay.boxed(split.images[index], box, SCALE),
+                width=28 * SCALE,
+                alt=f"Question {number + 1}'s image with the square you pointed at outlined in red",
+            )
         elif revealed:
-            st.image(overlay.crisp(split.images[index], SCALE), width=28 * SCALE)
+            st.image(overlay.crisp(split.images[index], SCALE), width=28 * SCALE, alt=f"Question {number + 1}'s image")
         else:
             where_picker(split.images[index], where_key)
     with right:
@@ -92,7 +97,14 @@ def question(run, quiz: qz.Quiz, split, probabilities: np.ndarray) -> None:
             + ("you predicted the network." if guess == predicted else "the network saw it differently.")
         )
     picture, caption, saliency = model_cache.default_map(run, split.images[index], predicted, index=index)
-    left.image(picture, caption=f"Where it looked: {caption}", width=28 * SCALE)
+    with left:
+        display.picture(
+            picture,
+            f"Heat map over question {number + 1}'s image: {caption}",
+            caption=f"Where it looked: {caption}",
+            width=28 * SCALE,
+            summary=describe_map(saliency),
+        )
     if where is not None:
         right.markdown(f"You pointed at the outlined square. {qz.where_verdict(saliency, *where)}")
     ui.page_link("Saliency", "Explain this image in detail", ":material/local_fire_department:", f"index={index}")
@@ -127,8 +139,13 @@ def where_picker(pixels: np.ndarray, key: str) -> None:
         if cells:
             st.session_state[key] = divmod(int(cells[-1]), qz.CELLS)
 
-    st.plotly_chart(
-        figure, on_select=remember, selection_mode="points", key=f"{key}_chart", config={"displayModeBar": False}
+    st.plotly_chart(  # an input, not a figure to save: no toolbar
+        figure,
+        on_select=remember,
+        selection_mode="points",
+        key=f"{key}_chart",
+        config={"displayModeBar": False},
+        alt="The question's image as a 7 x 7 grid of squares: click the square where you think the network looks",
     )
     st.caption("Optional: click where you think the network looks.")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import trust
-from dashboard import background, charts, ui
+from dashboard import background, charts, display, ui
 from runfolder import runs
 
 
@@ -37,5 +37,36 @@ def per_image_test(verdict, method_label: str, class_name: str) -> None:
         figure = charts.faithfulness_chart(
             test, getattr(verdict.map_curves, test)[0], controls, method_label, class_name, fa.CONTROL_LABELS
         )
-        column.plotly_chart(figure, width="stretch", key=f"image_{test}")
+        with column:
+            display.chart(
+                figure,
+                curves_alt(test, method_label),
+                f"{method_label} {test} on this image",
+                curves_summary(test, getattr(verdict.map_curves, test)[0], controls, method_label, fa.CONTROL_LABELS),
+                width="stretch",
+                key=f"image_{test}",
+            )
     st.markdown(f"On this image the {method_label} order {fa.verdict_sentence(verdict)}.")
+
+
+def curves_alt(test: str, method_label: str) -> str:
+    removed = "removed" if test == "deletion" else "restored"
+    return (
+        f"Line chart of the {test} test: the class's probability as pixels are {removed} in the order of the "
+        f"{method_label} map and in the orders of the controls"
+    )
+
+
+def curves_summary(test: str, map_curve, controls: dict, method_label: str, labels: dict) -> str:
+    """The chart's main fact: each curve's area, and which order is best (deletion: smallest area)."""
+    import numpy as np
+
+    def area(curve) -> float:
+        values = np.asarray(curve, dtype=float)
+        return float(np.trapezoid(values, dx=1 / max(len(values) - 1, 1)))
+
+    areas = {method_label: area(map_curve), **{labels.get(name, name): area(c) for name, c in controls.items()}}
+    best = (min if test == "deletion" else max)(areas, key=areas.get)
+    better = "smaller" if test == "deletion" else "larger"
+    listed = "; ".join(f"{name} {value:.3f}" for name, value in areas.items())
+    return f"Area under each {test} curve ({better} is better): {listed}. Best: {best}."

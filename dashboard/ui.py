@@ -67,10 +67,11 @@ def navigation():
 
 def setup_page(title: str, icon: str = ":material/checkroom:") -> None:
     """The start of every page: its tab title, then presenter mode and the guided tour (dashboard.presenter)."""
-    from dashboard import presenter
+    from dashboard import display, presenter
 
     st.set_page_config(page_title=f"{title} · Tiny GoogLeNet Explainer", page_icon=icon, layout="wide")
     presenter.frame(title)
+    display.settings()
 
 
 def run_page(title: str, icon: str = ":material/checkroom:") -> tuple["runs.RunInfo", "runs.RunResults"]:
@@ -378,8 +379,19 @@ def explain_link(index: int, target: str | None = None) -> str:
     return f"{PAGE_URLS['Saliency']}?{query}"
 
 
-def image_gallery(split: Split, indices, probabilities: np.ndarray, columns: int = 6, caption_top: int = 2) -> None:
-    """Thumbnails with true/predicted class, top probabilities and a link to the explanation."""
+def image_gallery(
+    split: Split,
+    indices,
+    probabilities: np.ndarray,
+    columns: int = 6,
+    caption_top: int = 2,
+    title: str = "test images",
+) -> None:
+    """Thumbnails with true/predicted class, top probabilities and a link to the explanation, and a button
+    that saves them all as one PNG grid (``title`` names the file)."""
+    from dashboard import display
+    from explain.overlay import grid
+
     indices = list(indices)
     for start in range(0, len(indices), columns):
         cols = st.columns(columns)
@@ -388,7 +400,12 @@ def image_gallery(split: Split, indices, probabilities: np.ndarray, columns: int
             true, predicted = int(split.labels[index]), int(probs.argmax())
             top = np.argsort(-probs)[:caption_top]
             with col:
-                st.image(crisp(split.images[index], THUMB_SCALE), width=112)
+                st.image(
+                    crisp(split.images[index], THUMB_SCALE),
+                    width=112,
+                    alt=f"Test image #{int(index)}, a {CLASS_NAMES[true]}; the network answers "
+                    f"{CLASS_NAMES[predicted]} ({probs[predicted]:.0%})",
+                )
                 mark = CORRECT if true == predicted else WRONG
                 st.markdown(
                     f"{mark} **{CLASS_NAMES[predicted]}**  \ntrue: {CLASS_NAMES[true]}  \n"
@@ -396,6 +413,13 @@ def image_gallery(split: Split, indices, probabilities: np.ndarray, columns: int
                 )
                 # A page link keeps this browser session (a Markdown link would open a new tab and session).
                 page_link("Saliency", f"#{index} · explain", query=f"index={int(index)}")
+    if indices:
+        display.download_png(
+            lambda: grid(np.stack([crisp(split.images[i], THUMB_SCALE) for i in indices]), columns, gap=4),
+            title,
+            f"Save these {len(indices)} images (PNG)",
+            key=f"gallery_{display.file_name(title)}_{indices[0]}_{len(indices)}",
+        )
 
 
 # --------------------------------------------------------------------------- the view in the URL

@@ -9,9 +9,12 @@ from PIL import Image
 COLOUR_MAPS = {
     "inferno": ["#000004", "#420a68", "#932667", "#dd513a", "#fca50a", "#fcffa4"],
     "viridis": ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"],
+    # Made for colour-vision deficiency (Nuñez et al. 2018): blue to yellow, no red-green contrast.
+    "cividis": ["#00224e", "#35456c", "#666970", "#948e77", "#c8b866", "#fee838"],
     "grey": ["#000000", "#ffffff"],
 }
 DEFAULT_COLOUR_MAP = "inferno"
+COLOUR_BLIND_SAFE = "cividis"
 
 
 def colourise(values: np.ndarray, colour_map: str = DEFAULT_COLOUR_MAP) -> np.ndarray:

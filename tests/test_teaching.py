@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from analysis import lesson_plan, share
-from dashboard import ui
+from dashboard import presenter, ui
 from runfolder import runs
 from tests.conftest import app_pages, open_page
 
@@ -90,13 +90,13 @@ def test_presenter_mode_from_the_link_enlarges_the_page_and_starts_the_tour(isol
     at = open_page(app_pages()["Quiz"], present="1", quiz="3", questions="2")
     assert not at.exception
     assert [t.value for t in at.sidebar.toggle] == [True, True]
-    assert any("zoom" in str(getattr(h, "value", "")) for h in at.get("html"))
+    assert any(f"zoom: {presenter.ZOOM}" in str(getattr(h, "proto", "")) for h in at.get("html"))
     assert "Stop 4 of 6 · Predict the network" in _markdown(at)
     # Switched off, it leaves the address and the styling.
     at.sidebar.toggle[0].set_value(False).run()
     at.sidebar.toggle[1].set_value(False).run()
     assert "present" not in at.query_params and "tour" not in at.query_params
-    assert not any("zoom" in str(getattr(h, "value", "")) for h in at.get("html"))
+    assert not any(f"zoom: {presenter.ZOOM}" in str(getattr(h, "proto", "")) for h in at.get("html"))
     assert "Stop 4 of 6" not in _markdown(at)
 
 
@@ -122,3 +122,72 @@ def test_the_quiz_panel_shows_the_link_and_its_qr_code(isolated_runs):
     images = [str(i.proto) for i in at.get("image")]
     qr = [i for i in images if "Scan to open the quiz" in i]
     assert qr and ".png" in qr[0] and 'alt: "QR code of the quiz link' in qr[0], images
+
+
+def test_a_map_is_described_where_its_strength_really_is():
+    from explain.describe import describe_map
+
+    blob = np.zeros((28, 28))
+    blob[2:6, 20:25] = 1.0  # a block at the top right
+    text = describe_map(blob)
+    assert "strongest at the top right" in text and "peak at row 3, column 21 of 28 x 28" in text
+    assert "holds 100% of its total: concentrated" in text
+    flat = np.ones((28, 28))
+    assert "spread out" in describe_map(flat) and "holds 10%" in describe_map(flat)
+    centre = np.zeros((28, 28))
+    centre[13, 13] = 5.0
+    assert "strongest in the centre" in describe_map(centre, "Grad-CAM")
+    assert describe_map(np.zeros((28, 28))) == "The map is blank: it marks no pixel."
+    assert "cannot be described" in describe_map(np.full((28, 28), np.nan))
+    bottom_left = np.zeros((28, 28))
+    bottom_left[25, 1] = 1.0
+    assert "at the bottom left" in describe_map(bottom_left)
+
+
+def test_the_colour_blind_safe_map_is_ordered_and_differs_from_the_default():
+    from explain import overlay
+
+    ramp = overlay.colourise(np.linspace(0, 1, 11), overlay.COLOUR_BLIND_SAFE).astype(int)
+    brightness = ramp @ np.array([299, 587, 114])
+    assert (np.diff(brightness) > 0).all()  # dark to bright: readable in grey print too
+    assert not np.array_equal(ramp, overlay.colourise(np.linspace(0, 1, 11)).astype(int))
+
+
+def _figures(at) -> tuple[list, list]:
+    """Every image and Plotly chart proto the page drew (AppTest has no typed accessor for charts)."""
+    images, charts = [], []
+
+    def walk(node):
+        proto = getattr(node, "proto", None)
+        kind = getattr(node, "type", None)
+        if kind == "image" and proto is not None:
+            images.extend(proto.imgs)  # an ImageList
+        if kind == "plotly_chart" and proto is not None:
+            charts.append(proto)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return images, charts
+
+
+@pytest.mark.parametrize("label", list(app_pages()))
+def test_every_image_and_chart_has_alt_text(isolated_runs, label):
+    at = open_page(app_pages()[label])
+    assert not at.exception, at.exception
+    images, charts = _figures(at)
+    assert [i.url for i in images if not i.alt.strip()] == [], f"{label}: images without alt text"
+    assert [c.spec[:60] for c in charts if not c.alt.strip()] == [], f"{label}: charts without alt text"
+
+
+def test_the_feature_map_summary_names_the_closest_classes_and_the_most_mistaken():
+    from analysis.embedding import map_summary
+
+    rng = np.random.default_rng(0)
+    centres = np.array([[0, 0], [10, 0], [10.5, 0], [50, 50]])  # classes 1 and 2 nearly on top of each other
+    labels = np.repeat(np.arange(4), 50)
+    xy = centres[labels] + rng.normal(0, 1, (200, 2))
+    predictions = labels.copy()
+    predictions[np.flatnonzero(labels == 3)[:7]] = 0
+    text = map_summary(xy, labels, predictions, ["A", "B", "C", "D"])
+    assert "The clouds of B and C lie closest" in text and "7 points are mistakes, most of them D (7)" in text

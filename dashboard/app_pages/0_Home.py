@@ -114,4 +114,4 @@ st.subheader("A few test images and what the model says")
 gallery = ui.first_of_each_class()  # the same ones every visit, so a class can compare them
 if gallery is not None:
     split, first_of_class = gallery
-    ui.image_gallery(split, first_of_class, results.probabilities, columns=5)
+    ui.image_gallery(split, first_of_class, results.probabilities, columns=5, title="one test image per class")

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import streamlit as st  # noqa: E402
 
 from analysis import markup, trust  # noqa: E402
-from dashboard import charts, trust_widgets, ui  # noqa: E402
+from dashboard import charts, display, trust_widgets, ui  # noqa: E402
 from explain.faithfulness import CONTROL_LABELS, TESTS  # noqa: E402
 
 run, _ = ui.run_page(
@@ -70,7 +70,20 @@ for column, test in zip((left, right), TESTS):
             "predicted class",
             CONTROL_LABELS,
         )
-        st.plotly_chart(figure, width="stretch", key=f"curves_{test}")
+        display.chart(
+            figure,
+            trust_widgets.curves_alt(test, entry["label"]),
+            f"{entry['label']} {test} curves",
+            trust_widgets.curves_summary(
+                test,
+                entry["curves"][test],
+                {name: controls[name]["curves"][test] for name in controls},
+                entry["label"],
+                CONTROL_LABELS,
+            ),
+            width="stretch",
+            key=f"curves_{test}",
+        )
 st.caption(
     "Averages over the sampled images (blank maps left out). The map beats a control on an image when its deletion "
     "curve has the smaller area (insertion: the larger). Percentages above count images, not averages."
@@ -89,7 +102,14 @@ layer = (
     or "block3"
 )
 cascade = trust.cascade_frame(card, layer)
-st.plotly_chart(charts.randomisation_chart(cascade, highlight=entry["label"]), width="stretch")
+display.chart(
+    charts.randomisation_chart(cascade, highlight=entry["label"]),
+    f"Line chart of each method's map correlation with the trained model's map as the network is randomised "
+    f"from the top down, {entry['label']} highlighted",
+    f"randomisation {layer}",
+    trust.cascade_summary(cascade, entry["method_label"]),
+    width="stretch",
+)
 runner_up = entry.get("runner_up_correlation")
 st.markdown(
     f"Methods at {trust.LAYER_LABELS.get(layer, layer)} and the pixel-level methods. From left to right the network is "

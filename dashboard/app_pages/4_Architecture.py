@@ -9,7 +9,7 @@ import streamlit as st  # noqa: E402
 
 from analysis import architecture  # noqa: E402
 from analysis.glossary import define  # noqa: E402
-from dashboard import charts, ui  # noqa: E402
+from dashboard import charts, display, ui  # noqa: E402
 
 run, results = ui.run_page("Architecture", ":material/account_tree:")
 rows = results.architecture
@@ -27,14 +27,32 @@ blocks = [s for s in stage_names if s.startswith("Inception")]
 chosen = st.segmented_control(
     "Choose a block to open it", blocks, default=blocks[0], key="block", help=define("inception block")
 )
-st.plotly_chart(charts.network_diagram(stages, chosen), width="stretch", config={"displayModeBar": False})
+path = " → ".join(f"{row.stage} ({row.output})" for row in stages.itertuples())
+biggest = stages.loc[stages["params"].idxmax()]
+display.chart(
+    charts.network_diagram(stages, chosen),
+    f"Diagram of the network from input to output: {path}",
+    "network diagram",
+    f"The image flows {path}. The most parameters sit in {biggest['stage']} "
+    f"({biggest['params']:,} of {int(stages['params'].sum()):,}).",
+    width="stretch",
+)
 
 if chosen:
     block = int(chosen.rsplit(" ", 1)[1])
     layers = architecture.block_layers(rows, block)
     previous = stages.iloc[stage_names.index(chosen) - 1]["output"]
     st.subheader(chosen)
-    st.plotly_chart(charts.block_diagram(block, layers, previous), width="stretch", config={"displayModeBar": False})
+    branches = ", ".join(
+        f"{branch}: {' → '.join(group['layer'])}" for branch, group in layers.groupby("branch", sort=False)
+    )
+    display.chart(
+        charts.block_diagram(block, layers, previous),
+        f"Diagram of {chosen}: from its {previous} input, {branches}",
+        f"inception block {block} diagram",
+        f"{chosen} takes the {previous} input through {branches}.",
+        width="stretch",
+    )
     per_branch = layers.groupby("branch", sort=False)[["params", "multiply-adds"]].sum()
     cols = st.columns(len(per_branch))
     for col, (branch, values) in zip(cols, per_branch.iterrows()):

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import streamlit as st  # noqa: E402
 
 from analysis import embedding  # noqa: E402
-from dashboard import charts, own_image, ui  # noqa: E402
+from dashboard import charts, display, own_image, ui  # noqa: E402
 from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
 from runfolder import runs  # noqa: E402
 
@@ -49,8 +49,16 @@ if user_features is not None:
 # Built on every run: a cached (copied) figure made the browser's selections come back empty.
 confidence = results.probabilities.max(axis=1)
 figure, traces = charts.feature_map(xy, results.labels, results.predictions, confidence, colour_by, CLASS_NAMES, user)
-event = st.plotly_chart(
-    figure, width="stretch", on_select="rerun", selection_mode=("box", "lasso", "points"), key="feature_map"
+event = display.chart(
+    figure,
+    f"Scatter map of the {len(xy):,} test images placed by how the network describes them, coloured by "
+    f"{COLOURINGS[colour_by].lower()}" + ("; a star marks your picture" if user is not None else ""),
+    "feature space map",
+    embedding.map_summary(xy, results.labels, results.predictions, CLASS_NAMES),
+    width="stretch",
+    on_select="rerun",
+    selection_mode=("box", "lasso", "points"),
+    key="feature_map",
 )
 chosen = embedding.selected_indices(((event or {}).get("selection") or {}).get("points", []), traces)
 is_selection = bool(len(chosen))

@@ -1,0 +1,131 @@
+"""How figures are shown: alt text and a text summary on every image and chart, downloads, the reader's
+display settings (chart download format, colour-blind-safe heat maps) and a print style.
+
+Every page draws its pictures with ``picture`` and its charts with ``chart``, so none goes without alt
+text, and the settings apply everywhere.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+
+from explain import overlay
+
+CHART_FORMAT = "chart_download_format"
+HEAT_COLOURS = "heat_map_colours"
+CHART_FORMATS = {"png": "PNG (pictures, slides)", "svg": "SVG (sharp at any size, for print)"}
+HEAT_MAPS = {
+    overlay.DEFAULT_COLOUR_MAP: "Inferno (default)",
+    overlay.COLOUR_BLIND_SAFE: "Cividis (colour-blind safe)",
+}
+
+# Printing (Ctrl-P) gives the page's content only: no menu, sidebar, toolbar or controls.
+PRINT_CSS = """
+<style>
+@media print {
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+  [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stElementToolbar"],
+  .stButton, .stDownloadButton, .stPageLink, .stSelectbox, .stNumberInput, .stSlider, .stRadio,
+  .stCheckbox, .stToggle, .stSegmentedControl, .stMultiSelect, .stTextInput, .stFileUploader,
+  .modebar-container { display: none !important; }
+  [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 0 !important; zoom: 1 !important; }
+}
+</style>
+"""
+
+
+def settings() -> None:
+    """The reader's display settings, in the sidebar of every page (kept for the session)."""
+    with st.sidebar.expander("Display", icon=":material/tune:"):
+        formats = list(CHART_FORMATS)
+        chosen = st.radio(
+            "Chart downloads",
+            formats,
+            index=formats.index(st.session_state.get(CHART_FORMAT, "png")),
+            format_func=CHART_FORMATS.get,
+            help="What the camera button above each chart saves.",
+        )
+        st.session_state[CHART_FORMAT] = chosen
+        maps = list(HEAT_MAPS)
+        colours = st.radio(
+            "Heat-map colours",
+            maps,
+            index=maps.index(st.session_state.get(HEAT_COLOURS, overlay.DEFAULT_COLOUR_MAP)),
+            format_func=HEAT_MAPS.get,
+            help="Cividis stays readable with red-green colour blindness and in grey print.",
+        )
+        st.session_state[HEAT_COLOURS] = colours
+    st.html(PRINT_CSS)
+
+
+def heat_colours() -> str:
+    """The colour map heat maps are drawn in (an entry of explain.overlay.COLOUR_MAPS)."""
+    return st.session_state.get(HEAT_COLOURS, overlay.DEFAULT_COLOUR_MAP)
+
+
+def file_name(text: str) -> str:
+    """A safe file name stem from a title: 'Test image #12 · Grad-CAM' -> 'test-image-12-grad-cam'."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "figure"
+
+
+def chart_config(name: str, **extra) -> dict:
+    """Plotly's options: the toolbar always shown, its camera saving ``name`` in the chosen format."""
+    return {
+        "displayModeBar": True,
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": st.session_state.get(CHART_FORMAT, "png"), "filename": file_name(name), "scale": 2},
+        **extra,
+    }
+
+
+def chart(figure, alt: str, name: str, summary: str | None = None, config: dict | None = None, **kwargs):
+    """A Plotly chart with alt text, a download in the chosen format and, below it, its main fact in words."""
+    result = st.plotly_chart(figure, alt=alt, config=chart_config(name, **(config or {})), **kwargs)
+    if summary:
+        st.caption(summary)
+    return result
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(pixels, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def picture(
+    pixels: np.ndarray,
+    alt: str,
+    caption: str | None = None,
+    width: int | str = "content",
+    download: str | None = None,
+    summary: str | None = None,
+) -> None:
+    """An image with alt text; with ``download`` (a title), a button saving it as a PNG file of that name,
+    encoded only when pressed; with ``summary``, what it shows in words below it."""
+    st.image(pixels, caption=caption, width=width, alt=alt, output_format="PNG")
+    if summary:
+        st.caption(summary)
+    if download:
+        download_png(lambda: pixels, download)
+
+
+def download_png(make: Callable[[], np.ndarray], title: str, label: str = "PNG", key: str | None = None) -> None:
+    """A small button that saves ``make()`` (an image array) as ``title``.png, made only when pressed."""
+    st.download_button(
+        label,
+        lambda: png_bytes(make()),
+        f"{file_name(title)}.png",
+        "image/png",
+        icon=":material/download:",
+        type="tertiary",
+        on_click="ignore",  # saving a file is not a reason to run the page again
+        help=f"Save {title} as a PNG image",
+        key=key or f"png_{file_name(title)}",
+    )
