@@ -63,16 +63,16 @@ def judge(entry: dict) -> tuple[str, str]:
     else:
         follows = f"its maps stay {correlation:.2f}-correlated with the trained model's once the head is random"
     if faithful and about_model:
-        return "passes", f"Beats the garment control on {garment} of images, and {follows}."
+        return "passes", f"Beats the garment control on {garment}, and {follows}."
     if not faithful and not about_model:
-        return "neither", f"Beats the garment control on only {garment} of images, and {follows}."
+        return "neither", f"Beats the garment control on only {garment}, and {follows}."
     if not faithful:
         return "not-faithful", (
-            f"{follows[0].upper()}{follows[1:]}, but it beats the garment control on only {garment} of images: "
+            f"{follows[0].upper()}{follows[1:]}, but it beats the garment control on only {garment}: "
             "it may just be tracing the garment."
         )
     return "not-model", (
-        f"Beats the garment control ({garment} of images), but {follows}: it depends on the image more than on "
+        f"Beats the garment control ({garment}), but {follows}: it depends on the image more than on "
         "what the model learned."
     )
 
@@ -130,6 +130,13 @@ def entry(card: dict, method: str, layer: str) -> dict | None:
     return entries.get(key(method, layer)) or entries.get(key(method, "input"))
 
 
+def reason(entry: dict) -> str:
+    """The entry's verdict in one sentence, from its numbers by RULE (``judge``): the pages show this rather
+    than the sentence stored in the file, which may be worded as an older version of the app worded it
+    ("65% in insertion of images")."""
+    return judge(entry)[1]
+
+
 def badge(card: dict | None, method: str, layer: str) -> str:
     """A short verdict for a selector ('✅ passes'), or '' when the run has no scorecard."""
     found = entry(card, method, layer) if card else None
@@ -170,7 +177,7 @@ def cascade_summary(frame, method_label: str) -> str:
     values = [(stage, v) for stage, v in frame[method_label].items() if v is not None and v == v]
     if not values:
         return f"{markup.escape(method_label)} has no randomisation result."
-    (first_stage, first), (last_stage, last) = values[0], values[-1]
+    (first_stage, first), (_, last) = values[0], values[-1]
     return (
         f"{markup.escape(method_label)}: its maps correlate {first:.2f} with the trained model's once the "
         f"{first_stage.removeprefix('+ ')} is random, and {last:.2f} with the whole network random "

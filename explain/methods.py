@@ -35,6 +35,17 @@ def method_label(method: str, layer: str) -> str:
     return METHODS[method] + (f" · {layer_label(layer)}" if method in CAM_METHODS else "")
 
 
+def uses_layer(method: str) -> bool:
+    """Whether a method explains at a chosen layer (the CAMs); gradients and occlusion explain the pixels."""
+    return method in CAM_METHODS
+
+
+def no_layer_reason(method: str) -> str:
+    """Why the layer choice does not apply to a method that explains pixels directly."""
+    how = "covers patches of the image" if method == "occlusion" else "follows the gradient back to the pixels"
+    return f"{METHODS[method]} {how}: it explains the pixels themselves, so there is no layer to choose."
+
+
 def method_layers(method: str) -> list[str]:
     """The layers a method can explain at: every CAM layer for a CAM, the input otherwise."""
     return list(CAM_LAYERS) if method in CAM_METHODS else [INPUT_LAYER]

@@ -228,6 +228,19 @@ def test_saliency_opens_on_a_map_with_something_in_it():
     assert at.selectbox(key="method").value == shipped_default_method() and "hold up on this image" in texts(at)
 
 
+def test_saliency_layer_selector_is_off_for_methods_without_a_layer():
+    at = app("Saliency", index="0", method="occlusion")
+    assert not at.exception
+    assert at.selectbox(key="layer").disabled
+    assert any("no layer to choose" in c.value for c in at.caption)
+    at.selectbox(key="method").set_value("layercam").run()
+    assert not at.selectbox(key="layer").disabled and not any("no layer to choose" in c.value for c in at.caption)
+    at.selectbox(key="method").set_value("saliency").run()  # a gradient map: pixels too
+    assert at.selectbox(key="layer").disabled
+    at.selectbox(key="method").set_value("all").run()  # the grid's CAMs use the layer
+    assert not at.selectbox(key="layer").disabled
+
+
 def test_saliency_all_methods_grid_and_navigation():
     at = app("Saliency", index="0", method="all")
     assert not at.exception

@@ -38,7 +38,10 @@ def test_each_shipped_run_has_a_scorecard_of_its_own_model(name):
     assert list(card["stages"]) == ["output", "dense", "block4", "block3", "block2", "block1", "stem"]
     for entry in card["entries"].values():
         assert 0.0 <= entry["blank_rate"] <= 1.0
-        assert (entry["verdict"], entry["reason"]) == trust.judge(entry)  # the stated rule, applied
+        assert entry["verdict"] == trust.judge(entry)[0]  # the stated rule, applied
+        # and its sentence as the app words it now (files written before a grammar fix said "in insertion of
+        # images"; the pages show trust.reason, recomputed from the numbers)
+        assert entry["reason"].replace("% in insertion of images", "% in insertion") == trust.reason(entry)
         assert entry["passes"] == (entry["verdict"] == "passes")
         if entry["curves"]["deletion"] is not None:
             assert len(entry["curves"]["deletion"]) == 21 and len(entry["curves"]["insertion"]) == 21
@@ -147,6 +150,22 @@ def test_trust_page_deep_link_and_a_bad_value():
     at = app(entry="x`[y](http://e.x)")
     assert not at.exception and any("Ignored" in i.body for i in at.info)
     assert at.selectbox(key="entry").value == shipped_card()["default"]["key"]
+
+
+def test_verdict_sentences_read_well_on_both_pages():
+    card = shipped_card()
+    key = next(k for k, e in card["entries"].items() if "% in insertion of images" in e["reason"])  # as stored
+    entry = card["entries"][key]
+    assert "% in insertion of images" not in trust.reason(entry) and "% in insertion" in trust.reason(entry)
+    at = app(entry=key)
+    shown = next(m.value for m in at.markdown if m.value.startswith(f"**{trust.BADGES[entry['verdict']]}.**"))
+    assert "in insertion of images" not in shown.replace("\\", "") and "in insertion" in shown
+    method, layer = key.split("@")
+    at = AppTest.from_file(str(REPO_ROOT / app_pages()["Saliency"]), default_timeout=180)
+    at.query_params.update(index="0", method=method, layer=layer if layer != "input" else "block3")
+    at.run()
+    scorecard = next(m.value for m in at.markdown if m.value.startswith("**Scorecard for"))
+    assert "in insertion of images" not in scorecard.replace("\\", "") and "in insertion" in scorecard
 
 
 def test_a_run_without_a_scorecard_is_offered_one_and_a_stale_one_is_refused(isolated_runs, monkeypatch):

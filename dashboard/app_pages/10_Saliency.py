@@ -58,15 +58,19 @@ target_choice = c2.selectbox(
         or CLASS_NAMES[int(t)]
     ),
 )
+layer_applies = method == ALL or methods.uses_layer(method)
 layer = c3.selectbox(
     "Layer (CAM methods)",
     list(CAM_LAYERS),
     index=list(CAM_LAYERS).index(layer_default),
     format_func=layer_label,
     key="layer",
+    disabled=not layer_applies,  # kept, not hidden: it is still there when a CAM is chosen again
     help="The whole block's output (both branches, after LRN). Later blocks see more of the "
     "image but in coarser cells: 28x28 for the stem and block 1, then 14x14, 7x7 and 4x4 for blocks 2 to 4.",
 )
+if not layer_applies:
+    c3.caption(methods.no_layer_reason(method))
 opacity = c4.slider("Opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
 target = {"predicted": predicted, "true": true}.get(target_choice)
 target = int(target_choice) if target is None else target
@@ -144,7 +148,7 @@ entry = trust.entry(card, method, layer) if card else None
 if entry is not None:
     st.markdown(
         f"**Scorecard for {markup.escape(entry['label'])}: {trust.BADGES[entry['verdict']]}.** "
-        + markup.escape(entry["reason"])
+        + markup.escape(trust.reason(entry))
     )
     ui.page_link(
         "Can the maps be trusted?",

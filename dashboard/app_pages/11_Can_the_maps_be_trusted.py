@@ -51,7 +51,7 @@ key = st.selectbox(
 )
 entry = card["entries"][key]
 st.query_params["entry"] = key
-st.markdown(f"**{trust.BADGES[entry['verdict']]}.** {markup.escape(entry['reason'])}")
+st.markdown(f"**{trust.BADGES[entry['verdict']]}.** {markup.escape(trust.reason(entry))}")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Beats the garment control: deletion", ui.percent(entry["beats"]["deletion"]["garment"] or 0))
 c2.metric("…and insertion", ui.percent(entry["beats"]["insertion"]["garment"] or 0))
