@@ -15,9 +15,16 @@ def row_normalised(confusion: np.ndarray) -> np.ndarray:
     return np.divide(confusion, totals, out=np.zeros_like(confusion), where=totals > 0)
 
 
+TRUE_AXIS, PREDICTED_AXIS = "True class ↓", "Predicted class →"
+
+
 def confusion_frame(confusion: np.ndarray, normalise: bool = False) -> pd.DataFrame:
+    """Rows: true classes, columns: predicted classes, with the axes named (a table shows the rows' name in
+    its corner, the columns' name above them)."""
     values = row_normalised(confusion) if normalise else np.asarray(confusion)
-    return pd.DataFrame(values, index=list(CLASS_NAMES), columns=list(CLASS_NAMES))
+    frame = pd.DataFrame(values, index=list(CLASS_NAMES), columns=list(CLASS_NAMES))
+    frame.index.name, frame.columns.name = TRUE_AXIS, PREDICTED_AXIS
+    return frame
 
 
 def most_confused_pairs(confusion: np.ndarray, top: int = 10) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
 
+from analysis import hardware
 from dashboard import ui
 from explain import saliency
 from explain.saliency import DEFAULT_METHOD
@@ -93,6 +94,17 @@ def test_learning_curves_overlay_the_shipped_runs():
     shipped = TrainConfig.from_dict(SHIPPED.card["settings"])
     assert table.loc["shipped", "augmentation"] == shipped.augmentation_summary()
     assert table.loc["shipped", "test accuracy"] == SHIPPED.metrics["test_accuracy"]
+    # no hardware column to be cut off at the table's edge: time and hardware in full below it
+    assert not {"hardware", "minutes"} & set(table.columns)
+    caption = next(c.value for c in at.caption if c.value.startswith("Training time:")).replace("\\", "")
+    device = hardware.describe(SHIPPED.card["hardware"])
+    assert f"`shipped` {SHIPPED.card['wall_seconds'] / 60:.1f} min on {device}" in caption and "cores" in device
+
+
+def test_hardware_is_described_from_what_the_card_holds():
+    assert hardware.describe({"device": "CPU", "cpu": "AMD EPYC", "cpu_count": 2}) == "CPU (AMD EPYC, 2 cores)"
+    assert hardware.describe({"device": "GPU", "gpus": ["NVIDIA H200"], "cpu": "x86_64"}) == "GPU (NVIDIA H200)"
+    assert hardware.describe({"device": "CPU"}) == "CPU"  # only the device is required
 
 
 def _gallery_captions(at):
@@ -120,6 +132,9 @@ def test_confusion_cell_selection_filters_the_gallery():
 
 def test_confusion_page_tables():
     at = app("Confusion matrix")
+    matrix = at.dataframe[0].value
+    assert matrix.index.name == "True class ↓" and list(matrix.index) == list(matrix.columns)  # the rows' title
+    assert any(m.value == "**Predicted class →**" for m in at.markdown)  # the columns' title, above them
     frames = {tuple(d.value.columns): d.value for d in at.dataframe}
     scores = next(v for k, v in frames.items() if "precision" in k)
     assert scores["support"].sum() == 10_000

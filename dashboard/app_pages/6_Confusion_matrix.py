@@ -41,6 +41,8 @@ def shade(row):
 
 
 styled = frame.style.apply(shade, axis=1).format("{:.1%}" if normalise else "{:,.0f}")
+# The axes' titles: the columns' above the table (a table has no row for it), the rows' in its corner.
+st.markdown(f"**{frame.columns.name}**", text_alignment="center")
 event = st.dataframe(
     styled, key=MATRIX_KEY, on_select="rerun", selection_mode="single-cell", width="stretch", height=35 * 11 + 3
 )
