@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from analysis import hardware, markup  # noqa: E402
 from dashboard import charts, ui  # noqa: E402
 from runfolder import runs  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
@@ -47,8 +48,6 @@ summary = pd.DataFrame(
             "batch size": settings[name].batch_size,
             "augmentation": settings[name].augmentation_summary(),
             "weight averaging": settings[name].weight_averaging_summary(),
-            "minutes": r.card["wall_seconds"] / 60,
-            "hardware": r.card["hardware"]["device"],
         }
         for name, r in loaded.items()
     ]
@@ -60,8 +59,17 @@ st.dataframe(
     column_config={
         "best validation accuracy": st.column_config.NumberColumn(format="percent"),
         "test accuracy": st.column_config.NumberColumn(format="percent"),
-        "minutes": st.column_config.NumberColumn(format="%.1f"),
     },
+)
+# Time and hardware below the table, in full: a device's name is long and was cut off as a table column.
+st.caption(
+    "Training time: "
+    + "; ".join(
+        f"{markup.code(name)} {r.card['wall_seconds'] / 60:.1f} min on "
+        + markup.escape(hardware.describe(r.card["hardware"]))
+        for name, r in loaded.items()
+    )
+    + "."
 )
 if "original-recipe" in loaded:
     st.caption(
