@@ -215,7 +215,7 @@ def block_step(trace, pixels: np.ndarray, filter: int, row: int, col: int, block
         {"input": reduce.patch[0, 0], "weight": reduce.kernel[0, 0], "product": reduce.products[0, 0]},
         index=[f"channel {k}" for k in range(inputs.shape[-1])],
     )
-    st.table(mix.style.format(FORMAT))  # a static table: every row on the page, no scroll bar inside it
+    st.table(mix.style.format(f))  # a static table: every row on the page, no scroll bar inside it
     st.markdown(
         f"Sum {f(reduce.total)} + bias {f(reduce.bias)} = {f(reduce.value)}; after ReLU **{f(step.reduced)}** "
         f"(Keras: {f(trace.outputs[layer('3x3_reduce')][r, c, filter])})"

@@ -178,6 +178,11 @@ def test_step_5_normalises_and_pools_the_value_it_computed(isolated_runs):
     mix = at.table[0].value
     assert list(mix.index) == [f"channel {k}" for k in range(32)]
     assert list(mix.columns) == ["input", "weight", "product"]
+    import pyarrow as pa  # the numbers as the table shows them: 4 decimals (a wrong format printed "%.4f")
+
+    shown = pa.ipc.open_stream(at.table[0].proto.arrow_data.styler.display_values).read_all().to_pandas()
+    assert shown.shape == (32, 3) and all(re.fullmatch(r"-?\d+\.\d{4}", v) for v in shown.to_numpy().ravel())
+    assert shown.loc["channel 2", "input"] == f"{mix.loc['channel 2', 'input']:.4f}"
 
 
 @pytest.mark.parametrize(
