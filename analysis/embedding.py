@@ -131,7 +131,9 @@ def map_summary(xy: np.ndarray, labels: np.ndarray, predictions: np.ndarray, cla
     the map's typical spread) and the class whose images are most often mistaken."""
     classes = np.unique(labels)
     centres = np.stack([xy[labels == c].mean(axis=0) for c in classes])
-    spread = float(np.median([np.linalg.norm(xy[labels == c] - centres[i], axis=1).mean() for i, c in enumerate(classes)]))
+    spread = float(
+        np.median([np.linalg.norm(xy[labels == c] - centres[i], axis=1).mean() for i, c in enumerate(classes)])
+    )
     distance = np.linalg.norm(centres[:, None] - centres[None], axis=-1)
     distance[np.diag_indices_from(distance)] = np.inf
     a, b = np.unravel_index(int(distance.argmin()), distance.shape)

@@ -230,7 +230,7 @@ def saliency_latency(repeats: int = 3) -> dict:
         for _ in range(repeats):
             index += 1
             started = time.perf_counter()
-            at.sidebar.number_input(key="image_index").set_value(index).run()
+            at.number_input(key="image_index").set_value(index).run()
             samples.append(time.perf_counter() - started)
             assert not at.exception, at.exception
         latencies[METHODS[method]] = statistics.median(samples)

@@ -104,14 +104,11 @@ def grid_summary(atlas: Atlas, layer: str) -> str:
     favourites = np.bincount([atlas.favourite_classes(row, 1)[0] for row in alive], minlength=len(CLASS_NAMES))
     top = np.argsort(-favourites, kind="stable")[:2]
     dead = len(rows) - len(alive)
-    return (
-        f"{len(rows)} channels, {dead} dead (never active on the test images). "
-        + (
-            f"Most often a channel fires most for {CLASS_NAMES[top[0]]} ({favourites[top[0]]} channels), "
-            f"then {CLASS_NAMES[top[1]]} ({favourites[top[1]]})."
-            if alive
-            else ""
-        )
+    return f"{len(rows)} channels, {dead} dead (never active on the test images). " + (
+        f"Most often a channel fires most for {CLASS_NAMES[top[0]]} ({favourites[top[0]]} channels), "
+        f"then {CLASS_NAMES[top[1]]} ({favourites[top[1]]})."
+        if alive
+        else ""
     )
 
 
@@ -127,7 +124,7 @@ def top_images(atlas: Atlas, layer: str, row: int, split: Split) -> None:
     picture = overlay.grid(tiles, 3, 4)
     display.picture(
         picture,
-        f"The channel's 9 strongest test images, 3 by 3, each with a red box where the most active unit looks: "
+        "The channel's 9 strongest test images, 3 by 3, each with a red box where the most active unit looks: "
         + ", ".join(classes),
         width=3 * 28 * TOP_SCALE + 8,
     )

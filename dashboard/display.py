@@ -42,24 +42,23 @@ PRINT_CSS = """
 def settings() -> None:
     """The reader's display settings, in the sidebar of every page (kept for the session)."""
     with st.sidebar.expander("Display", icon=":material/tune:"):
-        formats = list(CHART_FORMATS)
-        chosen = st.radio(
+        # Segmented controls, not radios: the pages' own radios stay the only ones a reader meets.
+        chosen = st.segmented_control(
             "Chart downloads",
-            formats,
-            index=formats.index(st.session_state.get(CHART_FORMAT, "png")),
-            format_func=CHART_FORMATS.get,
-            help="What the camera button above each chart saves.",
+            list(CHART_FORMATS),
+            default=st.session_state.get(CHART_FORMAT, "png"),
+            format_func=lambda f: f.upper(),
+            help="What the camera button above each chart saves: " + "; ".join(CHART_FORMATS.values()) + ".",
         )
-        st.session_state[CHART_FORMAT] = chosen
-        maps = list(HEAT_MAPS)
-        colours = st.radio(
+        st.session_state[CHART_FORMAT] = chosen or st.session_state.get(CHART_FORMAT, "png")
+        colours = st.segmented_control(
             "Heat-map colours",
-            maps,
-            index=maps.index(st.session_state.get(HEAT_COLOURS, overlay.DEFAULT_COLOUR_MAP)),
+            list(HEAT_MAPS),
+            default=heat_colours(),
             format_func=HEAT_MAPS.get,
             help="Cividis stays readable with red-green colour blindness and in grey print.",
         )
-        st.session_state[HEAT_COLOURS] = colours
+        st.session_state[HEAT_COLOURS] = colours or heat_colours()
     st.html(PRINT_CSS)
 
 
@@ -78,7 +77,11 @@ def chart_config(name: str, **extra) -> dict:
     return {
         "displayModeBar": True,
         "displaylogo": False,
-        "toImageButtonOptions": {"format": st.session_state.get(CHART_FORMAT, "png"), "filename": file_name(name), "scale": 2},
+        "toImageButtonOptions": {
+            "format": st.session_state.get(CHART_FORMAT, "png"),
+            "filename": file_name(name),
+            "scale": 2,
+        },
         **extra,
     }
 

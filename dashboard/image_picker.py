@@ -43,37 +43,37 @@ def random_index(labels: np.ndarray, class_index: int | None, rng: np.random.Gen
 
 
 def choose_image(reader: QueryReader, labels: np.ndarray, predictions: np.ndarray) -> int:
-    """Sidebar controls for the image; returns the chosen test index."""
+    """The image's controls (index, random, next mistake); returns the chosen test index."""
     count = len(labels)
     ui.adopt_link("index", INDEX_KEY, lambda: reader.integer("index", DEFAULT_INDEX, 0, count - 1))
     rng = np.random.default_rng()
-    with st.sidebar:
-        st.subheader("Image")
-        st.number_input(
-            "Test image index", min_value=0, max_value=count - 1, step=1, key=INDEX_KEY, help=f"0 to {count - 1:,}"
-        )
-        class_choice = st.selectbox(
-            "Class for 'random'",
-            [None, *range(len(CLASS_NAMES))],
-            format_func=lambda c: "Any class" if c is None else CLASS_NAMES[c],
-            key="random_class",
-        )
-        st.button(
-            "Random image",
-            icon=":material/casino:",
-            width="stretch",
-            key="random_image",
-            on_click=lambda: _set_index(random_index(labels, class_choice, rng)),
-        )
-        st.button(
-            "Next mistake",
-            icon=":material/skip_next:",
-            key="next_mistake",
-            width="stretch",
-            on_click=lambda: _set_index(
-                next_mistake(st.session_state[INDEX_KEY], labels, predictions) or st.session_state[INDEX_KEY]
-            ),
-        )
+    # In the page, not the sidebar: on a phone the sidebar is folded away, and this is the page's main choice.
+    number, kind, random, mistake = st.columns([1.2, 1.2, 1, 1], vertical_alignment="bottom")
+    number.number_input(
+        "Test image index", min_value=0, max_value=count - 1, step=1, key=INDEX_KEY, help=f"0 to {count - 1:,}"
+    )
+    class_choice = kind.selectbox(
+        "Class for 'random'",
+        [None, *range(len(CLASS_NAMES))],
+        format_func=lambda c: "Any class" if c is None else CLASS_NAMES[c],
+        key="random_class",
+    )
+    random.button(
+        "Random image",
+        icon=":material/casino:",
+        width="stretch",
+        key="random_image",
+        on_click=lambda: _set_index(random_index(labels, class_choice, rng)),
+    )
+    mistake.button(
+        "Next mistake",
+        icon=":material/skip_next:",
+        key="next_mistake",
+        width="stretch",
+        on_click=lambda: _set_index(
+            next_mistake(st.session_state[INDEX_KEY], labels, predictions) or st.session_state[INDEX_KEY]
+        ),
+    )
     return int(st.session_state[INDEX_KEY])
 
 
@@ -134,8 +134,7 @@ def _choose_source(reader: QueryReader) -> str:
         return "test"
     if SOURCE_KEY not in st.session_state or st.query_params.get("source") not in (None, st.session_state[SOURCE_KEY]):
         st.session_state[SOURCE_KEY] = wanted
-    with st.sidebar:
-        return st.radio("Explain", list(SOURCES), format_func=SOURCES.get, key=SOURCE_KEY, horizontal=True)
+    return st.radio("Explain", list(SOURCES), format_func=SOURCES.get, key=SOURCE_KEY, horizontal=True)
 
 
 def explanation_page(title: str, heading: str, icon: str) -> ExplainView:
@@ -150,7 +149,10 @@ def explanation_page(title: str, heading: str, icon: str) -> ExplainView:
         ui.show_error("The model cannot be loaded.", f"{run.model_problem}. {runs.restore_advice(run.folder)}")
         st.stop()
     reader = ui.query_reader()
-    if _choose_source(reader) == "yours":
+    chooser = st.container(border=True, key="image_chooser")
+    with chooser:
+        source = _choose_source(reader)
+    if source == "yours":
         model_cache.load_model_or_stop(run.folder)
         pixels = own_image.user_image()
         probabilities, _ = model_cache.predict_pixels(str(run.folder), pixels)
@@ -160,7 +162,8 @@ def explanation_page(title: str, heading: str, icon: str) -> ExplainView:
     split = ui.test_split_or_none()
     if split is None:
         st.stop()
-    index = choose_image(reader, results.labels, results.predictions)
+    with chooser:
+        index = choose_image(reader, results.labels, results.predictions)
     image = ExplainedImage(
         split.images[index],
         results.probabilities[index],

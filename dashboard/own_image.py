@@ -14,8 +14,9 @@ import streamlit as st
 from PIL import Image
 
 from analysis import familiarity
-from dashboard import ui
+from dashboard import display, ui
 from dataset.fashion_mnist import CLASS_NAMES
+from explain.describe import describe_map
 from explain.overlay import crisp
 from inputs import edit
 from inputs.convert import Conversion
@@ -90,7 +91,7 @@ def picture(source: str) -> bytes | Image.Image | None:
         return None if shot is None else shot.getvalue()
     columns = st.columns(len(EXAMPLES))
     for column, name in zip(columns, EXAMPLES):
-        column.image(_example(name), caption=name, width=120)
+        column.image(_example(name), caption=name, width=120, alt=f"Example picture: {name}")
     name = st.radio("Example", list(EXAMPLES), horizontal=True, key="example")
     return _example(name)
 
@@ -109,7 +110,9 @@ def show_steps(conversion: Conversion) -> None:
             shown = crisp(shown, 4)
         elif max(shown.shape) > STEP_SIZE:  # shown 112 px wide: send no more (a photo can be 2048 px)
             shown = np.asarray(Image.fromarray(shown).resize((STEP_SIZE, STEP_SIZE), Image.LANCZOS))
-        column.image(shown, caption=f"{i + 1}. {step.name}" + (f": {step.note}" if step.note else ""), width=STEP_SIZE)
+        caption = f"{i + 1}. {step.name}" + (f": {step.note}" if step.note else "")
+        column.image(shown, caption=caption, width=STEP_SIZE, alt=f"Your picture after step {caption}")
+    display.download_png(lambda: crisp(conversion.steps[-1].image, 8), "your picture as the network sees it")
 
 
 def _square(image: np.ndarray) -> np.ndarray:
@@ -228,8 +231,16 @@ def show_prediction(run, pixels: np.ndarray, before: np.ndarray | None = None) -
             delta_arrow="off",
         )
         ui.page_link("Saliency", "Explain it", ":material/local_fire_department:", "source=yours")
-    picture, caption, _ = model_cache.default_map(run, pixels, top)
-    middle.image(picture, caption=caption, width=224)
+    picture, caption, saliency = model_cache.default_map(run, pixels, top)
+    with middle:
+        display.picture(
+            picture,
+            f"Heat map over your picture: {caption}",
+            caption=caption,
+            width=224,
+            summary=describe_map(saliency),
+        )
+        display.download_png(lambda: picture, f"your picture {caption}", key="png_own_map")
     with right:
         if before is None:  # the top 5 as plain bars: a chart costs the browser more than the rest of the answer
             st.markdown("**Top-5 class probabilities**")
@@ -237,5 +248,15 @@ def show_prediction(run, pixels: np.ndarray, before: np.ndarray | None = None) -
                 st.progress(float(probabilities[c]), text=f"{CLASS_NAMES[c]}: {probabilities[c]:.1%}")
         else:
             figure = charts.knockout_chart(before, probabilities, CLASS_NAMES, "edited")
-            st.plotly_chart(figure, width="stretch", config={"displayModeBar": False}, key="own_probabilities")
+            was = int(before.argmax())
+            answer = "stays" if was == top else f"changes from {CLASS_NAMES[was]} to"
+            display.chart(
+                figure,
+                "Bar chart of each class's probability before and after your edit",
+                "probabilities before and after the edit",
+                f"The answer {answer} {CLASS_NAMES[top]}; its probability moves from {before[top]:.1%} "
+                f"to {probabilities[top]:.1%}.",
+                width="stretch",
+                key="own_probabilities",
+            )
     return features

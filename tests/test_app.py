@@ -204,7 +204,7 @@ def test_saliency_deep_link_reproduces_the_view():
     wrong = int(np.flatnonzero(SHIPPED.predictions != SHIPPED.labels)[0])
     at = app("Saliency", index=str(wrong), method="gradcam++", layer="block2", target="true")
     assert not at.exception
-    assert at.sidebar.number_input(key="image_index").value == wrong
+    assert at.number_input(key="image_index").value == wrong
     assert at.selectbox(key="method").value == "gradcam++"
     assert at.selectbox(key="layer").value == "block2"
     assert at.selectbox(key="target").value == "true"
@@ -260,8 +260,8 @@ def test_saliency_all_methods_grid_and_navigation():
     at = app("Saliency", index="0", method="all")
     assert not at.exception
     assert len(at.get("image")) == len(saliency.METHODS)
-    at.sidebar.button(key="next_mistake").click().run()
-    index = at.sidebar.number_input(key="image_index").value
+    at.button(key="next_mistake").click().run()
+    index = at.number_input(key="image_index").value
     assert SHIPPED.predictions[index] != SHIPPED.labels[index]
     assert at.query_params["index"] == str(index)
 

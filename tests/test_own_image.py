@@ -137,7 +137,7 @@ def test_the_explanation_pages_take_the_users_picture():
         at.run()
         assert not at.exception, at.exception
         assert at.markdown[0].value.startswith("**Your image** · predicted **Sneaker**")
-        assert at.sidebar.radio(key="image_source").value == "yours"
+        assert at.radio(key="image_source").value == "yours"
         if label == "Saliency":
             assert "true" not in at.selectbox(key="target").options  # a picture has no true class
             assert any(m.value.startswith("On this image the") for m in at.markdown)

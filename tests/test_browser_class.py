@@ -1,0 +1,134 @@
+"""Real-browser tests of the app as a class uses it: links that keep a student's work, every page on a
+phone, the quiz with the keyboard alone. Screenshots go to ./screenshots (or $SCREENSHOT_DIR)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dashboard import ui
+from runfolder import runs
+from tests.browser import browser, chromium_path, streamlit_server, wait_for_app
+from tests.conftest import REPO_ROOT
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(chromium_path() is None, reason="Chromium not found: apt-get install chromium"),
+]
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", REPO_ROOT / "screenshots"))
+PAGES = ["", *(url.removeprefix("./") for url in ui.PAGE_URLS.values())]  # "" is Home
+
+# Elements of the page that reach past the right edge of the window, leaving out those inside a box that
+# scrolls sideways on purpose (a wide table, a row of tabs): what a phone user would have to pan to see.
+OVERFLOW = """() => {
+  const scrolls = e => { for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+      const x = getComputedStyle(p).overflowX; if (x === 'auto' || x === 'scroll') return true; } return false; };
+  return Array.from(document.querySelectorAll('[data-testid="stMain"] *')).filter(e => {
+      const r = e.getBoundingClientRect();
+      return r.width > 0 && r.height > 0 && r.right > window.innerWidth + 2 && !scrolls(e);
+  }).slice(0, 5).map(e => (e.getAttribute('data-testid') || e.tagName) + ' ends at '
+                         + Math.round(e.getBoundingClientRect().right));
+}"""
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    from tests.conftest import real_data_dir
+
+    folder = real_data_dir()
+    if folder is None:
+        pytest.skip("Fashion-MNIST not found: set FASHION_MNIST_DIR or provide ../shared/data/fashion-mnist")
+    env = {"FASHION_MNIST_DIR": str(folder), runs.RUNS_DIR_ENV: str(tmp_path_factory.mktemp("runs"))}
+    with streamlit_server(env) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with browser() as instance:
+        yield instance
+
+
+def _menu(page, label: str) -> None:
+    """Move to a page the way a student does: the menu (the same browser session)."""
+    page.locator("[data-testid='stSidebarNav'] a", has_text=label).first.click()
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+
+
+def test_a_gallery_link_keeps_the_students_picture_and_quiz_score(chromium, app_url):
+    from inputs.examples import example_png
+
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(app_url)
+    wait_for_app(page)
+    _menu(page, "Your own image")
+    page.get_by_role("radio", name="Upload a photo").click()
+    wait_for_app(page)
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "sneaker.png", "mimeType": "image/png", "buffer": example_png("Sneaker (red)")}]
+    )
+    page.locator("[data-testid='stMetric']", has_text="Prediction").first.wait_for(timeout=60_000)
+
+    _menu(page, "Quiz")
+    page.get_by_text("Question 1 of").first.wait_for(timeout=30_000)
+    page.locator("[data-testid='stRadio'] label").nth(1).click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Reveal").click()
+    page.get_by_text("The network says").first.wait_for(timeout=60_000)
+    wait_for_app(page)
+
+    _menu(page, "Mistakes")
+    link = page.locator("[data-testid='stPageLink'] a", has_text="explain").first
+    link.click()
+    page.wait_for_url("**/Saliency?index=*", timeout=30_000)
+    wait_for_app(page)
+    assert len(context.pages) == 1  # no new tab
+    # The picture survived: only a session holding one is offered "Your image" to explain.
+    assert page.get_by_role("radio", name="Your image").count() == 1
+    _menu(page, "Quiz")
+    answered = page.locator("[data-testid='stMetric']", has_text="Questions answered").first.inner_text()
+    assert "1 of" in answered, answered
+    page.screenshot(path=str(SHOTS / "class_quiz_kept.png"))
+    context.close()
+
+
+def test_every_page_fits_a_phone(chromium, app_url):
+    context = chromium.new_context(viewport={"width": 400, "height": 800}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    problems = {}
+    for name in PAGES:
+        page.goto(f"{app_url}/{name}")
+        wait_for_app(page, 180_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / f"phone_{name or 'Home'}.png"))
+        over = page.evaluate(OVERFLOW)
+        if over:
+            problems[name or "Home"] = over
+    context.close()
+    assert not problems, problems
+
+
+def test_the_quiz_can_be_answered_with_the_keyboard_alone(chromium, app_url):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{app_url}/Quiz?quiz=5&questions=2&mix=easy")
+    wait_for_app(page)
+    page.get_by_text("Question 1 of 2").first.wait_for(timeout=30_000)
+    page.locator("[data-testid='stRadio'] input").first.focus()
+    page.keyboard.press("ArrowRight")  # the second class
+    page.keyboard.press("Space")
+    wait_for_app(page)
+    for _ in range(12):  # Tab on to the Reveal button, as a keyboard user would
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.innerText").strip().endswith("Reveal"):
+            break
+    else:
+        raise AssertionError("the Reveal button cannot be reached with Tab")
+    page.keyboard.press("Enter")
+    page.get_by_text("The network says").first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert "1 of 2" in page.locator("[data-testid='stMetric']", has_text="Questions answered").first.inner_text()
+    context.close()
