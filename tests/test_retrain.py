@@ -9,8 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from runfolder import runs
 from tests.conftest import REPO_ROOT, app_pages
-from training import jobs
+from training import device, jobs
 from training.config import TrainConfig
+from training.paths import shown_path
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +32,12 @@ def wait_for_epochs(job, count, timeout=300):
 
 
 def test_tiny_run_appears_in_the_selector_with_its_confusion_matrix():
-    job = jobs.start_job(TrainConfig(epochs=1, limit=512), "tiny")
+    option = device.BackendOption("tensorflow", "CPU")
+    job = jobs.start_job(TrainConfig(epochs=1, limit=512), "tiny", option)
     assert jobs.current_job().folder == job.folder
+    recorded = runs.read_json(job.folder / jobs.JOB_FILE)
+    assert recorded["argv"][recorded["argv"].index("--backend") + 1] == "tensorflow"  # Resume reuses it
+    assert jobs.job_device(job.folder) == "TensorFlow on the CPU"
     assert jobs.wait_for(job, 600) == runs.STATE_COMPLETE, jobs.log_tail(job.folder)
     assert jobs.current_job() is None
     assert "tiny" in [r.name for r in runs.list_runs()]
@@ -144,3 +149,131 @@ def test_a_run_from_the_app_scores_its_maps_after_training(monkeypatch):
     assert not at.exception and not at.error
     assert at.selectbox(key="entry").value == card["default"]["key"]
     assert "Measured on 10 test images" in at.caption[0].value
+
+
+# --------------------------------------------------------------------------- backends, devices, estimates
+
+H200 = device.BackendOption("jax", "NVIDIA H200", gpu=True)
+TF_CPU = device.BackendOption("tensorflow", "CPU")
+
+
+def fake_machine(installed=("tensorflow", "jax"), driver=True, sees=None):
+    """backend_options' three detectors for a machine that has ``installed``, an NVIDIA driver or not, and
+    whose backends see the devices in ``sees`` (backend -> (is a GPU, name)); probes are counted."""
+    sees = {"tensorflow": (False, "CPU"), "jax": (False, "CPU"), **(sees or {})}
+    asked = []
+
+    def probe(backend):
+        asked.append(backend)
+        return sees[backend]
+
+    return {"installed": lambda name: name in installed, "driver_present": lambda: driver, "probe": probe}, asked
+
+
+def test_jax_is_offered_first_where_it_sees_a_gpu():
+    detectors, _ = fake_machine(sees={"jax": (True, "NVIDIA H200"), "tensorflow": (False, "CPU")})
+    options = device.backend_options(**detectors)
+    assert options == [H200, TF_CPU]
+    assert [o.label for o in options] == ["JAX on NVIDIA H200 (GPU)", "TensorFlow on the CPU"]
+
+
+def test_without_a_driver_nothing_is_started_and_only_tensorflow_on_the_cpu_is_offered():
+    detectors, asked = fake_machine(driver=False)
+    assert device.backend_options(**detectors) == [TF_CPU]
+    assert asked == []  # no child process, no half a GB of TensorFlow
+
+
+def test_jax_on_a_cpu_is_not_offered():
+    detectors, asked = fake_machine()
+    assert device.backend_options(**detectors) == [TF_CPU]
+    assert asked == ["jax", "tensorflow"]
+
+
+def test_a_gpu_machine_without_tensorflow_offers_jax_alone():
+    detectors, _ = fake_machine(installed=("jax",), sees={"jax": (True, "NVIDIA H100 80GB HBM3")})
+    assert device.backend_options(**detectors) == [device.BackendOption("jax", "NVIDIA H100 80GB HBM3", gpu=True)]
+    tf_gpu, _ = fake_machine(installed=("tensorflow",), sees={"tensorflow": (True, "NVIDIA A100")})
+    assert device.backend_options(**tf_gpu)[0].label == "TensorFlow on NVIDIA A100 (GPU)"
+
+
+@pytest.mark.skipif(not device.module_installed("jax"), reason="JAX is not installed (requirements-dev.txt)")
+def test_the_real_probe_asks_jax_in_a_child_process():
+    import sys
+
+    gpu, name = device.probe_device("jax")
+    assert (gpu, name) == (False, "CPU") or (gpu and name)  # this machine's answer, whatever it has
+    assert "jax" not in sys.modules  # asked in a child: the server never imports it
+
+
+def test_estimates_scale_with_epochs_and_images():
+    full = device.estimate(TF_CPU, TrainConfig(epochs=10))
+    measured = device.MEASURED[("tensorflow", False)]
+    assert full.seconds_per_epoch == pytest.approx(measured.seconds_per_epoch)  # 55,000 images: as measured
+    assert full.seconds == pytest.approx(
+        10 * measured.seconds_per_epoch + measured.first_epoch_extra + measured.overhead
+    )
+    half = device.estimate(TF_CPU, TrainConfig(epochs=10, limit=30_000, val_size=2_500))  # 27,500 to train
+    assert half.seconds_per_epoch == pytest.approx(measured.seconds_per_epoch / 2)
+    gpu = device.estimate(H200, TrainConfig(epochs=30))
+    assert gpu.seconds_per_epoch == pytest.approx(1.56) and gpu.seconds < 2.5 * 60  # "about a minute"
+    assert device.estimate(device.BackendOption("jax", "CPU"), TrainConfig()) is None
+
+
+def test_estimate_text_states_it_is_an_estimate_and_where_it_was_measured():
+    text = device.estimate_text(H200, TrainConfig(epochs=30), scorecard_images=100)
+    total = device.duration(device.estimate(H200, TrainConfig(epochs=30)).seconds)
+    assert text.startswith(f"Estimated time: about {total} (30 epochs × about 1.6 s")
+    assert "measured outside the project on an NVIDIA H200" in text and "score the saliency maps" in text
+    one = device.estimate_text(TF_CPU, TrainConfig(epochs=1, limit=512))
+    assert "(1 epoch ×" in one and "AMD EPYC" in one and "saliency" not in one
+    assert device.estimate_text(device.BackendOption("torch", "CPU"), TrainConfig()).startswith("No time estimate")
+
+
+def test_paths_are_shown_relative_to_the_project(monkeypatch, tmp_path):
+    assert shown_path(REPO_ROOT / "runs" / "run-1") == "runs/run-1"
+    assert shown_path(REPO_ROOT) == "."
+    monkeypatch.setenv(runs.RUNS_DIR_ENV, str(tmp_path / "elsewhere"))
+    assert shown_path(tmp_path / "elsewhere" / "run-1") == "$TGN_RUNS_DIR/run-1"
+    assert shown_path(tmp_path / "other" / "run-2") == "…/run-2"  # never the server's layout
+    assert jobs.command_for(TrainConfig(epochs=1), tmp_path / "r", "jax")[-2:] == ["--backend", "jax"]
+    assert "--backend" not in jobs.command_for(TrainConfig(epochs=1), tmp_path / "r")
+
+
+def retrain_page(monkeypatch, options):
+    import streamlit as st
+
+    monkeypatch.setattr(device, "backend_options", lambda: options)
+    st.cache_data.clear()  # the page caches the detection for an hour
+    at = AppTest.from_file(str(REPO_ROOT / app_pages()["Retrain"]), default_timeout=120)
+    return at.run()
+
+
+def page_text(at) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [e.value for e in at.error])
+
+
+def test_the_page_offers_jax_on_a_gpu_names_it_and_estimates_before_start(monkeypatch, runs_dir):
+    at = retrain_page(monkeypatch, [H200, TF_CPU])
+    assert not at.exception
+    choice = at.selectbox(key="backend")
+    assert choice.options == ["JAX on NVIDIA H200 (GPU)", "TensorFlow on the CPU"] and choice.value == H200.label
+    five = device.duration(device.estimate(H200, TrainConfig(epochs=5)).seconds)
+    assert f"Estimated time: about {five} (5 epochs × about 1.6 s" in page_text(at)
+    at.number_input(key="epochs").set_value(30).run()
+    thirty = device.duration(device.estimate(H200, TrainConfig(epochs=30)).seconds)
+    assert f"about {thirty} (30 epochs" in page_text(at) and thirty != five
+    choice.set_value(TF_CPU.label).run()
+    assert "(30 epochs × about" in page_text(at) and "AMD EPYC" in page_text(at)
+    text = page_text(at)
+    assert "saved in `$TGN_RUNS_DIR`" in text and str(runs_dir) not in text  # not the server's path
+    at.number_input(key="epochs").set_value(0).run()
+    assert "appears once the settings are valid" in page_text(at) and "Estimated" not in page_text(at)
+
+
+def test_the_page_names_the_one_backend_there_is(monkeypatch):
+    at = retrain_page(monkeypatch, [TF_CPU])
+    assert not at.exception
+    assert "New runs train with **TensorFlow on the CPU**." in page_text(at)
+    assert "backend" not in [s.key for s in at.selectbox]
+    nothing = retrain_page(monkeypatch, [])
+    assert "Neither TensorFlow nor JAX" in page_text(nothing) and not nothing.get("form")

@@ -190,3 +190,152 @@ def test_optimizer_settings_reach_keras(name, cls):
     if name == "sgd":
         assert optimizer.nesterov and optimizer.momentum == 0.9 and optimizer.weight_decay == 0.01
     assert not make_optimizer(TrainConfig(optimizer=name, ema_momentum=0.0), steps_per_epoch=10).use_ema
+
+
+# --------------------------------------------------------------------------- the NumPy input pipeline
+
+
+def pattern_images(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images whose every pixel differs (so any flip or shift shows) and labels 0-9."""
+    rng = np.random.default_rng(0)
+    return rng.integers(1, 256, size=(count, 28, 28), dtype=np.uint8), np.arange(count) % 10
+
+
+def test_training_batches_are_a_fresh_permutation_each_epoch_and_reproducible():
+    from training.data import make_batches
+
+    images, labels = pattern_images(50)
+    config = TrainConfig(batch_size=16, augment=False, seed=4)
+    batches = make_batches(images, labels, config, training=True)
+    assert batches.num_batches is None and batches.steps_per_epoch == 4  # 16 + 16 + 16 + 2
+    epochs = []
+    for epoch in range(2):
+        parts = [batches[epoch * 4 + step] for step in range(4)]
+        assert [len(x) for x, _ in parts] == [16, 16, 16, 2]
+        x = np.concatenate([x for x, _ in parts])
+        assert x.dtype == np.float32 and x.shape == (50, 28, 28, 1) and 0 < x.max() <= 1
+        # Every image exactly once per epoch, with its own label (one-hot).
+        order = [int(np.flatnonzero((images == np.rint(img[..., 0] * 255)).all(axis=(1, 2)))[0]) for img in x]
+        assert sorted(order) == list(range(50))
+        y = np.concatenate([y for _, y in parts])
+        np.testing.assert_array_equal(y.argmax(1), labels[order])
+        epochs.append(order)
+    assert epochs[0] != epochs[1]  # reshuffled
+    again = make_batches(images, labels, config, training=True)
+    np.testing.assert_array_equal(again[5][0], batches[5][0])  # the same seed, the same batch
+    other = make_batches(images, labels, TrainConfig(batch_size=16, augment=False, seed=5), training=True)
+    assert not np.array_equal(other[0][0], batches[0][0])
+
+
+def test_a_resumed_stream_continues_with_the_epoch_it_resumes_at():
+    from training.data import make_batches
+
+    images, labels = pattern_images(40)
+    config = TrainConfig(batch_size=16, augment=True, shift_pixels=2, erasing_probability=0.5, seed=1)
+    uninterrupted = make_batches(images, labels, config, training=True)
+    resumed = make_batches(images, labels, config, training=True)
+    resumed.first_epoch = 2
+    for step in range(3):
+        np.testing.assert_array_equal(resumed[step][0], uninterrupted[2 * 3 + step][0])
+        np.testing.assert_array_equal(resumed[step][1], uninterrupted[2 * 3 + step][1])
+    assert not np.array_equal(resumed[0][0], uninterrupted[0][0])
+
+
+def test_validation_batches_are_in_order_and_never_augmented():
+    from training.data import make_batches, to_inputs
+
+    images, labels = pattern_images(37)
+    config = TrainConfig(batch_size=16, augment=True, shift_pixels=2, erasing_probability=1.0)
+    batches = make_batches(images, labels, config, training=False)
+    assert batches.num_batches == 3
+    x = np.concatenate([batches[i][0] for i in range(3)])
+    np.testing.assert_array_equal(x, to_inputs(images))
+    assert list(batches)[2][1].shape == (5, 10)  # iterating stops after the last, partial batch
+
+
+def test_flips_mirror_about_half_of_the_images():
+    from training.data import flip, to_inputs
+
+    images, _ = pattern_images(400)
+    x = to_inputs(images)
+    out = flip(x, np.random.default_rng(0))
+    mirrored = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(out, x)])
+    unchanged = np.array([np.array_equal(o, i) for o, i in zip(out, x)])
+    assert (mirrored ^ unchanged).all()  # every image is either mirrored or left alone
+    assert 160 < mirrored.sum() < 240
+
+
+def test_shifts_move_whole_pixels_and_bring_in_black():
+    from training.data import shift
+
+    x = np.zeros((300, 28, 28, 1), np.float32)
+    x[:, 13, 14] = 1.0  # one white pixel: where it lands is the shift
+    out = shift(x, np.random.default_rng(0), 2)
+    _, rows, cols = np.nonzero(out[..., 0])  # one pixel per image, in image order
+    assert out.sum() == 300  # nothing lost, nothing interpolated
+    assert set(rows - 13) == set(cols - 14) == {-2, -1, 0, 1, 2}
+    edge = shift(np.ones((50, 28, 28, 1), np.float32), np.random.default_rng(1), 3)
+    assert edge.min() == 0 and edge.max() == 1  # the border that comes in is black
+    assert set(np.unique(edge)) == {0.0, 1.0}
+    np.testing.assert_array_equal(shift(x, np.random.default_rng(0), 0), x)
+
+
+def test_random_erasing_fills_one_box_per_chosen_image():
+    from training.data import erase
+
+    x = np.full((400, 28, 28, 1), 0.5, np.float32)
+    out = erase(x, np.random.default_rng(0), probability=0.25)
+    changed = (out != x)[..., 0]
+    hit = changed.any(axis=(1, 2))
+    assert 60 < hit.sum() < 140  # about a quarter of the images
+    for mask in changed[hit][:40]:
+        rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+        # Boxes span sqrt(0.02) to sqrt(0.2) of each side (4-13 px); a noise pixel may happen to be 0.5.
+        assert 3 <= len(rows) <= 13 and 3 <= len(cols) <= 13
+        assert mask[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1].mean() > 0.9
+    assert out.min() >= 0 and out.max() <= 1
+    np.testing.assert_array_equal(erase(x, np.random.default_rng(0), probability=0.0), x)
+
+
+def resumed_training_difference(resume: bool = True) -> float:
+    """Train a small linear model 3 epochs straight through, and again 2 epochs then 1 resumed as the
+    CLI resumes (weights restored, the model's initial epoch set in on_train_begin): the largest
+    difference between the final weights. 0 when the resumed epoch got the batches of epoch 3;
+    without the stream's start callback (``resume=False``) it gets epoch 1's again."""
+    from training.data import make_batches, make_stream_start_callback
+    from training.train import set_random_seed
+
+    images, labels = pattern_images(48)
+    config = TrainConfig(batch_size=16, augment=True, shift_pixels=1, erasing_probability=0.5, seed=2)
+
+    def fresh(weights=None):
+        net = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+        net.compile(optimizer=keras.optimizers.SGD(0.05), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+        if weights is not None:
+            net.set_weights(weights)
+        return net
+
+    def fit(net, epochs, callbacks=()):
+        batches = make_batches(images, labels, config, training=True)
+        callbacks = [cb(batches) if callable(cb) else cb for cb in callbacks]
+        net.fit(batches, steps_per_epoch=3, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
+
+    set_random_seed(0)  # the CLI's: on JAX it leaves TensorFlow alone
+    start = fresh().get_weights()
+    straight = fresh(start)
+    fit(straight, 3, [make_stream_start_callback])
+    first = fresh(start)
+    fit(first, 2, [make_stream_start_callback])
+
+    class Restore(keras.callbacks.Callback):  # what training.checkpoint's backup does on resume
+        def on_train_begin(self, logs=None):
+            self.model._initial_epoch = 2
+
+    resumed = fresh(first.get_weights())
+    fit(resumed, 3, [Restore()] + ([make_stream_start_callback] if resume else []))
+    return max(float(np.abs(a - b).max()) for a, b in zip(straight.get_weights(), resumed.get_weights()))
+
+
+def test_a_resumed_fit_trains_on_the_batches_an_uninterrupted_one_would_have():
+    assert resumed_training_difference() < 1e-6
+    assert resumed_training_difference(resume=False) > 1e-4  # the check can tell the difference

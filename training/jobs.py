@@ -30,6 +30,8 @@ import psutil
 from runfolder import runs
 
 from .config import TrainConfig
+from .device import BackendOption
+from .paths import shown_path
 
 LOCK_NAME = ".training.lock"
 GUARD_NAME = ".training.lock.guard"
@@ -234,12 +236,14 @@ def check_writable(folder: Path) -> None:
     except OSError as exc:
         reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
         raise JobError(
-            f"Cannot write to the runs directory {folder} ({reason}). Free some space or set "
+            f"Cannot write to the runs directory {shown_path(folder)} ({reason}). Free some space or set "
             f"{runs.RUNS_DIR_ENV} to a writable folder, then try again."
         ) from exc
 
 
-def command_for(config: TrainConfig, folder: Path) -> list[str]:
+def command_for(config: TrainConfig, folder: Path, backend: str | None = None) -> list[str]:
+    """The training CLI's arguments for a run; with ``backend`` the job trains on that Keras backend
+    (the argument list is kept in job.json, so Resume continues on the same one)."""
     args = [
         "--epochs",
         config.epochs,
@@ -253,6 +257,8 @@ def command_for(config: TrainConfig, folder: Path) -> list[str]:
         folder,
     ]
     args.append("--augment" if config.augment else "--no-augment")
+    if backend:
+        args += ["--backend", backend]
     if config.limit:
         args += ["--limit", config.limit]
     images, cascade_images = scorecard_sample()
@@ -323,8 +329,9 @@ def run_name_problem(name: str) -> str | None:
     return None
 
 
-def start_job(config: TrainConfig, name: str | None = None) -> Job:
-    """Validate the settings and start a new run in the runs directory."""
+def start_job(config: TrainConfig, name: str | None = None, option: BackendOption | None = None) -> Job:
+    """Validate the settings and start a new run in the runs directory, on ``option``'s Keras backend when
+    given (training.device.backend_options says which this machine offers), else on Keras's default."""
     problems = config.validate()
     if name is not None and (name_problem := run_name_problem(name)):
         problems.append(name_problem)
@@ -342,10 +349,11 @@ def start_job(config: TrainConfig, name: str | None = None) -> Job:
         except FileExistsError:
             raise JobError(f"A run named {name} already exists; choose another name or delete it first.") from None
         except OSError as exc:
-            raise JobError(f"Cannot create the run folder {folder} ({exc.strerror or exc}).") from exc
+            raise JobError(f"Cannot create the run folder {shown_path(folder)} ({exc.strerror or exc}).") from exc
         created = True
-        argv = command_for(config, folder)
-        runs.write_json_atomic(folder / JOB_FILE, {"argv": argv, "settings": config.to_dict()})
+        argv = command_for(config, folder, option.backend if option else None)
+        job = {"argv": argv, "settings": config.to_dict(), "device": option.label if option else None}
+        runs.write_json_atomic(folder / JOB_FILE, job)
         runs.write_status(folder, runs.STATE_RUNNING, "Starting")
         return _spawn(folder, argv)
     except BaseException:
@@ -361,7 +369,7 @@ def resume_job(folder: Path) -> Job:
     job = runs.read_json(folder / JOB_FILE)
     if not job:
         raise JobError(
-            f"{folder} was not started from the app, so it cannot be resumed here; rerun its "
+            f"{shown_path(folder)} was not started from the app, so it cannot be resumed here; rerun its "
             "training command in a terminal instead."
         )
     if run_state(folder)["state"] == runs.STATE_COMPLETE:
@@ -437,6 +445,13 @@ def wait_for(job: Job, timeout: float = 600.0) -> str:
     return run_state(job.folder)["state"]
 
 
+def job_device(folder: Path) -> str | None:
+    """The backend and device an app-started run trains with, in words ('JAX on NVIDIA H200 (GPU)')."""
+    job = runs.read_json(Path(folder) / JOB_FILE, default={})
+    device = job.get("device") if isinstance(job, dict) else None
+    return device if isinstance(device, str) else None
+
+
 def log_tail(folder: Path, lines: int = LOG_TAIL_LINES) -> str:
     try:
         text = (Path(folder) / runs.LOG_FILE).read_text(errors="replace")
@@ -489,7 +504,7 @@ def delete_run(folder: Path) -> None:
     if runs.shipped_run_at(folder) is not None:
         raise JobError("The shipped runs cannot be deleted.")
     if folder.resolve().parent != runs.runs_dir().resolve():
-        raise JobError(f"{folder} is not in the runs directory {runs.runs_dir()}.")
+        raise JobError(f"{shown_path(folder)} is not in the runs directory {shown_path(runs.runs_dir())}.")
     job = current_job()
     if job is not None and Path(job.folder).resolve() == folder.resolve():
         raise JobError("This run is still training; cancel it first.")

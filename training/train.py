@@ -23,7 +23,7 @@ import time
 import warnings
 from pathlib import Path
 
-# Keras warns that fit(shuffle=True) is ignored for a tf.data.Dataset; ours shuffles itself.
+# Keras warns that fit(shuffle=True) is ignored for an endless dataset; ours shuffles itself (training.data).
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")
 
 # oneDNN is off by default on some CPUs and measured 1.8x faster here; it must be
@@ -36,8 +36,11 @@ from runfolder import guard, runs  # noqa: E402
 
 from .checkpoint import CheckpointWriteError, is_disk_full, make_backup_callback, save_weights_atomic  # noqa: E402
 from .config import OPTIMIZERS, TrainConfig  # noqa: E402
+from .data import make_stream_start_callback  # noqa: E402
 from .device import cpu_model  # noqa: E402
+from .paths import shown_path  # noqa: E402
 
+BACKENDS = ("tensorflow", "jax", "torch")  # Keras backends the CLI accepts (torch untested here)
 VALIDATION_SPLIT_SEED = 20240501  # fixed, so runs with different seeds share one validation split
 PROGRESS_INTERVAL_S = 1.0
 
@@ -100,6 +103,12 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     )
     p.add_argument("--seed", type=int, help=f"random seed (default {defaults.seed})")
     p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="Keras backend to train on (default: $KERAS_BACKEND, else Keras's own default, TensorFlow); "
+        "jax compiles the whole step with XLA and is the fast one on a GPU",
+    )
+    p.add_argument(
         "--val-size",
         type=int,
         help="validation images taken from the training set (default 5000, or a tenth of --limit)",
@@ -133,6 +142,8 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     problems = config.validate()
     if problems:
         p.error(" ".join(problems))
+    if args.backend:
+        choose_backend(args.backend)
     if args.out is None:
         args.out = runs.runs_dir() / default_run_name(config, args.recipe)
     # One guard for every command that writes into a run folder (runfolder.guard).
@@ -142,6 +153,14 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     if problem:
         fail(problem)
     return config, args
+
+
+def choose_backend(backend: str) -> None:
+    """Make Keras use ``backend``: it reads $KERAS_BACKEND once, when it is first imported."""
+    loaded = sys.modules.get("keras")
+    if loaded is not None and loaded.backend.backend() != backend:
+        fail(f"--backend {backend}: Keras is already running on {loaded.backend.backend()} in this process.")
+    os.environ["KERAS_BACKEND"] = backend
 
 
 def fail(message: str) -> None:
@@ -179,38 +198,12 @@ def split_train_validation(images, labels, config: TrainConfig):
 
 
 def make_dataset(images, labels, config: TrainConfig, training: bool):
-    """uint8 arrays -> batched float32 (N, 28, 28, 1) in [0, 1], one-hot labels."""
-    import keras
-    import tensorflow as tf
+    """uint8 arrays -> batches of float32 (N, 28, 28, 1) in [0, 1] and one-hot labels, augmented in NumPy
+    when training (training.data). Backend-independent: no tf.data, so JAX and PyTorch can train too.
+    The training stream is endless: give fit() ``steps_per_epoch``."""
+    from .data import make_batches
 
-    ds = tf.data.Dataset.from_tensor_slices((images, labels))
-    if training:
-        ds = ds.shuffle(len(labels), seed=config.seed, reshuffle_each_iteration=True)
-    ds = ds.batch(config.batch_size)
-
-    def to_input(x, y):
-        x = tf.cast(x, tf.float32)[..., tf.newaxis] / 255.0
-        return x, tf.one_hot(tf.cast(y, tf.int32), NUM_CLASSES)
-
-    ds = ds.map(to_input, num_parallel_calls=tf.data.AUTOTUNE)
-    if training and config.augment:
-        augment_layers = [keras.layers.RandomFlip("horizontal", seed=config.seed + 1)]
-        if config.shift_pixels:
-            # Nearest-neighbour shifts keep the strokes crisp; black is the background.
-            shift = config.shift_pixels / 28
-            augment_layers.append(
-                keras.layers.RandomTranslation(
-                    shift, shift, fill_mode="constant", interpolation="nearest", seed=config.seed
-                )
-            )
-        if config.erasing_probability > 0:
-            p = config.erasing_probability
-            augment_layers.append(
-                keras.layers.RandomErasing(factor=(p, p), scale=(0.02, 0.2), value_range=(0, 1), seed=config.seed + 2)
-            )
-        augment = keras.Sequential(augment_layers, name="augment")
-        ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return make_batches(images, labels, config, training)
 
 
 # --------------------------------------------------------------------------- model and optimiser
@@ -240,6 +233,22 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
             learning_rate=learning_rate, momentum=0.9, nesterov=True, weight_decay=config.weight_decay or None, **ema
         )
     return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay, **ema)
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed Python, NumPy and Keras (weight initialisation, dropout).
+
+    keras.utils.set_random_seed also seeds TensorFlow whenever it is installed, importing it (seconds
+    and about 500 MB) into a run on another backend; there TensorFlow is marked unavailable to Keras
+    first, so a JAX run never imports it (the project's test checks this). TensorFlow is the only
+    thing it would seed there, and nothing of a JAX or PyTorch run uses it."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        from keras.src.utils import module_utils  # Keras 3's lazy TensorFlow handle (pinned Keras)
+
+        module_utils.tensorflow._available = False
+    keras.utils.set_random_seed(seed)
 
 
 def current_learning_rate(optimizer) -> float:
@@ -360,20 +369,40 @@ def architecture_rows(model) -> list[dict]:
     return rows
 
 
-def hardware_description() -> dict:
-    import tensorflow as tf
+def backend_devices(backend: str) -> list[str]:
+    """Names of the GPUs the backend trains on (empty: the CPU). Asks only the backend in use, so a
+    JAX run never imports TensorFlow."""
+    if backend == "tensorflow":
+        import tensorflow as tf
 
-    gpus = []
-    for device in tf.config.list_physical_devices("GPU"):
-        details = tf.config.experimental.get_device_details(device)
-        gpus.append(details.get("device_name", device.name))
+        return [
+            tf.config.experimental.get_device_details(d).get("device_name", d.name)
+            for d in tf.config.list_physical_devices("GPU")
+        ]
+    if backend == "jax":
+        import jax
+
+        return [d.device_kind for d in jax.devices() if d.platform != "cpu"]
+    if backend == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return []
+
+
+def hardware_description() -> dict:
+    import keras
+
+    backend = keras.backend.backend()
+    gpus = backend_devices(backend)
     return {
         "device": gpus[0] if gpus else "CPU",
         "gpus": gpus,
+        "backend": backend,
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS") if backend == "tensorflow" else None,
     }
 
 
@@ -395,13 +424,17 @@ def git_commit() -> str | None:
 
 
 def library_versions() -> dict:
+    """Python, Keras, NumPy and the backend's library (only the one in use is imported)."""
+    import importlib
+
     import keras
     import numpy as np
-    import tensorflow as tf
 
+    backend = keras.backend.backend()
     return {
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
+        "keras_backend": backend,
+        backend: importlib.import_module(backend).__version__,
         "keras": keras.__version__,
         "numpy": np.__version__,
     }
@@ -430,9 +463,9 @@ def write_results(folder: Path, model, config: TrainConfig, test, recorder, argv
     predictions = probabilities.argmax(axis=1)
     confusion = runs.confusion_counts(test.labels, predictions)
     test_loss = float(
-        keras.losses.categorical_crossentropy(keras.utils.to_categorical(test.labels, NUM_CLASSES), probabilities)
-        .numpy()
-        .mean()
+        keras.ops.convert_to_numpy(  # a tf.Tensor, jax.Array or torch.Tensor, depending on the backend
+            keras.losses.categorical_crossentropy(keras.utils.to_categorical(test.labels, NUM_CLASSES), probabilities)
+        ).mean()
     )
     metrics = {
         "test_accuracy": float((predictions == test.labels).mean()),
@@ -518,9 +551,10 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
 
     from model import build_tiny_googlenet
 
-    keras.utils.set_random_seed(config.seed)
+    set_random_seed(config.seed)
     (x_train, y_train), (x_val, y_val) = split_train_validation(train_split.images, train_split.labels, config)
-    steps_per_epoch = -(-len(y_train) // config.batch_size)
+    train_batches = make_dataset(x_train, y_train, config, training=True)
+    steps_per_epoch = train_batches.steps_per_epoch
     model = build_tiny_googlenet()
     optimizer = make_optimizer(config, steps_per_epoch)
     model.compile(
@@ -532,18 +566,24 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
     callbacks = [
         # The backup comes first so that it holds the raw weights, which training resumes from.
         make_backup_callback(folder / runs.CHECKPOINT_DIR / "backup"),
+        # After the backup, which sets the epoch a resumed run starts at: the batches continue from it.
+        make_stream_start_callback(train_batches),
     ]
     if optimizer.use_ema:
         # Validation, the best-epoch checkpoint and so the shipped model use the averaged weights.
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     callbacks.append(recorder)
     print(
-        f"Training Tiny GoogLeNet on {len(y_train)} images, validating on {len(y_val)}; run folder {folder}", flush=True
+        f"Training Tiny GoogLeNet on {len(y_train)} images, validating on {len(y_val)}, with Keras on "
+        f"{keras.backend.backend()}; run folder {shown_path(folder)}",
+        flush=True,
     )
     runs.write_status(folder, runs.STATE_RUNNING, "Training", pid=os.getpid())
     try:
         model.fit(
-            make_dataset(x_train, y_train, config, training=True),
+            train_batches,
+            steps_per_epoch=steps_per_epoch,
+            shuffle=False,  # the batches are shuffled by epoch and seed (training.data)
             validation_data=make_dataset(x_val, y_val, config, training=False),
             epochs=config.epochs,
             callbacks=callbacks,
@@ -574,7 +614,8 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
     (folder / runs.PROGRESS_FILE).unlink(missing_ok=True)
     shutil.rmtree(folder / runs.CHECKPOINT_DIR, ignore_errors=True)
     print(
-        f"Test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f}. Run folder: {folder}",
+        f"Test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f}. "
+        f"Run folder: {shown_path(folder)}",
         flush=True,
     )
     return metrics
@@ -592,6 +633,44 @@ def score_maps(folder: Path, images: int, cascade_images: int) -> None:
         raise
     except Exception as exc:  # the model is trained and saved: do not fail the run for its scorecard
         print(f"The scorecard failed ({type(exc).__name__}: {exc}); compute it later on the trust page.", flush=True)
+
+
+def scores_in_process() -> bool:
+    """The scorecard (tf-keras-vis) runs on TensorFlow only: in this process when Keras runs on it."""
+    import keras
+
+    return keras.backend.backend() == "tensorflow"
+
+
+def score_maps_in_tensorflow(folder: Path, images: int, cascade_images: int, rebuild_shipped: bool) -> int:
+    """The scorecard of a run trained on another backend (JAX), computed by ``python -m explain.scorecard``
+    in a TensorFlow process, once this process has let go of the folder's lock (the command takes it).
+    Where TensorFlow is not installed (a GPU machine with JAX only) the run stays complete without one."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None:
+        print(
+            "The saliency maps' scorecard needs TensorFlow (tf-keras-vis supports only it), which is not "
+            "installed here; compute it later where it is (the trust page, or python -m explain.scorecard).",
+            flush=True,
+        )
+        return 0
+    images = min(images, 10_000)
+    command = [sys.executable, "-m", "explain.scorecard", "--run", str(folder), "--images", str(images)]
+    command += ["--cascade-images", str(max(1, min(cascade_images, images)))]
+    command += ["--rebuild-shipped"] if rebuild_shipped else []
+    print(f"Scoring the saliency maps' faithfulness on {images} test images, on TensorFlow…", flush=True)
+    # Its output goes where ours goes: into the job's train.log when the app started the run.
+    child = subprocess.Popen(command, cwd=runs.REPO_ROOT, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+    try:
+        code = child.wait()
+    except (KeyboardInterrupt, TrainingCancelled):
+        child.terminate()  # the scorecard keeps its partial results; computing it again continues them
+        child.wait()
+        return 130
+    if code:
+        print(f"The scorecard failed (exit code {code}); compute it later on the trust page.", flush=True)
+    return 0
 
 
 def _raise_cancelled(signum, frame):
@@ -622,15 +701,23 @@ def main(argv=None) -> int:
     # The OS releases this lock when the process ends, however it ends.
     try:
         with guard.folder_lock(args.out):
-            return _train_and_score(config, args, argv)
+            code = _train_and_score(config, args, argv)
     except guard.FolderBusy:
         fail(f"another process is writing into {args.out}; wait for it to finish, or use another --out.")
+    if code == 0 and args.scorecard_images and not scores_in_process():
+        try:
+            code = score_maps_in_tensorflow(
+                args.out, args.scorecard_images, args.scorecard_cascade_images, args.rebuild_shipped
+            )
+        except (KeyboardInterrupt, TrainingCancelled):  # before the child was started
+            code = 130
+    return code
 
 
 def _train_and_score(config: TrainConfig, args, argv) -> int:
     try:
         train(config, args.out, argv, force=args.force)
-        if args.scorecard_images:
+        if args.scorecard_images and scores_in_process():
             score_maps(args.out, args.scorecard_images, args.scorecard_cascade_images)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,10 +10,11 @@ import streamlit as st  # noqa: E402
 
 from analysis import markup  # noqa: E402
 from dashboard import ui  # noqa: E402
-from dashboard.retrain_widgets import live_progress, new_run_form  # noqa: E402
+from dashboard.retrain_widgets import backend_choice, live_progress, new_run_form  # noqa: E402
 from runfolder import runs  # noqa: E402
 from training import jobs  # noqa: E402
-from training.device import training_device  # noqa: E402
+from training.device import backend_options  # noqa: E402
+from training.paths import shown_path  # noqa: E402
 
 ui.setup_page("Retrain", ":material/model_training:")
 ui.run_selector()
@@ -31,30 +32,31 @@ if jobs.retraining_disabled(ui.secrets()):
     st.stop()
 
 
-@st.cache_data(show_spinner="Asking TensorFlow which device it will use…", ttl=3600)
-def device_name() -> str:
-    return training_device()
+@st.cache_data(show_spinner="Asking the installed backends which devices they see…", ttl=3600)
+def options():
+    # Free without an NVIDIA driver (the CPU); with one, each backend is asked once in a child process.
+    return backend_options()
 
 
 st.markdown(
-    f"Training runs in a separate process on **{device_name()}**, with the same code as "
-    "`python -m training.train`. It keeps going if you leave this page or close the tab; "
-    f"new runs are saved in `{runs.runs_dir()}` and appear in the run selector when they finish."
+    "Training runs in a separate process, with the same code as `python -m training.train`. It keeps "
+    f"going if you leave this page or close the tab; new runs are saved in `{shown_path(runs.runs_dir())}` "
+    "and appear in the run selector when they finish."
 )
 
 
 running = jobs.current_job()
 if running is not None:
     live_progress()
-else:
-    submission = new_run_form()
+elif (option := backend_choice(options())) is not None:
+    submission = new_run_form(option)
     if submission is not None:
         config, name, problems = submission
         for problem in problems:
             st.error(markup.message(problem), icon=":material/error:")
         if not problems:
             try:
-                jobs.start_job(config, name or None)
+                jobs.start_job(config, name or None, option)
             except jobs.JobError as exc:
                 st.error(markup.message(exc), icon=":material/error:")
             else:
