@@ -10,9 +10,10 @@ import streamlit as st  # noqa: E402
 
 from analysis import markup, trust  # noqa: E402
 from analysis.glossary import define  # noqa: E402
-from dashboard import charts, image_picker, model_cache, trust_widgets, ui  # noqa: E402
+from dashboard import charts, display, image_picker, model_cache, trust_widgets, ui  # noqa: E402
 from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
 from explain import methods, overlay  # noqa: E402  (names only: TensorFlow is imported where a map is computed)
+from explain.describe import describe_map  # noqa: E402
 from explain.methods import CAM_LAYERS, METHODS, layer_label  # noqa: E402
 
 ALL = "all"
@@ -102,7 +103,15 @@ def show_map(raw: np.ndarray, caption: str, peak: float | None = None) -> None:
     scale = peak if peak else own
     blank = " (blank: no positive evidence)" if methods.is_blank(raw) else f" · peak {own:.3g}"
     shown = raw / scale if scale > 0 else raw
-    st.image(overlay.overlay(image.pixels, shown, opacity), caption=caption + blank, width=224)
+    picture = overlay.overlay(image.pixels, shown, opacity, colour_map=display.heat_colours())
+    display.picture(
+        picture,
+        f"Heat map over {image.title}: {caption}",
+        caption=caption + blank,
+        width=224,
+        summary=describe_map(raw),
+    )
+    display.download_png(lambda: picture, f"{image.title} {caption}", key=f"png_map_{caption}")
 
 
 if method == ALL:
@@ -131,13 +140,21 @@ with middle:
         role = "true" if other == true else "predicted"
         show_map(other_raw, f"…and for the {role} class, {CLASS_NAMES[other]}", peak)
     else:
-        st.image(overlay.overlay(image.pixels, np.zeros((28, 28)), 0.0), caption="The image", width=224)
+        display.picture(
+            overlay.overlay(image.pixels, np.zeros((28, 28)), 0.0),
+            f"{image.title}, without a map",
+            caption="The image",
+            width=224,
+        )
 with right:
     st.markdown("**Top-5 class probabilities**")
-    st.plotly_chart(
+    top5 = np.argsort(-image.probabilities)[:5]
+    display.chart(
         charts.probability_bars(image.probabilities, CLASS_NAMES, highlight=target),
+        f"Bar chart of the five most probable classes for {image.title}",
+        f"{image.title} top-5 probabilities",
+        "; ".join(f"{CLASS_NAMES[c]} {image.probabilities[c]:.1%}" for c in top5) + ".",
         width="stretch",
-        config={"displayModeBar": False},
     )
 if other is not None:
     st.caption(

@@ -12,7 +12,7 @@ import model as tgn  # noqa: E402
 from analysis.architecture import receptive_fields  # noqa: E402
 from analysis.glossary import define  # noqa: E402
 from analysis.points import points_change  # noqa: E402
-from dashboard import charts, image_picker, model_cache, ui  # noqa: E402
+from dashboard import charts, display, image_picker, model_cache, ui  # noqa: E402
 from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
 from explain import branches, overlay  # noqa: E402
 
@@ -103,9 +103,20 @@ for key, tab in zip(layers, st.tabs([titles[k] for k in layers])):
         ]
         figure = charts.tile_grid(picture, tiles.columns, filters, tiles.gap, hover, tile_px=tiles.screen)
         # A fresh key after each jump, so coming back does not replay the old click.
-        event = st.plotly_chart(
-            figure, width="stretch", on_select="rerun", selection_mode="points", key=f"tiles_{layer}_{jumps}"
+        strongest = np.argsort(-acts.maps[key].max(axis=(0, 1)))[:3]
+        event = display.chart(
+            figure,
+            f"Grid of {filters} feature-map tiles of {titles[key]}, one per channel; choose one to open it in "
+            "the channel atlas",
+            f"block {block} {key} feature maps",
+            f"Strongest channels: {', '.join(f'{c} (max {acts.maps[key][..., c].max():.2f})' for c in strongest)}; "
+            f"{int((acts.maps[key].max(axis=(0, 1)) <= 0).sum())} of {filters} are zero everywhere on this image.",
+            width="stretch",
+            on_select="rerun",
+            selection_mode="points",
+            key=f"tiles_{layer}_{jumps}",
         )
+        display.download_png(lambda: picture, f"block {block} {key} feature maps", key=f"png_tiles_{key}")
         clicked = [p["point_index"] for p in event.selection.points if p.get("curve_number") == 1]
         if clicked:
             st.session_state[JUMPS_KEY] = jumps + 1
@@ -146,8 +157,21 @@ fig = charts.knockout_chart(
     branches.KNOCKOUT_LABELS.get(knock, ""),
     original_label="both branches on",
 )
-st.plotly_chart(fig, width="stretch")
 new_top = int(np.argmax(changed))
+display.chart(
+    fig,
+    "Bar chart of each class's probability with both branches on"
+    + ("" if knock == "none" else f" and {branches.KNOCKOUT_LABELS.get(knock, '')}"),
+    f"block {block} knock-out {knock}",
+    f"The answer is {CLASS_NAMES[new_top]} ({changed[new_top]:.1%})"
+    + (
+        "."
+        if knock == "none"
+        else f"; with both branches on it was {CLASS_NAMES[predicted]} "
+        f"({original[predicted]:.1%})."
+    ),
+    width="stretch",
+)
 if knock == "none":
     st.markdown(
         f"Prediction with both branches on: **{CLASS_NAMES[predicted]}** ({original[predicted]:.1%}). Switch a "

@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from analysis import hardware, markup  # noqa: E402
-from dashboard import charts, ui  # noqa: E402
+from dashboard import charts, display, ui  # noqa: E402
 from runfolder import runs  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 
@@ -34,7 +34,17 @@ loaded = {name: ui.load_results_or_stop(available[name].folder) for name in chos
 histories = {name: r.history for name, r in loaded.items()}
 best = {name: int(r.metrics["best_epoch"]) for name, r in loaded.items()}
 settings = {name: TrainConfig.from_dict(r.card["settings"]) for name, r in loaded.items()}
-st.plotly_chart(charts.learning_curves(histories, best), width="stretch")
+display.chart(
+    charts.learning_curves(histories, best),
+    "Line charts of loss, accuracy and learning rate per epoch for " + ", ".join(chosen),
+    "learning curves",
+    " ".join(
+        f"{name}: best validation accuracy {r.metrics['best_val_accuracy']:.2%} at epoch {best[name]} of "
+        f"{len(r.history)}."
+        for name, r in loaded.items()
+    ),
+    width="stretch",
+)
 
 summary = pd.DataFrame(
     [

@@ -9,7 +9,7 @@ import streamlit as st  # noqa: E402
 
 from analysis import calibration  # noqa: E402
 from analysis import confusion as cm  # noqa: E402
-from dashboard import charts, ui  # noqa: E402
+from dashboard import charts, display, ui  # noqa: E402
 from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 
@@ -97,7 +97,17 @@ c3.metric(
     help=f"Test images grouped into {calibration.BINS} confidence bins; the gap between each bin's accuracy and "
     "its mean confidence, averaged with the bins' sizes as weights. 0 is perfect.",
 )
-st.plotly_chart(charts.reliability_diagram(trust.bins), width="stretch")
+widest = trust.bins.iloc[int((trust.bins["accuracy"] - trust.bins["confidence"]).abs().argmax())]
+display.chart(
+    charts.reliability_diagram(trust.bins),
+    "Bar chart of accuracy against confidence for the test images grouped by confidence, with a dashed line "
+    "where they are equal",
+    "reliability diagram",
+    f"The largest gap: answers given with {widest['lower']:.0%}-{widest['upper']:.0%} confidence are right "
+    f"{widest['accuracy']:.1%} of the time (mean confidence {widest['confidence']:.1%}, {int(widest['images']):,} "
+    "images).",
+    width="stretch",
+)
 smoothing = TrainConfig.from_dict(results.card["settings"]).label_smoothing
 st.markdown(
     f"The model is **{trust.verdict}**: bars above the dashed line hold answers that are right more often than "
