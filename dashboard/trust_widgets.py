@@ -57,15 +57,16 @@ def curves_alt(test: str, method_label: str) -> str:
     )
 
 
+def curve_areas(map_curve, controls: dict, method_label: str, labels: dict) -> dict[str, float]:
+    """The area under the map's curve and under each control's (explain.faithfulness.auc)."""
+    from explain.faithfulness import auc
+
+    return {method_label: auc(map_curve), **{labels.get(name, name): auc(c) for name, c in controls.items()}}
+
+
 def curves_summary(test: str, map_curve, controls: dict, method_label: str, labels: dict) -> str:
     """The chart's main fact: each curve's area, and which order is best (deletion: smallest area)."""
-    import numpy as np
-
-    def area(curve) -> float:
-        values = np.asarray(curve, dtype=float)
-        return float(np.trapezoid(values, dx=1 / max(len(values) - 1, 1)))
-
-    areas = {method_label: area(map_curve), **{labels.get(name, name): area(c) for name, c in controls.items()}}
+    areas = curve_areas(map_curve, controls, method_label, labels)
     best = (min if test == "deletion" else max)(areas, key=areas.get)
     better = "smaller" if test == "deletion" else "larger"
     listed = "; ".join(f"{name} {value:.3f}" for name, value in areas.items())

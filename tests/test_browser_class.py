@@ -132,3 +132,17 @@ def test_the_quiz_can_be_answered_with_the_keyboard_alone(chromium, app_url):
     wait_for_app(page)
     assert "1 of 2" in page.locator("[data-testid='stMetric']", has_text="Questions answered").first.inner_text()
     context.close()
+
+
+def test_the_explanation_report_downloads_as_one_page(chromium, app_url):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{app_url}/Saliency?index=12")
+    wait_for_app(page)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Explanation report (HTML)").click()
+    text = Path(download.value.path()).read_text()
+    assert text.startswith("<!doctype html>") and "Test image #12" in text
+    assert "Does the map hold up on this image?" in text and text.count("data:image/png;base64,") >= 3
+    assert "<script" not in text
+    context.close()

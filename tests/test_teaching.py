@@ -191,3 +191,32 @@ def test_the_feature_map_summary_names_the_closest_classes_and_the_most_mistaken
     predictions[np.flatnonzero(labels == 3)[:7]] = 0
     text = map_summary(xy, labels, predictions, ["A", "B", "C", "D"])
     assert "The clouds of B and C lie closest" in text and "7 points are mistakes, most of them D (7)" in text
+
+
+def test_the_explanation_report_is_self_contained_and_escaped():
+    from explain import report
+
+    pixels = np.zeros((28, 28), np.uint8)
+    pixels[10:20, 10:20] = 200
+    values = np.zeros((28, 28))
+    values[2:6, 20:25] = 1.0
+    shown = report.ShownMap("Grad-CAM <b>for</b> Bag", np.zeros((224, 224, 3), np.uint8), values, 1.0, "cividis")
+    probabilities = np.array([0.05, 0, 0, 0, 0, 0, 0.15, 0, 0.8, 0])
+    page = report.explanation_report(
+        "Test image #7",
+        "run <script>",
+        pixels,
+        probabilities,
+        6,
+        [f"class{i}" for i in range(10)],
+        [shown],
+        "On this image the order beats random.",
+        {"deletion": {"Grad-CAM": 0.1, "random": 0.3}},
+        "Grad-CAM: passes. It beats the controls.",
+    )
+    assert "<script>" not in page and "run &lt;script&gt;" in page and "Grad-CAM &lt;b&gt;for&lt;/b&gt; Bag" in page
+    assert "src='http" not in page and page.count("data:image/png;base64,") == 3  # input, map, its scale
+    assert "answers <b>class8</b> (80.0%); true class class6 · misclassified" in page
+    assert "strongest at the top right" in page  # the map described in words
+    assert "Area under the deletion curve (smaller is better)" in page and "0.300" in page
+    assert "Grad-CAM: passes. It beats the controls." in page

@@ -12,7 +12,11 @@ from analysis import markup, trust  # noqa: E402
 from analysis.glossary import define  # noqa: E402
 from dashboard import charts, display, image_picker, model_cache, trust_widgets, ui  # noqa: E402
 from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
-from explain import methods, overlay  # noqa: E402  (names only: TensorFlow is imported where a map is computed)
+from explain import (  # noqa: E402  (names only: TensorFlow is imported where a map is computed)
+    methods,
+    overlay,
+    report,  # noqa: E402
+)
 from explain.describe import describe_map  # noqa: E402
 from explain.methods import CAM_LAYERS, METHODS, layer_label  # noqa: E402
 
@@ -97,6 +101,9 @@ def compute(method_key: str, target_class: int) -> np.ndarray:
     return model_cache.saliency_map(folder, image.pixels, method_key, layer, target_class)
 
 
+shown_maps: list[report.ShownMap] = []  # what the explanation report repeats
+
+
 def show_map(raw: np.ndarray, caption: str, peak: float | None = None) -> None:
     """The map over the image, scaled to ``peak`` (its own maximum if None); the raw peak in the caption."""
     own = float(raw.max())
@@ -104,6 +111,7 @@ def show_map(raw: np.ndarray, caption: str, peak: float | None = None) -> None:
     blank = " (blank: no positive evidence)" if methods.is_blank(raw) else f" · peak {own:.3g}"
     shown = raw / scale if scale > 0 else raw
     picture = overlay.overlay(image.pixels, shown, opacity, colour_map=display.heat_colours())
+    shown_maps.append(report.ShownMap(caption, picture, raw, scale, display.heat_colours()))
     display.picture(
         picture,
         f"Heat map over {image.title}: {caption}",
@@ -192,3 +200,44 @@ if verdict is None:  # not stored: measured now, on this image
     net = model_cache.load_model_or_stop(run.folder)
     verdict = trust_widgets.image_verdict(net, image.model_input, raw, target, image.seed)
 trust_widgets.per_image_test(verdict, label, CLASS_NAMES[target])
+
+
+def explanation_report() -> str:
+    from explain import faithfulness as fa
+
+    areas = {
+        test: trust_widgets.curve_areas(
+            getattr(verdict.map_curves, test)[0],
+            {name: getattr(curves, test).mean(axis=0) for name, curves in verdict.control_curves.items()},
+            label,
+            fa.CONTROL_LABELS,
+        )
+        for test in fa.TESTS
+    }
+    scorecard_line = (
+        f"{entry['label']}: {trust.BADGES[entry['verdict']]}. {trust.reason(entry)}" if entry is not None else None
+    )
+    return report.explanation_report(
+        image.title,
+        run.name,
+        image.pixels,
+        image.probabilities,
+        true,
+        CLASS_NAMES,
+        shown_maps,
+        f"On this image the {label} order {fa.verdict_sentence(verdict)}.",
+        areas,
+        scorecard_line,
+    )
+
+
+st.download_button(
+    "Explanation report (HTML)",
+    explanation_report,  # made only when pressed
+    f"{display.file_name(image.title + ' ' + label)}.html",
+    "text/html",
+    icon=":material/description:",
+    on_click="ignore",
+    help="One self-contained page for a handout: the image, the answer and top 5, the maps with their scale and "
+    "description, this test and the method's scorecard line.",
+)
