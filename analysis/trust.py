@@ -158,6 +158,23 @@ def verdict_table(card: dict):
     return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns).fillna("")
 
 
+def verdict_list(card: dict):
+    """The same verdicts as one row per method and layer, passing ones first (a narrow screen's table)."""
+    import pandas as pd
+
+    order = {layer: i for i, layer in enumerate(LAYER_LABELS)}
+    entries = sorted(
+        card["entries"].values(), key=lambda e: (not e["passes"], e["method_label"], order.get(e["layer"], 99))
+    )
+    return pd.DataFrame(
+        {
+            "method": [e["method_label"] for e in entries],
+            "layer": [LAYER_LABELS.get(e["layer"], e["layer"]) for e in entries],
+            "verdict": [BADGES[e["verdict"]] for e in entries],
+        }
+    )
+
+
 def cascade_frame(card: dict, layer: str):
     """Spearman correlation per randomisation stage (rows) for each method at ``layer`` and each
     pixel-level method (columns), as the randomisation chart draws it."""

@@ -16,6 +16,7 @@ import streamlit as st
 
 from explain import overlay
 
+PHONE_WIDTH = 640  # px: below it, a figure with a narrow version shows that instead
 CHART_FORMAT = "chart_download_format"
 HEAT_COLOURS = "heat_map_colours"
 CHART_FORMATS = {"png": "PNG (pictures, slides)", "svg": "SVG (sharp at any size, for print)"}
@@ -86,11 +87,43 @@ def chart_config(name: str, **extra) -> dict:
     }
 
 
-def chart(figure, alt: str, name: str, summary: str | None = None, config: dict | None = None, **kwargs):
-    """A Plotly chart with alt text, a download in the chosen format and, below it, its main fact in words."""
-    result = st.plotly_chart(figure, alt=alt, config=chart_config(name, **(config or {})), **kwargs)
+def chart(
+    figure,
+    alt: str,
+    name: str,
+    summary: str | None = None,
+    config: dict | None = None,
+    narrow: Callable[[], None] | None = None,
+    **kwargs,
+):
+    """A Plotly chart with alt text, a download in the chosen format and, below it, its main fact in words.
+
+    ``narrow`` draws another version for screens under PHONE_WIDTH px, for a figure that cannot shrink (a
+    diagram whose labels would overlap): the browser shows one or the other (a CSS media query), so the
+    server needs no idea of the screen's size."""
+
+    def draw():
+        return st.plotly_chart(figure, alt=alt, config=chart_config(name, **(config or {})), **kwargs)
+
+    result = draw() if narrow is None else two_versions(name, draw, narrow)
     if summary:
         st.caption(summary)
+    return result
+
+
+def two_versions(name: str, wide: Callable[[], object], narrow: Callable[[], None]):
+    """Draw ``wide`` for screens of PHONE_WIDTH px and more and ``narrow`` below: both are sent and the
+    browser shows one (a CSS media query), so the server needs no idea of the screen's size. Returns what
+    ``wide`` returns (a chart's selection, say)."""
+    wide_box, narrow_box = f"wide_{file_name(name)}", f"narrow_{file_name(name)}"
+    st.html(
+        f"<style>.st-key-{narrow_box} {{ display: none; }} @media (max-width: {PHONE_WIDTH}px) {{ "
+        f".st-key-{wide_box} {{ display: none; }} .st-key-{narrow_box} {{ display: flex; }} }}</style>"
+    )
+    with st.container(key=wide_box):
+        result = wide()
+    with st.container(key=narrow_box):
+        narrow()
     return result
 
 

@@ -220,3 +220,16 @@ def test_the_explanation_report_is_self_contained_and_escaped():
     assert "strongest at the top right" in page  # the map described in words
     assert "Area under the deletion curve (smaller is better)" in page and "0.300" in page
     assert "Grad-CAM: passes. It beats the controls." in page
+
+
+def test_the_phones_verdict_list_puts_passing_methods_first():
+    from analysis import trust
+    from runfolder import artefacts
+
+    folder = runs.SHIPPED_RUNS["shipped"]
+    card = artefacts.read_scorecard(folder, runs.file_sha256(folder / runs.MODEL_FILE))
+    listed = trust.verdict_list(card)
+    passing = sum(e["passes"] for e in card["entries"].values())
+    assert len(listed) == len(card["entries"]) and list(listed.columns) == ["method", "layer", "verdict"]
+    assert set(listed["verdict"][:passing]) == {trust.BADGES["passes"]}
+    assert trust.BADGES["passes"] not in set(listed["verdict"][passing:])

@@ -36,8 +36,12 @@ st.caption(
     f"{card['seconds'] / 60:.0f} min."
 )
 table = trust.verdict_table(card)
-st.dataframe(
-    table, width="stretch", column_config={c: st.column_config.TextColumn(c, width=128) for c in table.columns}
+display.two_versions(  # a phone gets one row per method and layer, the passing ones first
+    "verdicts",
+    lambda: st.dataframe(
+        table, width="stretch", column_config={c: st.column_config.TextColumn(c, width=128) for c in table.columns}
+    ),
+    lambda: st.dataframe(trust.verdict_list(card), hide_index=True, width="stretch"),
 )
 st.caption(" · ".join(f"**{trust.BADGES[k]}**: {meaning}" for k, meaning in trust.BADGE_MEANINGS.items()))
 

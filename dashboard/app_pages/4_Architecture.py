@@ -35,6 +35,8 @@ display.chart(
     "network diagram",
     f"The image flows {path}. The most parameters sit in {biggest['stage']} "
     f"({biggest['params']:,} of {int(stages['params'].sum()):,}).",
+    # Narrower, the boxes' labels overlap: a phone gets the stages as a table.
+    narrow=lambda: st.dataframe(stages, hide_index=True, width="stretch"),
     width="stretch",
 )
 
@@ -51,6 +53,9 @@ if chosen:
         f"Diagram of {chosen}: from its {previous} input, {branches}",
         f"inception block {block} diagram",
         f"{chosen} takes the {previous} input through {branches}.",
+        narrow=lambda: st.dataframe(
+            layers[["layer", "branch", "output shape", "params"]], hide_index=True, width="stretch"
+        ),
         width="stretch",
     )
     per_branch = layers.groupby("branch", sort=False)[["params", "multiply-adds"]].sum()
