@@ -126,6 +126,25 @@ def class_mix(indices: np.ndarray, labels: np.ndarray, predictions: np.ndarray, 
     return frame[(frame["true"] > 0) | (frame["predicted"] > 0)].sort_values("true", ascending=False)
 
 
+def groups(class_names) -> dict[str, str]:
+    """Groups of test images to pick without drawing on the map (a phone, a keyboard): key -> label."""
+    return {
+        **{f"wrong:{c}": f"Misclassified {name} images" for c, name in enumerate(class_names)},
+        **{f"all:{c}": f"All {name} images" for c, name in enumerate(class_names)},
+    }
+
+
+def group_indices(group: str, labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """The test images of a key of ``groups``: 'wrong:6' (true class 6, answered otherwise), 'all:6'."""
+    kind, _, number = group.partition(":")
+    members = labels == int(number)
+    if kind == "wrong":
+        members &= predictions != labels
+    elif kind != "all":
+        raise ValueError(f"unknown group {group!r}")
+    return np.flatnonzero(members)
+
+
 def map_summary(xy: np.ndarray, labels: np.ndarray, predictions: np.ndarray, class_names) -> str:
     """The map's main facts in words: the two classes whose clouds lie closest (their centres, in units of
     the map's typical spread) and the class whose images are most often mistaken."""

@@ -166,3 +166,18 @@ def test_a_missing_or_broken_map_gets_a_message_and_an_offer(damage, isolated_ru
             "other features": "other features"}[damage] in message.replace("\\", "")  # fmt: skip
     # computed in the background job slot, not in the server (runfolder.guard / dashboard.background)
     assert at.button(key="start_analysis.embedding").label.startswith("Compute the map")
+
+
+def test_a_group_can_be_picked_without_drawing_on_the_map():
+    results = runs.load_results(runs.SHIPPED_RUNS["shipped"])
+    at = page()
+    at.selectbox(key="feature_group").set_value("wrong:6").run()
+    assert not at.exception
+    wrong_shirts = np.flatnonzero((results.labels == 6) & (results.predictions != 6))
+    assert at.subheader[0].value == (
+        f"Misclassified Shirt images: {len(wrong_shirts):,} · {len(wrong_shirts):,} of them misclassified"
+    )
+    assert at.dataframe[0].value.set_index("class").loc["Shirt", "true"] == len(wrong_shirts)
+    assert embedding.group_indices("all:3", results.labels, results.predictions).tolist() == (
+        np.flatnonzero(results.labels == 3).tolist()
+    )

@@ -61,9 +61,22 @@ event = display.chart(
     key="feature_map",
 )
 chosen = embedding.selected_indices(((event or {}).get("selection") or {}).get("points", []), traces)
+# Drawing a box on a phone scrolls the page instead: a group can be picked without drawing.
+group_labels = embedding.groups(CLASS_NAMES)
+group = st.selectbox(
+    "Or pick a group without drawing",
+    [None, *group_labels],
+    format_func=lambda g: "(none: use the map's selection)" if g is None else group_labels[g],
+    key="feature_group",
+    help="For a phone or the keyboard: the images of one class, or only its mistakes. A selection on the map "
+    "comes first.",
+)
 is_selection = bool(len(chosen))
 if is_selection:
     heading = f"{len(chosen):,} images selected"
+elif group is not None:
+    chosen, is_selection = embedding.group_indices(group, results.labels, results.predictions), True
+    heading = f"{group_labels[group]}: {len(chosen):,}"
 elif user is not None:  # nothing selected: your picture's neighbours, nearest first
     chosen = neighbours
     heading = f"The {len(chosen)} test images nearest to your picture"
