@@ -146,3 +146,16 @@ def test_the_explanation_report_downloads_as_one_page(chromium, app_url):
     assert "Does the map hold up on this image?" in text and text.count("data:image/png;base64,") >= 3
     assert "<script" not in text
     context.close()
+
+
+def test_printing_leaves_out_the_sidebar_and_the_controls(chromium, app_url):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{app_url}/Saliency?index=3")
+    wait_for_app(page)
+    assert page.locator("[data-testid='stSidebar']").is_visible()
+    page.emulate_media(media="print")
+    assert not page.locator("[data-testid='stSidebar']").is_visible()
+    assert not page.get_by_role("button", name="Next mistake").is_visible()
+    assert page.locator("[data-testid='stImage']").first.is_visible()  # the content stays
+    context.close()
