@@ -216,6 +216,16 @@ def block_step(trace, pixels: np.ndarray, filter: int, row: int, col: int, block
         index=[f"channel {k}" for k in range(inputs.shape[-1])],
     )
     st.table(mix.style.format(f))  # a static table: every row on the page, no scroll bar inside it
+    st.download_button(  # a static table has no toolbar: its numbers as CSV here
+        "CSV",
+        lambda: mix.to_csv(index_label="channel"),
+        f"block{block}-1x1-filter{filter}-at-{r}-{c}.csv",
+        "text/csv",
+        icon=":material/download:",
+        type="tertiary",
+        on_click="ignore",
+        key="lesson_1x1_csv",
+    )
     st.markdown(
         f"Sum {f(reduce.total)} + bias {f(reduce.bias)} = {f(reduce.value)}; after ReLU **{f(step.reduced)}** "
         f"(Keras: {f(trace.outputs[layer('3x3_reduce')][r, c, filter])})"
