@@ -46,7 +46,15 @@ def per_image_test(verdict, method_label: str, class_name: str) -> None:
                 width="stretch",
                 key=f"image_{test}",
             )
-    st.markdown(f"On this image the {method_label} order {fa.verdict_sentence(verdict)}.")
+    st.markdown(verdict_markdown(verdict, method_label))
+
+
+def verdict_markdown(verdict, method_label: str) -> str:
+    """Each test on its own line, as its chart shows it, then what the two say together."""
+    from explain import faithfulness as fa
+
+    lines = "\n".join(f"- {fa.test_sentence(verdict, test)}" for test in fa.TESTS)
+    return f"On this image, in the order of the {method_label} map:\n\n{lines}\n\n{fa.summary_sentence(verdict)}"
 
 
 def curves_alt(test: str, method_label: str) -> str:

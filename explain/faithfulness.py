@@ -186,20 +186,62 @@ def image_verdict(
     )
 
 
+CONTROL_NAMES = {"random": "a random order", "garment": "the garment order", "edges": "the edge order"}
+TEST_VERBS = {"deletion": "falls faster than", "insertion": "recovers faster than"}
+
+
+def _listed(names: list[str]) -> str:
+    words = [CONTROL_NAMES[n] for n in names]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def test_sentence(verdict, test: str) -> str:
+    """One test in words, naming the controls the map beats and those it does not (as its chart shows).
+
+    'Deletion: falls faster than a random order and the garment order, but not faster than the edge order.'"""
+    beaten = verdict.beaten(test)
+    lost = [n for n in CONTROLS if n not in beaten]
+    verb = TEST_VERBS[test]
+    if not lost:
+        said = f"{verb} every control ({_listed(beaten)})"
+    elif not beaten:
+        said = f"{verb} none of the controls ({_listed(lost)})"
+    else:
+        said = f"{verb} {_listed(beaten)}, but not {verb.split()[1]} than {_listed(lost)}"
+    return f"{test.capitalize()}: {said}."
+
+
+def summary_sentence(verdict) -> str:
+    """What the two tests together say about the map on this image, by the fair controls: a random order,
+    then the garment order (a map that only traces the garment matches it)."""
+    random = [t for t in TESTS if "random" in verdict.beaten(t)]
+    garment = [t for t in TESTS if "garment" in verdict.beaten(t)]
+    if len(random) < len(TESTS):
+        if not random:
+            return "It does not beat a random order in either test: on this image, read the map with caution."
+        return (
+            f"It beats a random order in {random[0]} only: on this image, the map's ranking is only half "
+            "supported; read it with caution."
+        )
+    if len(garment) == len(TESTS):
+        return (
+            "It beats a random order and the garment order in both tests: on this image the map points at pixels "
+            "the model uses more than the garment's outline does."
+        )
+    if garment:
+        return (
+            f"It beats a random order in both tests and the garment order in {garment[0]} only: on this image the "
+            "map says somewhat more than where the garment is."
+        )
+    return (
+        "It beats a random order in both tests but not the garment order: on this image the map may just be "
+        "tracing the garment."
+    )
+
+
 def verdict_sentence(verdict: ImageVerdict) -> str:
-    """The per-image verdict in words, naming which controls the map beats on both tests."""
-    both = [n for n in CONTROLS if n in verdict.beaten("deletion") and n in verdict.beaten("insertion")]
-    if "garment" in both and "random" in both:
-        return (
-            "beats a random order *and* an order that only knows where the garment is, on both deletion and "
-            "insertion: on this image the map points at pixels the model uses more than the garment's outline does"
-        )
-    if "random" in both:
-        return (
-            "beats a random order, but is no better than an order that only knows where the garment is: "
-            "this map may just be tracing the garment"
-        )
-    return "does not even beat a random order on both tests here: read this map with caution"
+    """The per-image verdict in words: each test on its own (agreeing with its chart), then the summary."""
+    return " ".join([*(test_sentence(verdict, t) for t in TESTS), summary_sentence(verdict)])
 
 
 # --------------------------------------------------------------------------- rank correlation

@@ -2,7 +2,6 @@
 values are what the pages would compute live, a broken file is refused, and the pages that read them answer
 without calling the model."""
 
-
 import numpy as np
 import pytest
 import streamlit as st
@@ -175,7 +174,7 @@ def test_a_broken_file_is_refused_and_the_pages_compute_live(damage, expected, t
     if expected == "predicted classes":
         at = open_page("dashboard/app_pages/10_Saliency.py", session={"selected_run": "tampered"}, index="7")
         assert not at.exception
-        assert any(m.value.startswith("On this image the") for m in at.markdown)
+        assert any(m.value.startswith("On this image, in the order of") for m in at.markdown)
 
 
 # --------------------------------------------------------------------------- the pages read them
@@ -195,8 +194,9 @@ def test_the_default_view_and_the_quiz_reveal_need_no_model_call(monkeypatch):
     results = runs.load_results(SHIPPED)
     at = open_page("dashboard/app_pages/10_Saliency.py", index="5")
     assert not at.exception, at.exception
-    sentence = next(m.value for m in at.markdown if m.value.startswith("On this image the"))
-    assert fa.verdict_sentence(maps.verdict(5, int(results.predictions[5]))) in sentence
+    sentence = next(m.value for m in at.markdown if m.value.startswith("On this image, in the order of"))
+    kept = maps.verdict(5, int(results.predictions[5]))
+    assert all(part in sentence for part in [*(fa.test_sentence(kept, t) for t in fa.TESTS), fa.summary_sentence(kept)])
 
     quiz = open_page("dashboard/app_pages/3_Quiz.py", quiz="7", questions="3")
     assert not quiz.exception, quiz.exception

@@ -83,7 +83,7 @@ def test_a_map_of_the_region_the_model_uses_beats_every_control():
     verdict = fa.image_verdict(region_model, garment(), region_map(), target=0, seed=4)
     for test in fa.TESTS:
         assert set(verdict.beaten(test)) == set(fa.CONTROLS), (test, verdict.map_auc(test))
-    assert "garment" in fa.verdict_sentence(verdict) and "beats a random order *and*" in fa.verdict_sentence(verdict)
+    assert "beats a random order and the garment order in both tests" in fa.verdict_sentence(verdict)
 
 
 def test_an_edge_map_does_not_beat_the_garment_control():
@@ -156,3 +156,76 @@ def test_the_default_is_the_clearest_pass_or_else_the_best_fallback():
     for entry in entries.values():
         entry["passes"] = False
     assert trust.choose_default(entries) == "b"  # model-sensitive first, then faithful
+
+
+def _verdict(deletion: dict[str, float], insertion: dict[str, float]) -> fa.ImageVerdict:
+    """An ImageVerdict whose curves are flat at the given levels (a flat curve's area is its level)."""
+
+    def flat(level: float, rows: int = 1) -> np.ndarray:
+        return np.full((rows, fa.STEPS + 1), level)
+
+    return fa.ImageVerdict(
+        map_curves=fa.Curves(flat(deletion["map"]), flat(insertion["map"])),
+        control_curves={n: fa.Curves(flat(deletion[n], 3), flat(insertion[n], 3)) for n in fa.CONTROLS},
+    )
+
+
+# Controls' areas: deletion (smaller is better) and insertion (larger is better).
+CONTROL_AREAS = ({"random": 0.5, "garment": 0.3, "edges": 0.4}, {"random": 0.5, "garment": 0.7, "edges": 0.6})
+
+
+@pytest.mark.parametrize(
+    "map_areas, words",
+    [
+        (
+            (0.2, 0.8),
+            [
+                "Deletion: falls faster than every control",
+                "Insertion: recovers faster than every control",
+                "beats a random order and the garment order in both tests",
+            ],
+        ),
+        (
+            (0.2, 0.55),
+            [
+                "Deletion: falls faster than every control",
+                "Insertion: recovers faster than a random order, but not faster than the garment order and "
+                "the edge order",
+                "the garment order in deletion only",
+            ],
+        ),
+        (
+            (0.35, 0.65),
+            [
+                "Deletion: falls faster than a random order and the edge order, but not faster than the garment order",
+                "Insertion: recovers faster than a random order and the edge order, but "
+                "not faster than the garment order",
+                "may just be tracing the garment",
+            ],
+        ),
+        (
+            (0.35, 0.45),
+            ["Insertion: recovers faster than none of the controls", "beats a random order in deletion only"],
+        ),
+        ((0.6, 0.45), ["Deletion: falls faster than none of the controls", "does not beat a random order in either"]),
+        (
+            (0.6, 0.75),
+            [
+                "Deletion: falls faster than none",
+                "Insertion: recovers faster than every control",
+                "beats a random order in insertion only",
+            ],
+        ),
+    ],
+)
+def test_the_per_image_verdict_states_each_test_as_its_chart_shows(map_areas, words):
+    deletion, insertion = CONTROL_AREAS
+    verdict = _verdict({**deletion, "map": map_areas[0]}, {**insertion, "map": map_areas[1]})
+    text = fa.verdict_sentence(verdict)
+    for phrase in words:
+        assert phrase in text, (phrase, text)
+    # The sentence never claims a win the chart does not show.
+    for test in fa.TESTS:
+        for name in fa.CONTROLS:
+            if name not in verdict.beaten(test):
+                assert f"{fa.TEST_VERBS[test]} every control" not in text or test not in text.split(":")[0].lower()

@@ -140,7 +140,7 @@ def test_the_explanation_pages_take_the_users_picture():
         assert at.radio(key="image_source").value == "yours"
         if label == "Saliency":
             assert "true" not in at.selectbox(key="target").options  # a picture has no true class
-            assert any(m.value.startswith("On this image the") for m in at.markdown)
+            assert any(m.value.startswith("On this image, in the order of") for m in at.markdown)
     at = AppTest.from_file(str(REPO_ROOT / app_pages()["Saliency"]), default_timeout=180)
     at.query_params["source"] = "yours"
     at.run()  # no picture in this session: a test image, and a notice that says why

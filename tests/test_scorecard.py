@@ -195,7 +195,7 @@ def test_saliency_shows_badges_the_scorecards_default_and_a_per_image_verdict():
     method = at.selectbox(key="method")
     assert method.value == card["default"]["method"]
     assert any(trust.BADGES["passes"] in option or "⚠" in option or "✗" in option for option in method.options)
-    verdict = next(m.value for m in at.markdown if m.value.startswith("On this image the"))
+    verdict = next(m.value for m in at.markdown if m.value.startswith("On this image, in the order of"))
     assert "random order" in verdict
     assert any(m.value.startswith(f"**Scorecard for {card['default']['label']}") for m in at.markdown)
     link = f"Can_the_maps_be_trusted?entry={card['default']['key']}"  # AppTest shows page links as Markdown

@@ -225,7 +225,7 @@ def explanation_report() -> str:
         true,
         CLASS_NAMES,
         shown_maps,
-        f"On this image the {label} order {fa.verdict_sentence(verdict)}.",
+        f"On this image, in the order of the {label} map: {fa.verdict_sentence(verdict)}",
         areas,
         scorecard_line,
     )
