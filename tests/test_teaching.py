@@ -233,3 +233,15 @@ def test_the_phones_verdict_list_puts_passing_methods_first():
     assert len(listed) == len(card["entries"]) and list(listed.columns) == ["method", "layer", "verdict"]
     assert set(listed["verdict"][:passing]) == {trust.BADGES["passes"]}
     assert trust.BADGES["passes"] not in set(listed["verdict"][passing:])
+
+
+def test_homes_teacher_kit_offers_the_tour_link_and_its_qr_code(isolated_runs):
+    at = open_page(app_pages()["Home"])
+    assert not at.exception
+    assert not any("Scan to follow the tour" in str(i) for i in _figures(at)[0])  # drawn only when asked for
+    at.toggle(key="home_teacher_kit").set_value(True).run()
+    assert not at.exception
+    assert any(c.value.endswith("?tour=1") for c in at.code)
+    qr = [i for i in _figures(at)[0] if "Scan to follow the tour" in i.caption]
+    assert qr and qr[0].alt.startswith("QR code of the tour link")
+    assert "1. **Home**: meet the network" in _markdown(at)

@@ -82,9 +82,10 @@ for label, text in guide.items():
     left.page_link(ui.PAGES[label], label=label)
     right.markdown(text)
 
-with st.expander(
+# Drawn only when asked for: Home is every student's first page, and each element costs their browser.
+if st.toggle(
     f"For teachers: a {lesson_plan.total_minutes()}-minute lesson, presenter mode and a link for the class",
-    icon=":material/school:",
+    key="home_teacher_kit",
 ):
     st.markdown(
         "**The lesson** visits these pages in order, each with two or three talking points and Next / Previous "
