@@ -50,6 +50,20 @@ needs_data = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """A running app for a module's browser tests (its own empty runs folder), on the real data."""
+    from runfolder import runs
+    from tests.browser import streamlit_server
+
+    folder = real_data_dir()
+    if folder is None:
+        pytest.skip("Fashion-MNIST not found: set FASHION_MNIST_DIR or provide ../shared/data/fashion-mnist")
+    env = {"FASHION_MNIST_DIR": str(folder), runs.RUNS_DIR_ENV: str(tmp_path_factory.mktemp("runs"))}
+    with streamlit_server(env) as (url, _):
+        yield url
+
+
 @pytest.fixture
 def data_env(monkeypatch):
     """Point the loader at the real data for this test (skips when it is absent)."""

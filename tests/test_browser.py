@@ -12,7 +12,7 @@ import pytest
 from dashboard import ui
 from dataset.fashion_mnist import CLASS_NAMES
 from runfolder import artefacts, runs
-from tests.browser import browser, chromium_path, streamlit_server, tile_centre, wait_for_app
+from tests.browser import browser, chromium_path, tile_centre, wait_for_app
 from tests.conftest import REPO_ROOT
 
 pytestmark = [
@@ -21,18 +21,6 @@ pytestmark = [
 ]
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", REPO_ROOT / "screenshots"))
 PAGES = ["", *(url.removeprefix("./") for url in ui.PAGE_URLS.values())]  # "" is Home
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    from tests.conftest import real_data_dir
-
-    folder = real_data_dir()
-    if folder is None:
-        pytest.skip("Fashion-MNIST not found: set FASHION_MNIST_DIR or provide ../shared/data/fashion-mnist")
-    env = {"FASHION_MNIST_DIR": str(folder), runs.RUNS_DIR_ENV: str(tmp_path_factory.mktemp("runs"))}
-    with streamlit_server(env) as (url, _):
-        yield url
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import ui
-from runfolder import runs
-from tests.browser import browser, chromium_path, streamlit_server, wait_for_app
+from tests.browser import browser, chromium_path, wait_for_app
 from tests.conftest import REPO_ROOT
 
 pytestmark = [
@@ -29,18 +28,6 @@ OVERFLOW = """() => {
   }).slice(0, 5).map(e => (e.getAttribute('data-testid') || e.tagName) + ' ends at '
                          + Math.round(e.getBoundingClientRect().right));
 }"""
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    from tests.conftest import real_data_dir
-
-    folder = real_data_dir()
-    if folder is None:
-        pytest.skip("Fashion-MNIST not found: set FASHION_MNIST_DIR or provide ../shared/data/fashion-mnist")
-    env = {"FASHION_MNIST_DIR": str(folder), runs.RUNS_DIR_ENV: str(tmp_path_factory.mktemp("runs"))}
-    with streamlit_server(env) as (url, _):
-        yield url
 
 
 @pytest.fixture(scope="module")
