@@ -104,14 +104,16 @@ def test_the_shipped_model_loads_in_safe_mode_and_predicts_its_stored_outputs_on
     assert found["max_difference"] < 1e-5 and found["same_answers"]
 
 
-TRAIN_ON_JAX = """
+GPU_BENCHMARK = """
 import runpy, sys
-sys.argv = ["training.train", *sys.argv[1:]]
-runpy.run_module("training.train", run_name="__main__", alter_sys=True)
+sys.argv = ["benchmarks.gpu_epoch", *sys.argv[1:]]
+runpy.run_module("benchmarks.gpu_epoch", run_name="__main__", alter_sys=True)
 """
 
 
-def test_a_tiny_training_run_on_jax_writes_a_valid_run_folder(tmp_path):
+def test_the_gpu_benchmark_times_a_tiny_jax_run_whose_folder_is_valid(tmp_path):
+    """benchmarks/gpu_epoch.py on the CPU: it runs the training command on JAX with TensorFlow refused (it
+    fails if the training path so much as tries an import), and its run folder is a valid one."""
     import keras
 
     import model  # noqa: F401  (registers the LRN layer)
@@ -119,9 +121,13 @@ def test_a_tiny_training_run_on_jax_writes_a_valid_run_folder(tmp_path):
     out = tmp_path / "jax-run"
     # 576 training images in 9 batches of 64 and 64 validation images: whole batches, so XLA compiles
     # the training step once.
-    args = ["--backend", "jax", "--epochs", "2", "--limit", "640", "--batch-size", "64", "--out", out]
-    result = run_on_jax(TRAIN_ON_JAX, *args, timeout=400)
-    assert "with Keras on jax" in result.stdout
+    args = ["--epochs", "2", "--limit", "640", "--batch-size", "64", "--keep", out, "--refuse-tensorflow"]
+    result = run_on_jax(GPU_BENCHMARK, *args, timeout=400)
+    assert "with Keras on jax" in result.stderr
+    timing = json.loads(result.stdout[result.stdout.index("{") : result.stdout.rindex("}") + 1])
+    assert timing["backend"] == "jax" and timing["device"] == "CPU" and timing["epochs"] == 2
+    assert timing["first_epoch_seconds"] > timing["later_epoch_seconds"] > 0  # the first one compiles
+    assert timing["train_images"] == 576 and 0 <= timing["test_accuracy"] <= 1
 
     results = runs.load_results(out)  # validates the whole folder (runfolder.schema)
     assert runs.read_status(out)["state"] == runs.STATE_COMPLETE
