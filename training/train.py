@@ -5,7 +5,7 @@
     python -m training.train --epochs 1 --limit 512 --out /tmp/smoke
 
 Rerunning the same command after an interruption (Ctrl-C, a kill, a reboot)
-resumes from the last complete epoch. See training/runs.py for the folder format.
+resumes from the last complete epoch. See runfolder/runs.py for the folder format.
 """
 
 from __future__ import annotations
