@@ -96,6 +96,17 @@ def test_invalid_settings_are_rejected(tmp_path, args, message):
     assert not (tmp_path / "bad").exists()
 
 
+def test_a_backend_that_is_not_installed_is_one_line(tmp_path):
+    import importlib.util
+
+    missing = next((b for b in ("torch", "jax") if importlib.util.find_spec(b) is None), None)
+    if missing is None:
+        pytest.skip("every backend the CLI accepts is installed here")
+    result = run_training(["--backend", missing, "--epochs", "1", "--out", tmp_path / "run"])
+    assert result.returncode == 2 and f"--backend {missing}: {missing} is not installed" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
+
+
 def test_resume_with_other_settings_is_refused(tmp_path):
     out = tmp_path / "run"
     runs.write_json_atomic(out / runs.CHECKPOINT_DIR / "config.json", TrainConfig(epochs=5).to_dict())

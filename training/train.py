@@ -157,6 +157,10 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
 
 def choose_backend(backend: str) -> None:
     """Make Keras use ``backend``: it reads $KERAS_BACKEND once, when it is first imported."""
+    import importlib.util
+
+    if importlib.util.find_spec(backend) is None:  # one line now, not a traceback after the folder is made
+        fail(f"--backend {backend}: {backend} is not installed in this Python environment.")
     loaded = sys.modules.get("keras")
     if loaded is not None and loaded.backend.backend() != backend:
         fail(f"--backend {backend}: Keras is already running on {loaded.backend.backend()} in this process.")
