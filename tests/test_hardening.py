@@ -27,6 +27,7 @@ from analysis import markup
 from analysis.query import QueryReader
 from runfolder import runs, schema
 from tests.conftest import REPO_ROOT, app_pages, run_training
+from tests.test_app import home_accuracy
 from training import jobs
 from training.config import TrainConfig
 
@@ -502,7 +503,7 @@ def test_10_a_folder_with_a_shipped_name_gets_its_own_entry(isolated_runs):
     assert not at.exception
     options = at.sidebar.selectbox[0].options  # as shown: labels
     assert len(set(options)) == len(options) and "runs/shipped" in options
-    accuracy = {m.label: m.value for m in at.metric}["Test accuracy"]
+    accuracy = home_accuracy(at)
     assert accuracy == f"{runs.load_results(ORIGINAL).metrics['test_accuracy']:.2%}"  # the copy, not the real one
 
 
@@ -609,7 +610,7 @@ def test_15_a_missing_shipped_model_is_said_on_every_page(page, monkeypatch, tmp
     assert any("shipped model is missing or broken" in w and "git checkout -- " in w for w in warnings), warnings
     assert at.sidebar.selectbox[0].value == "original-recipe"  # the other run stays usable
     if page == "Home":
-        assert {m.label: m.value for m in at.metric}["Test accuracy"] == "91.91%"
+        assert home_accuracy(at) == "91.91%"
 
 
 # --------------------------------------------------------------------------- 16. one process per run folder
