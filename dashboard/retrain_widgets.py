@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import markup
-from dashboard import background, charts
+from dashboard import background, charts, display
 from runfolder import runs
 from training import jobs
 from training.config import RANGES, TrainConfig
@@ -49,7 +49,19 @@ def live_progress() -> None:
     history = runs.read_history_rows(job.folder / runs.HISTORY_FILE)
     if history:
         frame = pd.DataFrame(history)
-        st.plotly_chart(charts.learning_curves({job.folder.name: frame}, {}), width="stretch")
+        last = frame.iloc[-1]
+        display.chart(
+            charts.learning_curves({job.folder.name: frame}, {}),
+            f"Line charts of the running job's loss, accuracy and learning rate over its {len(frame)} epochs so far",
+            f"{job.folder.name} learning curves",
+            (
+                f"After epoch {int(last['epoch'])}: validation accuracy {float(last['val_accuracy']):.2%}, "
+                f"training accuracy {float(last['accuracy']):.2%}."
+            )
+            if {"epoch", "val_accuracy", "accuracy"} <= set(last.index)
+            else None,
+            width="stretch",
+        )
     if st.button("Cancel training", icon=":material/stop_circle:", type="secondary", key="cancel"):
         jobs.cancel_job()
         st.toast("Cancelling: the run stops after saving its state; Resume continues it.")

@@ -68,6 +68,9 @@ def test_second_start_is_refused_while_one_runs():
 def test_cancel_then_resume_continues_from_the_checkpoint():
     job = jobs.start_job(TrainConfig(epochs=3, limit=1024), "cancel-me")
     wait_for_epochs(job, 1)
+    at = AppTest.from_file(str(REPO_ROOT / app_pages()["Retrain"]), default_timeout=180).run()
+    live = [c.proto for c in at.get("plotly_chart")]  # the running job's curves, with alt text
+    assert live and all(c.alt.startswith("Line charts of the running job's") for c in live), at.exception
     assert jobs.cancel_job()
     assert jobs.wait_for(job, 300) == runs.STATE_CANCELLED
     done = runs.read_history_rows(job.folder / runs.HISTORY_FILE)
