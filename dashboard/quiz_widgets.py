@@ -104,6 +104,7 @@ def question(run, quiz: qz.Quiz, split, probabilities: np.ndarray) -> None:
             caption=f"Where it looked: {caption}",
             width=28 * SCALE,
             summary=describe_map(saliency),
+            download=f"quiz {quiz.seed} question {number + 1} map",
         )
     if where is not None:
         right.markdown(f"You pointed at the outlined square. {qz.where_verdict(saliency, *where)}")

@@ -65,11 +65,19 @@ def navigation():
     return st.navigation({"": [home], **sections}, expanded=True)
 
 
-def setup_page(title: str, icon: str = ":material/checkroom:") -> None:
-    """The start of every page: its tab title, then presenter mode and the guided tour (dashboard.presenter)."""
+def setup_page(title: str, icon: str = ":material/checkroom:", frame: bool = True) -> None:
+    """The start of every page: its tab title, then (``frame``) presenter mode, the guided tour and the
+    Display settings."""
+    st.set_page_config(page_title=f"{title} · Tiny GoogLeNet Explainer", page_icon=icon, layout="wide")
+    if frame:
+        page_frame(title)
+
+
+def page_frame(title: str) -> None:
+    """Presenter mode and the guided tour (dashboard.presenter), and the Display settings (dashboard.display),
+    in the sidebar below the run selector; the tour's bar at the top of the page."""
     from dashboard import display, presenter
 
-    st.set_page_config(page_title=f"{title} · Tiny GoogLeNet Explainer", page_icon=icon, layout="wide")
     presenter.frame(title)
     display.settings()
 
@@ -77,8 +85,9 @@ def setup_page(title: str, icon: str = ":material/checkroom:") -> None:
 def run_page(title: str, icon: str = ":material/checkroom:") -> tuple["runs.RunInfo", "runs.RunResults"]:
     """The start of every page that shows a run: page set-up, the run selector, the run's stored results
     (a clear message and st.stop() when they cannot be shown)."""
-    setup_page(title, icon)
-    run = run_selector()
+    setup_page(title, icon, frame=False)
+    run = run_selector()  # first in the sidebar: what every page shows
+    page_frame(title)
     return run, load_results_or_stop(run.folder)
 
 

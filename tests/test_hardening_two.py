@@ -237,15 +237,24 @@ def ui_pages():
 
 
 def test_2_scorecard_text_is_shown_as_text_never_as_markdown(isolated_runs):
+    """The pages word each verdict from the scorecard's numbers (analysis.trust.reason), so a sentence written
+    into the file never reaches them at all; labels, which do, must be exactly the method's name."""
+    from analysis import trust
+
     folder = tampered_run(isolated_runs)
     edit_scorecard(folder, lambda c: [e.update(reason=ATTACK) for e in c["entries"].values()])
+    card = json.loads((folder / runs.FAITHFULNESS_FILE).read_text())
+    default = card["entries"][card["default"]["key"]]
     for page in ("Can the maps be trusted?", "Saliency"):
         at = open_page(f"dashboard/{ui_pages()[page]}", session={"selected_run": "tampered"}, index="0")
         assert not at.exception, at.exception
-        shown = [m.value for m in at.markdown if "evil" in m.value]
-        assert shown, page
-        for markdown in shown:
-            assert_shown_literally(markdown, ATTACK)
+        texts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+        assert not [t for t in texts if "evil" in t], page
+        rebuilt = [t for t in texts if markup.escape(trust.reason(default)) in t]
+        assert rebuilt, page  # the verdict in words, from the numbers
+    edit_scorecard(folder, lambda c: [e.update(label=ATTACK) for e in c["entries"].values()])
+    with pytest.raises(artefacts.ScorecardError):
+        artefacts.read_scorecard(folder)
 
 
 ATLAS_DAMAGE = {
@@ -530,7 +539,9 @@ def test_7_a_tampered_scorecards_markdown_fetches_nothing_and_reads_as_text(isol
         page.get_by_role("option", name="tampered").click()
         wait_for_app(page)
         body = page.inner_text("body").replace(markup.WORD_JOINER, "")  # invisible; it stops autolinking
-        assert "[click here](http://evil.example/login)" in body and ":red[RED]" in body  # shown as typed
+        # The stored sentences are not shown (the verdicts are worded from the numbers), nor anything in them.
+        assert "evil.example" not in body and "RED" not in body
+        assert "method-layer pairs pass" in body  # the page itself is there
         links = page.locator("a[href*='evil.example']")
         shown = [links.nth(i).evaluate("a => a.parentElement.outerHTML") for i in range(links.count())]
         assert links.count() == 0, shown
