@@ -306,9 +306,7 @@ def test_2_an_80_million_row_array_is_refused_from_its_header_without_being_read
     with np.load(path) as stored:
         arrays = {k: stored[k] for k in stored.files}
     header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        header, {"descr": "<f4", "fortran_order": False, "shape": (80_000_000, 9)}
-    )
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (80_000_000, 9)})
     buffer = io.BytesIO()
     np.savez(buffer, **{k: v for k, v in arrays.items() if k != "top_value"})
     with zipfile.ZipFile(buffer, "a") as archive:  # the header of a 2.9 GB array and only 1 MB of its data
