@@ -12,6 +12,8 @@ BRANCH_COLOURS = {"3x3": "#0ea5e9", "5x5": "#f59e0b"}
 RUN_COLOURS = ["#4f46e5", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#be185d"]
 
 
+TOOLBAR_MARGIN = 32  # px above a figure whose toolbar is shown, so it covers nothing
+
 def _box(fig, x0, x1, y0, y1, text, fill, line="#1f2333", font_size=13, hover=None):
     fig.add_shape(
         type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=fill, line=dict(color=line, width=1.5), layer="below"
@@ -452,6 +454,7 @@ def tile_grid(
     selected: int | None = None,
     width: int = 600,
     tile_px: int | None = None,
+    toolbar: bool = True,
 ):
     """A grid of tiles (an RGB picture made by overlay.grid) that can be clicked: one invisible point per
     tile carries the hover text and the selection (plotly cannot select pixels of an image). ``width``:
@@ -486,9 +489,10 @@ def tile_grid(
             line=dict(color=ACCENT, width=3),
         )
     drawn = height * tile_px / (cell_h - gap) if tile_px else min(720, max(120, height * width / picture.shape[1]))
+    top = TOOLBAR_MARGIN if toolbar else 0  # room above the tiles for the chart's toolbar, which covered some
     fig.update_layout(
-        height=int(round(drawn)),
-        margin=dict(l=0, r=0, t=0, b=0),
+        height=int(round(drawn)) + top,
+        margin=dict(l=0, r=0, t=top, b=0),
         xaxis=dict(visible=False, range=[-0.5, width - 0.5], constrain="domain"),
         yaxis=dict(visible=False, range=[height - 0.5, -0.5], scaleanchor="x", constrain="domain"),
         dragmode=False,

@@ -132,6 +132,7 @@ def where_picker(pixels: np.ndarray, key: str) -> None:
         ["the network looks here"] * qz.CELLS**2,
         None if chosen is None else chosen[0] * qz.CELLS + chosen[1],
         width=28 * SCALE,
+        toolbar=False,  # an input: its toolbar is hidden
     )
 
     def remember() -> None:
