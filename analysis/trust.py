@@ -17,7 +17,7 @@ Blank maps are left out of the curve statistics and reported as the blank rate.
 from __future__ import annotations
 
 from analysis import markup
-from explain.faithfulness import TESTS
+from explain.faithfulness import TESTS, auc
 from runfolder.artefacts import ScorecardError  # noqa: F401  (the pages catch it by this name)
 
 RULE = {
@@ -239,3 +239,28 @@ telling you about the image, or about the network's wiring.
 **Blank maps.** Plain Grad-CAM keeps only locations with net positive evidence; when there are none, its map is
 empty. Blank maps are left out of the averages and counted separately.
 """
+
+
+# --------------------------------------------------------------------------- the deletion and insertion charts in words
+
+
+def curves_alt(test: str, method_label: str) -> str:
+    removed = "removed" if test == "deletion" else "restored"
+    return (
+        f"Line chart of the {test} test: the class's probability as pixels are {removed} in the order of the "
+        f"{method_label} map and in the orders of the controls"
+    )
+
+
+def curve_areas(map_curve, controls: dict, method_label: str, labels: dict) -> dict[str, float]:
+    """The area under the map's curve and under each control's (explain.faithfulness.auc)."""
+    return {method_label: auc(map_curve), **{labels.get(name, name): auc(c) for name, c in controls.items()}}
+
+
+def curves_summary(test: str, map_curve, controls: dict, method_label: str, labels: dict) -> str:
+    """The chart's main fact: each curve's area, and which order is best (deletion: smallest area)."""
+    areas = curve_areas(map_curve, controls, method_label, labels)
+    best = (min if test == "deletion" else max)(areas, key=areas.get)
+    better = "smaller" if test == "deletion" else "larger"
+    listed = "; ".join(f"{name} {value:.3f}" for name, value in areas.items())
+    return f"Area under each {test} curve ({better} is better): {listed}. Best: {best}."

@@ -37,8 +37,10 @@ def _flag(reader: QueryReader, name: str) -> bool | None:
 
 def _adopt(name: str, key: str, reader: QueryReader) -> bool | None:
     """Take the URL's ``name`` (0/1) into the session when the URL brings a new value; that value."""
+    from dashboard.ui import LINK_SEEN
+
     raw = st.query_params.get(name)
-    seen = f"_link_{name}"
+    seen = LINK_SEEN.format(name)
     if raw is None or raw == st.session_state.get(seen):
         return None
     st.session_state[seen] = raw
@@ -54,7 +56,9 @@ def _write_url(name: str, on: bool) -> None:
         st.query_params[name] = "1"
     elif not on and name in st.query_params:
         del st.query_params[name]
-    st.session_state[f"_link_{name}"] = "1" if on else None
+    from dashboard.ui import LINK_SEEN
+
+    st.session_state[LINK_SEEN.format(name)] = "1" if on else None
 
 
 def query(**extra) -> dict[str, str]:

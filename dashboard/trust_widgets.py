@@ -40,9 +40,11 @@ def per_image_test(verdict, method_label: str, class_name: str) -> None:
         with column:
             display.chart(
                 figure,
-                curves_alt(test, method_label),
+                trust.curves_alt(test, method_label),
                 f"{method_label} {test} on this image",
-                curves_summary(test, getattr(verdict.map_curves, test)[0], controls, method_label, fa.CONTROL_LABELS),
+                trust.curves_summary(
+                    test, getattr(verdict.map_curves, test)[0], controls, method_label, fa.CONTROL_LABELS
+                ),
                 width="stretch",
                 key=f"image_{test}",
             )
@@ -55,27 +57,3 @@ def verdict_markdown(verdict, method_label: str) -> str:
 
     lines = "\n".join(f"- {fa.test_sentence(verdict, test)}" for test in fa.TESTS)
     return f"On this image, in the order of the {method_label} map:\n\n{lines}\n\n{fa.summary_sentence(verdict)}"
-
-
-def curves_alt(test: str, method_label: str) -> str:
-    removed = "removed" if test == "deletion" else "restored"
-    return (
-        f"Line chart of the {test} test: the class's probability as pixels are {removed} in the order of the "
-        f"{method_label} map and in the orders of the controls"
-    )
-
-
-def curve_areas(map_curve, controls: dict, method_label: str, labels: dict) -> dict[str, float]:
-    """The area under the map's curve and under each control's (explain.faithfulness.auc)."""
-    from explain.faithfulness import auc
-
-    return {method_label: auc(map_curve), **{labels.get(name, name): auc(c) for name, c in controls.items()}}
-
-
-def curves_summary(test: str, map_curve, controls: dict, method_label: str, labels: dict) -> str:
-    """The chart's main fact: each curve's area, and which order is best (deletion: smallest area)."""
-    areas = curve_areas(map_curve, controls, method_label, labels)
-    best = (min if test == "deletion" else max)(areas, key=areas.get)
-    better = "smaller" if test == "deletion" else "larger"
-    listed = "; ".join(f"{name} {value:.3f}" for name, value in areas.items())
-    return f"Area under each {test} curve ({better} is better): {listed}. Best: {best}."

@@ -354,10 +354,10 @@ def page_link(label: str, text: str, icon: str | None = None, query: str = "") -
     plain link."""
     from streamlit.errors import StreamlitPageNotFoundError
 
+    from analysis.share import parse_query
+
     try:
-        st.page_link(
-            page_file(label), label=text, icon=icon, query_params=dict(q.split("=", 1) for q in query.split("&") if q)
-        )
+        st.page_link(page_file(label), label=text, icon=icon, query_params=parse_query(query))
     except StreamlitPageNotFoundError:
         url = "./" if label == "Home" else PAGE_URLS[label]
         st.markdown(f"[{text}]({url}{'?' + query if query else ''})")
@@ -380,12 +380,6 @@ def absolute_url(label: str, query: dict | None = None) -> str:
 
     root = share.app_root(st.context.url or "", [path.removeprefix("./") for path in PAGE_URLS.values()] + ["start"])
     return share.page_url(root, "" if label == "Home" else PAGE_URLS[label].removeprefix("./"), query)
-
-
-def explain_link(index: int, target: str | None = None) -> str:
-    """Relative URL of the Saliency page for one test image."""
-    query = f"index={int(index)}" + (f"&target={target}" if target else "")
-    return f"{PAGE_URLS['Saliency']}?{query}"
 
 
 def image_gallery(

@@ -245,3 +245,26 @@ def test_homes_teacher_kit_offers_the_tour_link_and_its_qr_code(isolated_runs):
     qr = [i for i in _figures(at)[0] if "Scan to follow the tour" in i.caption]
     assert qr and qr[0].alt.startswith("QR code of the tour link")
     assert "1. **Home**: meet the network" in _markdown(at)
+
+
+def test_the_curve_charts_are_summarised_from_their_areas():
+    import pandas as pd
+
+    from analysis import trust
+
+    steps = 21
+    controls = {"random": np.full((steps,), 0.5), "garment": np.full((steps,), 0.3)}
+    labels = {"random": "a random order", "garment": "garment first"}
+    deletion = trust.curves_summary("deletion", np.full((steps,), 0.2), controls, "Grad-CAM", labels)
+    assert deletion == (
+        "Area under each deletion curve (smaller is better): Grad-CAM 0.200; a random order 0.500; "
+        "garment first 0.300. Best: Grad-CAM."
+    )
+    insertion = trust.curves_summary("insertion", np.full((steps,), 0.2), controls, "Grad-CAM", labels)
+    assert insertion.endswith("Best: a random order.")
+    frame = pd.DataFrame({"Occlusion": [0.9, 0.4, None]}, index=["output layer", "+ dense layer", "+ stem"])
+    assert trust.cascade_summary(frame, "Occlusion") == (
+        "Occlusion: its maps correlate 0.90 with the trained model's once the output layer is random, and 0.40 "
+        "with the whole network random (near 0: the map depends on what the model learned)."
+    )
+    assert "no randomisation test" in trust.cascade_summary(frame, "Grad-CAM")

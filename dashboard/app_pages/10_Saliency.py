@@ -206,7 +206,7 @@ def explanation_report() -> str:
     from explain import faithfulness as fa
 
     areas = {
-        test: trust_widgets.curve_areas(
+        test: trust.curve_areas(
             getattr(verdict.map_curves, test)[0],
             {name: getattr(curves, test).mean(axis=0) for name, curves in verdict.control_curves.items()},
             label,

@@ -76,9 +76,9 @@ for column, test in zip((left, right), TESTS):
         )
         display.chart(
             figure,
-            trust_widgets.curves_alt(test, entry["label"]),
+            trust.curves_alt(test, entry["label"]),
             f"{entry['label']} {test} curves",
-            trust_widgets.curves_summary(
+            trust.curves_summary(
                 test,
                 entry["curves"][test],
                 {name: controls[name]["curves"][test] for name in controls},
