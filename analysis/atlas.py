@@ -84,6 +84,24 @@ class Atlas:
         """The classes with the highest mean activation, strongest first."""
         return [int(k) for k in np.argsort(-self.arrays["class_mean"][row], kind="stable")[:count]]
 
+    def channel(self, layer: str, row: int) -> int:
+        """The channel number of ``row`` within ``layer`` (the inverse of ``row``)."""
+        return row - self.rows(layer).start
+
+    def layer_summary(self, layer: str, class_names) -> str:
+        """The layer's channels in words: how many are dead, and the classes they most often prefer."""
+        rows = range(self.rows(layer).start, self.rows(layer).stop)
+        alive = [row for row in rows if not self.dead(row)]
+        favourites = np.bincount([self.favourite_classes(row, 1)[0] for row in alive], minlength=len(class_names))
+        top = np.argsort(-favourites, kind="stable")[:2]
+        said = f"{len(rows)} channels, {len(rows) - len(alive)} dead (never active on the test images)."
+        if alive:
+            said += (
+                f" Most often a channel fires most for {class_names[top[0]]} ({favourites[top[0]]} channels), "
+                f"then {class_names[top[1]]} ({favourites[top[1]]})."
+            )
+        return said
+
 
 def read(folder: Path, architecture: list[dict], images: int, model_sha256: str) -> Atlas:
     """The run's atlas, validated against the run (runfolder.artefacts); AtlasError if missing, unreadable

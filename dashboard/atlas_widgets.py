@@ -88,28 +88,13 @@ def channel_grid(atlas: Atlas, folder: str, stamp, layer: str, kind: str, split:
         f"Grid of the {count} channel tiles of {layer_label(layer)} ({TILE_KINDS[kind].lower()} per channel), "
         f"channel {selected} outlined; choose a tile to open its channel",
         title,
-        grid_summary(atlas, layer),
+        atlas.layer_summary(layer, CLASS_NAMES),
         width="stretch",
         on_select=choose,
         selection_mode="points",
         key=key,
     )
     display.download_png(lambda: picture, title, "Save the tiles (PNG)", key=f"png_{key}")
-
-
-def grid_summary(atlas: Atlas, layer: str) -> str:
-    """The layer's channels in words: how many are dead, and the classes they most often prefer."""
-    rows = range(atlas.rows(layer).start, atlas.rows(layer).stop)
-    alive = [row for row in rows if not atlas.dead(row)]
-    favourites = np.bincount([atlas.favourite_classes(row, 1)[0] for row in alive], minlength=len(CLASS_NAMES))
-    top = np.argsort(-favourites, kind="stable")[:2]
-    dead = len(rows) - len(alive)
-    return f"{len(rows)} channels, {dead} dead (never active on the test images). " + (
-        f"Most often a channel fires most for {CLASS_NAMES[top[0]]} ({favourites[top[0]]} channels), "
-        f"then {CLASS_NAMES[top[1]]} ({favourites[top[1]]})."
-        if alive
-        else ""
-    )
 
 
 def top_images(atlas: Atlas, layer: str, row: int, split: Split) -> None:
@@ -128,7 +113,7 @@ def top_images(atlas: Atlas, layer: str, row: int, split: Split) -> None:
         + ", ".join(classes),
         width=3 * 28 * TOP_SCALE + 8,
     )
-    display.download_png(lambda: picture, f"{layer} channel {atlas_channel(atlas, layer, row)} top images")
+    display.download_png(lambda: picture, f"{layer} channel {atlas.channel(layer, row)} top images")
     # Page links keep this browser session (a Markdown link opened a new tab and a new session).
     cells = st.columns(3)
     for rank, index in enumerate(atlas["top_index"][row]):
@@ -138,10 +123,6 @@ def top_images(atlas: Atlas, layer: str, row: int, split: Split) -> None:
                 f"{rank + 1}. #{int(index)} {classes[rank]} · {atlas['top_value'][row, rank]:.3f}",
                 query=f"index={int(index)}",
             )
-
-
-def atlas_channel(atlas: Atlas, layer: str, row: int) -> int:
-    return row - atlas.rows(layer).start
 
 
 def detail(atlas: Atlas, layer: str, channel: int, split: Split | None) -> None:

@@ -371,3 +371,16 @@ def test_a_second_analysis_of_the_same_folder_is_refused(tmp_path, command):
         )
     assert done.returncode == 2 and "another process is writing" in done.stderr
     assert not (folder / runs.ATLAS_PARTIAL_FILE).exists() and not (folder / runs.SCORECARD_PARTIAL_FILE).exists()
+
+
+def test_a_layers_summary_counts_its_dead_channels_and_favourite_classes():
+    atlas = shipped_atlas()
+    for layer in ("stem_conv", "block4_5x5"):
+        rows = range(atlas.rows(layer).start, atlas.rows(layer).stop)
+        dead = sum(float(atlas["best_mean"][r]) <= 0 for r in rows)
+        alive = [r for r in rows if not atlas.dead(r)]
+        counts = np.bincount([int(np.argmax(atlas["class_mean"][r])) for r in alive], minlength=10)
+        text = atlas.layer_summary(layer, CLASS_NAMES)
+        assert text.startswith(f"{len(rows)} channels, {dead} dead")
+        assert f"fires most for {CLASS_NAMES[int(np.argmax(counts))]} ({counts.max()} channels)" in text
+        assert atlas.channel(layer, atlas.row(layer, 5)) == 5
