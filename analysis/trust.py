@@ -1,23 +1,29 @@
 """Verdicts on saliency maps from a run's faithfulness scorecard (``faithfulness.json``).
 
 ``explain.scorecard`` measures; this module judges, by one stated rule, and is what the pages
-read (TensorFlow-free). A method at a layer **passes** when all three hold:
+read (TensorFlow-free). Version 2 of the scorecard (RULE_V2): a method at a layer **passes** when
 
-1. **Faithful**: on more than half of the sampled images its map beats the *garment* control
-   (the garment's pixels in random order) in deletion *and*, separately, in insertion. Beating a
-   random order is not enough: half of every Fashion-MNIST image is black background, so any map
-   that sits on the garment beats random.
-2. **About the model**: once the head is random (output and dense layers re-initialised), its
-   maps correlate with the trained model's at a mean Spearman rank correlation below 0.5.
+1. **Faithful, under every fill**: its advantage over the *garment* control (the garment's pixels in random
+   order, 3 orders per image) is clear, meaning the 95% bootstrap interval of the paired difference in area
+   under the curve lies above zero, in deletion with each of the three fills (black, a blur of the image,
+   ROAD's noisy linear imputation) *and* in insertion. Beating a random order is not enough: half of every
+   Fashion-MNIST image is black background, so any map that sits on the garment beats random; and a method
+   tends to win the test that removes pixels the way it does itself (black-patch occlusion under black
+   deletion), which is why every fill must agree.
+2. **About the model, on every draw**: once the head is random (output and dense layers re-initialised), its
+   maps correlate with the trained model's below 0.5 (mean Spearman over the garment's pixels, where two
+   maps cannot agree for free on black background) on each of the independent draws of the random weights.
 3. **Usable**: its map is blank (nothing to rank) on at most 10% of images.
 
-Blank maps are left out of the curve statistics and reported as the blank rate.
+Where a method holds in some tests only, the verdict says where ("holds in deletion with black and blur
+fills and in insertion, not with ROAD"). Version 1 files (one fill, win shares, one draw) are judged by
+RULE, their own rule, and labelled as such. Blank maps are left out of the curve statistics.
 """
 
 from __future__ import annotations
 
 from analysis import markup
-from explain.faithfulness import TESTS, auc
+from explain.faithfulness import RULE_TESTS, TESTS, auc
 from runfolder.artefacts import ScorecardError  # noqa: F401  (the pages catch it by this name)
 
 RULE = {
@@ -31,8 +37,31 @@ RULE_TEXT = (
     "deletion and, separately, in insertion; (2) once the output and dense layers are randomised, its maps "
     "correlate with the trained model's below 0.5 (mean Spearman); and (3) it is blank on at most 10% of images."
 )
+RULE_V2 = {
+    "control": "garment",
+    "tests": list(RULE_TESTS),  # deletion with every fill, and insertion
+    "confidence": 0.95,  # the bootstrap interval of the paired AUC difference must lie above zero
+    "max_correlation_head_random": 0.5,  # over the garment's pixels, on every draw of the random weights
+    "head_random_stage": "dense",
+    "correlation_pixels": "garment",
+    "max_blank_rate": 0.10,
+}
+RULE_V2_TEXT = (
+    "A method passes when (1) it beats the garment-pixels control clearly (the 95% confidence interval of the "
+    "paired difference in area under the curve lies above zero) in deletion with every fill (black, a blur of "
+    "the image, ROAD's imputation) and in insertion; (2) once the output and dense layers are randomised, its "
+    "maps correlate with the trained model's below 0.5 over the garment's pixels on every draw of the random "
+    "weights; and (3) it is blank on at most 10% of images."
+)
+RULE_TEST_PHRASES = {
+    "deletion_black": "deletion with a black fill",
+    "deletion_blur": "deletion with a blur fill",
+    "deletion_road": "deletion with ROAD's fill",
+    "insertion_blur": "insertion",
+}
 VERDICTS = {
     "passes": "passes",
+    "partial": "holds in part",
     "blank": "often blank",
     "not-faithful": "no better than the garment",
     "not-model": "ignores the model's weights",
@@ -44,8 +73,88 @@ def key(method: str, layer: str) -> str:
     return f"{method}@{layer}"
 
 
+def is_version_2(entry: dict) -> bool:
+    return "holds" in entry
+
+
+def held_tests(entry: dict) -> list[str]:
+    """The rule's tests in which a version-2 entry beats the garment control clearly."""
+    return [t for t in RULE_TESTS if entry["holds"].get(t)]
+
+
+def head_correlations(entry: dict) -> list[float]:
+    """A version-2 entry's garment-pixel correlation with the head-random model, one per draw."""
+    values = entry["randomisation_draws"][RULE_V2["head_random_stage"]][RULE_V2["correlation_pixels"]]
+    return [v for v in values if v is not None]
+
+
+def _listed(words: list[str], joiner: str = "and") -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {joiner} " + words[-1]
+
+
+def where_sentence(entry: dict) -> str:
+    """Where a version-2 entry beats the garment control clearly, and where it does clearly worse: 'Holds in
+    deletion with a blur fill and insertion; not in deletion with ROAD's fill; clearly worse than the garment
+    order in deletion with a black fill.'"""
+    held = held_tests(entry)
+    if len(held) == len(RULE_TESTS):
+        return "Holds in every test: deletion with each fill, and insertion."
+
+    def worse(t):
+        ci = entry["tests"][t]["against"]["garment"]["ci"]
+        return ci is not None and ci[1] < 0
+
+    unclear = [RULE_TEST_PHRASES[t] for t in RULE_TESTS if t not in held and not worse(t)]
+    lost = [RULE_TEST_PHRASES[t] for t in RULE_TESTS if worse(t)]
+    parts = [f"Holds in {_listed([RULE_TEST_PHRASES[t] for t in held])}" if held else "Holds in no test"]
+    if unclear:
+        parts.append(f"not in {_listed(unclear, 'or')}" if held else f"no clear difference in {_listed(unclear)}")
+    if lost:
+        parts.append(f"clearly worse than the garment order in {_listed(lost)}")
+    return "; ".join(parts) + "."
+
+
 def judge(entry: dict) -> tuple[str, str]:
-    """(verdict key, one sentence) for one method at one layer, by RULE."""
+    """(verdict key, one sentence) for one method at one layer: by RULE_V2 for a version-2 entry, by its
+    own rule (RULE) for one from a version-1 file."""
+    return _judge_v2(entry) if is_version_2(entry) else _judge_v1(entry)
+
+
+def _judge_v2(entry: dict) -> tuple[str, str]:
+    if entry["blank_rate"] > RULE_V2["max_blank_rate"]:
+        return "blank", f"Blank on {entry['blank_rate']:.0%} of images: too often there is nothing to show."
+    held = held_tests(entry)
+    correlations = head_correlations(entry)
+    limit = RULE_V2["max_correlation_head_random"]
+    about_model = bool(correlations) and max(correlations) < limit
+    if not correlations:
+        follows = "its maps could not be compared with a randomised model's (always blank)"
+    else:
+        low, high = min(correlations), max(correlations)
+        spread = f"{high:.2f}" if len(correlations) == 1 else f"{low:.2f} to {high:.2f} over {len(correlations)} draws"
+        if about_model:
+            follows = f"its maps change once the head is random (correlation {spread})"
+        elif low < limit:
+            follows = f"whether its maps change once the head is random depends on the draw (correlation {spread})"
+        else:
+            follows = f"its maps stay similar once the head is random (correlation {spread})"
+    where = where_sentence(entry)
+    if len(held) == len(RULE_TESTS) and about_model:
+        return "passes", f"Beats the garment control clearly in every test, and {follows}."
+    if held and about_model:
+        return "partial", f"{where} {follows[0].upper()}{follows[1:]}."
+    if not held and about_model:
+        return "not-faithful", (
+            f"{follows[0].upper()}{follows[1:]}, but it never beats the garment control clearly: "
+            "it may just be tracing the garment."
+        )
+    if held:
+        return "not-model", f"{where} But {follows}: it depends on the image more than on what the model learned."
+    return "neither", f"It never beats the garment control clearly, and {follows}."
+
+
+def _judge_v1(entry: dict) -> tuple[str, str]:
+    """(verdict key, one sentence) by RULE, the version-1 rule."""
     share = RULE["min_share_beating_garment"]
     faithful = all((entry["beats"][test]["garment"] or 0) > share for test in TESTS)
     correlation = entry["randomisation"].get(RULE["head_random_stage"])
@@ -78,21 +187,34 @@ def judge(entry: dict) -> tuple[str, str]:
 
 
 def _strength(entry: dict) -> float:
-    """How clearly a map beats the garment control: the worse of its two tests."""
+    """How clearly a map beats the garment control in its worst test: version 2, the lowest lower bound of the
+    confidence intervals over the rule's tests; version 1, the lowest win share."""
+    if is_version_2(entry):
+        bounds = [(entry["tests"][t]["against"]["garment"]["ci"] or [float("-inf")])[0] for t in RULE_TESTS]
+        return min(bounds)
     return min(entry["beats"][test]["garment"] or 0.0 for test in TESTS)
 
 
+def _about_model(entry: dict) -> bool:
+    if is_version_2(entry):
+        correlations = head_correlations(entry)
+        return bool(correlations) and max(correlations) < RULE_V2["max_correlation_head_random"]
+    correlation = entry["randomisation"].get(RULE["head_random_stage"])
+    return correlation is not None and correlation < RULE["max_correlation_head_random"]
+
+
 def choose_default(entries: dict) -> str:
-    """The key of the run's default map: the passing entry that beats the garment control most clearly;
-    if none passes, the least blank, most model-sensitive, most faithful one (the page then says so)."""
+    """The key of the run's default map: the passing entry that beats the garment control most clearly
+    (in its worst test); if none passes, the usable, model-sensitive entry that holds in the most tests,
+    then most clearly (the page then says that nothing passes)."""
     passing = [k for k, e in entries.items() if e["passes"]]
     if passing:
         return max(passing, key=lambda k: _strength(entries[k]))
 
     def fallback(k):
         e = entries[k]
-        correlation = e["randomisation"].get(RULE["head_random_stage"])
-        return (e["blank_rate"] <= RULE["max_blank_rate"], correlation is not None and correlation < 0.5, _strength(e))
+        held = len(held_tests(e)) if is_version_2(e) else 0
+        return (e["blank_rate"] <= RULE["max_blank_rate"], _about_model(e), held, _strength(e))
 
     return max(entries, key=fallback)
 
@@ -102,6 +224,7 @@ def choose_default(entries: dict) -> str:
 # Short, and in glyphs every font has (emoji render as empty boxes where no emoji font is installed).
 BADGES = {
     "passes": "✓ passes",
+    "partial": "◐ holds in part",
     "blank": "○ often blank",
     "not-faithful": "⚠ traces garment",
     "not-model": "⚠ ignores weights",
@@ -109,6 +232,7 @@ BADGES = {
 }
 BADGE_MEANINGS = {
     "passes": "passes all three parts of the rule",
+    "partial": "follows the model and beats the garment control clearly in some tests, not all",
     "blank": "blank on more than 10% of images",
     "not-faithful": "follows the model, but is no better than the garment-pixels control",
     "not-model": "beats the garment control, but barely changes when the model's weights are destroyed",
@@ -175,16 +299,107 @@ def verdict_list(card: dict):
     )
 
 
-def cascade_frame(card: dict, layer: str):
+def cascade_frame(card: dict, layer: str, pixels: str = "all"):
     """Spearman correlation per randomisation stage (rows) for each method at ``layer`` and each
-    pixel-level method (columns), as the randomisation chart draws it."""
+    pixel-level method (columns), as the randomisation chart draws it: over all pixels, or (version 2) over
+    the garment's pixels; a version-2 value is the mean over the draws of the random weights."""
     import pandas as pd
 
-    chosen = [e for e in card["entries"].values() if e["layer"] in (layer, "input")]
+    field = "randomisation_garment" if pixels == "garment" else "randomisation"
+    chosen = [e for e in card["entries"].values() if e["layer"] in (layer, "input") and field in e]
     return pd.DataFrame(
-        {e["method_label"]: [e["randomisation"].get(stage) for stage in card["stages"]] for e in chosen},
+        {e["method_label"]: [e[field].get(stage) for stage in card["stages"]] for e in chosen},
         index=list(card["stages"].values()),
     )
+
+
+def version(card: dict) -> int:
+    return int(card.get("version", 1))
+
+
+def rule_text(card: dict) -> str:
+    """The rule the card's verdicts follow: version 2's, or version 1's for an older file."""
+    return RULE_V2_TEXT if version(card) >= 2 else RULE_TEXT
+
+
+def tests_frame(entry: dict, control: str = "garment"):
+    """A version-2 entry against one control, one row per test: the mean paired advantage in area under the
+    curve with its 95% interval, the share of images won, the sign test's p-value, and whether it is clear."""
+    import pandas as pd
+
+    from explain.faithfulness import TESTS_V2
+
+    rows = []
+    for key, test in TESTS_V2.items():
+        paired = entry["tests"][key]["against"][control]
+        ci = paired["ci"]
+        rows.append(
+            {
+                "test": test.label,
+                "advantage": paired["difference"],
+                "95% interval": "n/a" if ci is None else f"{ci[0]:+.3f} to {ci[1]:+.3f}",
+                "images won": paired["win_share"],
+                "sign test p": paired["sign_p"],
+                "clear": "yes" if ci is not None and ci[0] > 0 else "no",
+                "in the rule": "yes" if key in RULE_TESTS else "no (shown for information)",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+_GROUP_WORDS = {  # verdict -> (one pair ..., several pairs ...)
+    "not-faithful": ("does no better", "do no better"),
+    "not-model": ("barely changes", "barely change"),
+    "neither": ("neither beats the garment order nor changes", "neither beat the garment order nor change"),
+    "blank": ("is too often blank", "are too often blank"),
+}
+_GROUP_ENDINGS = {
+    "not-faithful": " than an order that only knows where the garment is",
+    "not-model": " when the model's learned weights are destroyed (the image shows through more than the model)",
+    "neither": " with the weights",
+    "blank": "",
+}
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def student_summary(card: dict) -> str:
+    """The scorecard's answer in plain words, for a student, generated from its verdicts (Markdown; labels from
+    the file are escaped)."""
+    entries = list(card["entries"].values())
+    passing = [markup.escape(e["label"]) for e in entries if e["passes"]]
+    lines = []
+    if passing:
+        lines.append(
+            f"**On this model, these maps can be trusted**: {', '.join(passing)}. They point at pixels that matter "
+            "to the model more clearly than an order that only knows where the garment is, however the removed "
+            "pixels are filled in, and they change when the model's learned weights are destroyed."
+        )
+    else:
+        lines.append(
+            "**On this model, no map passes every test.** Read every map here as a guess to check, not as what the "
+            "model relies on. That is a finding about these methods on this network, not a fault of the page."
+        )
+    partial = [e for e in entries if e["verdict"] == "partial"]
+    if partial:
+        best = max(partial, key=lambda e: len(held_tests(e)) if is_version_2(e) else 0)
+        lines.append(
+            f"**Hold in some tests only**: {', '.join(markup.escape(e['label']) for e in partial)}. These follow the "
+            f"model but beat the garment order clearly in some tests, not all. {markup.escape(best['label'])}, for "
+            "example, " + (_lower_first(where_sentence(best)) if is_version_2(best) else "")
+        )
+    rest = []
+    for verdict in ("not-faithful", "not-model", "neither", "blank"):
+        count = sum(e["verdict"] == verdict for e in entries)
+        if count:
+            one, several = _GROUP_WORDS[verdict]
+            rest.append(f"{count} {one if count == 1 else several}{_GROUP_ENDINGS[verdict]}")
+    if rest:
+        lines.append(f"**These cannot, and why** (of {len(entries)} method-layer pairs): {'; '.join(rest)}.")
+    lines.append(f"The Saliency page opens on {markup.escape(card['default']['label'])}.")
+    return "\n\n".join(lines)
 
 
 def cascade_summary(frame, method_label: str) -> str:

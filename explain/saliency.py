@@ -131,7 +131,14 @@ def saliency_maps(
     elif method == "scorecam":
         result = explainers.scorecam(score, x, **cam_args)
     elif method == "faster-scorecam":
-        result = explainers.scorecam(score, x, max_N=FASTER_SCORECAM_MAX_N, **cam_args)
+        # One image per call: given a batch, tf-keras-vis keeps the union of every image's top channels,
+        # which is close to full Score-CAM, so a batch would not compute the map the app shows for one image.
+        result = np.concatenate(
+            [
+                explainers.scorecam(CategoricalScore([t]), x[i : i + 1], max_N=FASTER_SCORECAM_MAX_N, **cam_args)
+                for i, t in enumerate(targets)
+            ]
+        )
     elif method == "saliency":
         result = explainers.saliency(score, x, normalize_map=False)
     elif method == "occlusion":

@@ -33,7 +33,10 @@ MAX_SCORECARD_BYTES = 20_000_000  # the shipped one is about 0.4 MB
 METHODS = tuple(methods.METHODS)
 LAYERS = (*methods.CAM_LAYERS, methods.INPUT_LAYER)
 CONTROLS, TESTS = faithfulness.CONTROLS, faithfulness.TESTS
-VERDICTS = ("passes", "blank", "not-faithful", "not-model", "neither")  # analysis.trust.VERDICTS (a test checks)
+TEST_KEYS = tuple(faithfulness.TESTS_V2)  # scorecard version 2's seven tests
+PIXEL_SETS = ("all", "garment")
+# analysis.trust.VERDICTS (a test checks)
+VERDICTS = ("passes", "partial", "blank", "not-faithful", "not-model", "neither")
 STAGES = ("output", "dense", "block4", "block3", "block2", "block1", "stem")  # explain.randomisation.STAGES
 
 
@@ -87,6 +90,42 @@ class Beats(_Strict):
         return self
 
 
+class Paired(_Strict):
+    """A map against a control in one test, over the images (explain.uncertainty.paired)."""
+
+    difference: Finite | None
+    ci: Annotated[list[Finite], Field(min_length=2, max_length=2)] | None
+    win_share: Share | None
+    sign_p: Share
+    images: Annotated[int, Field(ge=0, le=TEST_IMAGES)]
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.ci is not None and self.ci[0] > self.ci[1]:
+            raise ValueError("a confidence interval's low end is above its high end")
+        return self
+
+
+class TestResult(_Strict):
+    auc: Finite | None
+    curve: Curve | None
+    against: dict[Literal[CONTROLS], Paired]  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _every_control(self):
+        if set(self.against) != set(CONTROLS):
+            raise ValueError(f"a test must compare with the controls {', '.join(CONTROLS)}")
+        return self
+
+
+class ControlTest(_Strict):
+    auc: Finite
+    curve: Curve
+
+
+V2_ENTRY_FIELDS = ("tests", "holds", "randomisation_garment", "randomisation_draws", "where")
+
+
 class Entry(_Strict):
     method: Literal[METHODS]  # type: ignore[valid-type]
     layer: Literal[LAYERS]  # type: ignore[valid-type]
@@ -100,13 +139,27 @@ class Entry(_Strict):
     randomisation: dict[Literal[STAGES], Correlation | None]  # type: ignore[valid-type]
     curves: Curves
     runner_up_correlation: Correlation | None = None
+    # version 2 only
+    tests: dict[Literal[TEST_KEYS], TestResult] | None = None  # type: ignore[valid-type]
+    holds: dict[Literal[TEST_KEYS], bool] | None = None  # type: ignore[valid-type]
+    randomisation_garment: dict[Literal[STAGES], Correlation | None] | None = None  # type: ignore[valid-type]
+    randomisation_draws: (
+        dict[
+            Literal[STAGES],
+            dict[Literal[PIXEL_SETS], Annotated[list[Correlation | None], Field(min_length=1, max_length=100)]],
+        ]  # type: ignore[valid-type]  # noqa: E501
+        | None
+    ) = None
+    noise_ceiling: dict[Literal[PIXEL_SETS], Correlation | None] | None = None  # type: ignore[valid-type]
+    where: Text | None = None
 
     @model_validator(mode="after")
     def _labels_name_the_method(self):
         # Labels are shown in charts and menus: they must be exactly what the method and layer are called.
-        if self.label != methods.method_label(self.method, self.layer) or self.method_label != methods.METHODS[
-            self.method
-        ]:
+        if (
+            self.label != methods.method_label(self.method, self.layer)
+            or self.method_label != methods.METHODS[self.method]
+        ):
             raise ValueError(f"the labels of {self.method}@{self.layer} are not its names")
         return self
 
@@ -115,6 +168,7 @@ class Control(_Strict):
     deletion_auc: Finite
     insertion_auc: Finite
     curves: Curves
+    tests: dict[Literal[TEST_KEYS], ControlTest] | None = None  # type: ignore[valid-type]  (version 2)
 
 
 class Default(_Strict):
@@ -132,6 +186,7 @@ class Sample(_Strict):
 
 
 class Scorecard(_Strict):
+    version: Literal[1, 2] = 1
     model_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     sample: Sample
     rule: dict
@@ -152,6 +207,14 @@ class Scorecard(_Strict):
             raise ValueError(f"the default {self.default.key!r} is not among the entries")
         if self.default.key != f"{self.default.method}@{self.default.layer}":
             raise ValueError("the default's key, method and layer disagree")
+        if self.version == 2:
+            for key, entry in self.entries.items():
+                missing = [f for f in V2_ENTRY_FIELDS if getattr(entry, f) is None]
+                if missing or set(entry.tests) != set(TEST_KEYS) or set(entry.holds) != set(TEST_KEYS):
+                    raise ValueError(f"entry {key!r} lacks version 2's {', '.join(missing) or 'seven tests'}")
+            for name, control in self.controls.items():
+                if control.tests is None or set(control.tests) != set(TEST_KEYS):
+                    raise ValueError(f"control {name!r} lacks version 2's seven tests")
         return self
 
 
@@ -240,9 +303,7 @@ def read_embedding(folder: Path, features: np.ndarray, features_digest: str) -> 
     path = Path(folder) / EMBEDDING_FILE
     if not path.is_file():
         raise EmbeddingError(f"This run has no feature-space map yet ({path.name} is missing).")
-    arrays = _load_checked(
-        path, {"xy": ((len(features), 2), "f"), "features_sha256": ((), "U")}, EmbeddingError
-    )
+    arrays = _load_checked(path, {"xy": ((len(features), 2), "f"), "features_sha256": ((), "U")}, EmbeddingError)
     _finite(arrays, ["xy"], path, EmbeddingError)
     if str(arrays["features_sha256"]) != features_digest:
         raise EmbeddingError(f"{path.name} was computed from other features than this run's (retrained since?).")
@@ -339,7 +400,6 @@ def _atlas_range_problem(a: dict, images: int) -> str | None:
     return None
 
 
-
 # --------------------------------------------------------------------------- default_maps.npz
 
 
@@ -382,9 +442,12 @@ def read_default_maps(folder: Path, model_sha256: str, labels: np.ndarray, predi
         problem = "its true-class maps are not those of the run's misclassified images"
     elif min(arrays["map_peak"].min(initial=0), arrays["other_peak"].min(initial=0)) < 0:
         problem = "a map's peak is negative"
-    elif arrays["curves"].min() < 0 or arrays["curves"].max() > 1.001 or arrays["aucs"].min() < 0 or arrays[
-        "aucs"
-    ].max() > 1.001:
+    elif (
+        arrays["curves"].min() < 0
+        or arrays["curves"].max() > 1.001
+        or arrays["aucs"].min() < 0
+        or arrays["aucs"].max() > 1.001
+    ):
         problem = "its curves and AUCs must be probabilities"
     if problem:
         raise DefaultMapsError(f"{path.name} is inconsistent: {problem}.")
