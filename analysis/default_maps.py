@@ -58,9 +58,7 @@ class DefaultMaps:
         """The per-image test of the predicted class's map (the only one stored), else None."""
         if int(self.arrays["targets"][index]) != target:
             return None
-        return StoredVerdict(
-            np.asarray(self.arrays["curves"][index], dtype=np.float32), self.arrays["aucs"][index]
-        )
+        return StoredVerdict(np.asarray(self.arrays["curves"][index], dtype=np.float32), self.arrays["aucs"][index])
 
 
 def _raw(levels: np.ndarray, peak) -> np.ndarray:

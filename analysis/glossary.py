@@ -42,6 +42,32 @@ TERMS = {
     "up, giving a coarse heat map at that layer's resolution.",
     "occlusion": "A saliency method: cover each part of the image with a black patch and measure how much the "
     "class probability drops.",
+    "deletion test": "Remove the pixels a map ranks highest, 5% at a time, and follow the probability of the "
+    "class. If the map shows what the model uses, the probability falls early.",
+    "insertion test": "Start from a blurred copy the model cannot read and put the pixels back in the map's order. "
+    "If the map is right, the probability comes back early.",
+    "fill": "What a removed pixel becomes in a deletion test: black (the background), a blur of the image, or "
+    "ROAD's guess from its neighbours. A verdict must hold under every fill, because a map made by blacking "
+    "pixels out tends to win the test that blacks pixels out.",
+    "ROAD": "Remove And Debias (Rong et al., 2022): a removed pixel is filled with the weighted mean of its "
+    "neighbours plus a little noise, so the hole does not itself look like a clue to the model.",
+    "area under the curve": "One number for a deletion or insertion curve: the average probability along it "
+    "(AUC). Deletion: smaller is better. Insertion: larger is better.",
+    "garment control": "A pixel order that knows only where the garment is: its pixels in random order, then the "
+    "background. Any map that lies on the garment beats a random order; the fair question is whether it beats "
+    "this one.",
+    "confidence interval": "The range the true average advantage probably lies in, given the images measured "
+    "(95%: wrong about one time in twenty). 'Clear' here means the whole range lies above zero.",
+    "bootstrap": "Measuring uncertainty by re-drawing the images measured, with replacement, thousands of times "
+    "and seeing how much the average moves.",
+    "sign test": "Counts the images a map wins and loses against a control and asks how likely so lopsided a "
+    "count would be if the two were equally good (the p-value; small means unlikely).",
+    "Spearman correlation": "How similarly two maps rank the pixels, from -1 (opposite) through 0 (unrelated) to 1 "
+    "(the same order).",
+    "randomisation check": "Replace the model's learned weights with random ones, from the top down, and compute "
+    "the map again. A map that stays the same explains the image, not what the model learned.",
+    "noise ceiling": "How much a map made with random noise (SmoothGrad) agrees with itself when the noise is drawn "
+    "again: no other comparison can be expected to agree more.",
     "feature visualisation": "A synthetic image made by gradient ascent to excite one channel as much as "
     "possible: what the channel 'wants to see', not a real garment.",
 }

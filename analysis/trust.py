@@ -472,10 +472,28 @@ def curve_areas(map_curve, controls: dict, method_label: str, labels: dict) -> d
     return {method_label: auc(map_curve), **{labels.get(name, name): auc(c) for name, c in controls.items()}}
 
 
-def curves_summary(test: str, map_curve, controls: dict, method_label: str, labels: dict) -> str:
-    """The chart's main fact: each curve's area, and which order is best (deletion: smallest area)."""
+def curves_summary(
+    test: str, map_curve, controls: dict, method_label: str, labels: dict, higher_is_better: bool | None = None
+) -> str:
+    """The chart's main fact: each curve's area, and which order is best (deletion: smallest area; insertion and
+    least-relevant-first deletion: largest)."""
+    higher = test != "deletion" if higher_is_better is None else higher_is_better
     areas = curve_areas(map_curve, controls, method_label, labels)
-    best = (min if test == "deletion" else max)(areas, key=areas.get)
-    better = "smaller" if test == "deletion" else "larger"
+    best = (max if higher else min)(areas, key=areas.get)
+    better = "larger" if higher else "smaller"
     listed = "; ".join(f"{name} {value:.3f}" for name, value in areas.items())
     return f"Area under each {test} curve ({better} is better): {listed}. Best: {best}."
+
+
+def draws_sentence(entry: dict) -> str:
+    """A version-2 entry's head-random correlations over the draws, in words."""
+    values = head_correlations(entry)
+    if not values:
+        return "This map was blank on the randomised models: no correlation could be measured."
+    limit = RULE_V2["max_correlation_head_random"]
+    over = sum(v >= limit for v in values)
+    said = "every draw stays below 0.5" if not over else f"{over} of {len(values)} draws reach 0.5 or more"
+    return (
+        f"{entry['label']}, head random, over the garment's pixels: {min(values):.2f} to {max(values):.2f} over "
+        f"{len(values)} draws; {said}."
+    )

@@ -14,6 +14,7 @@ RUN_COLOURS = ["#4f46e5", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2",
 
 TOOLBAR_MARGIN = 32  # px above a figure whose toolbar is shown, so it covers nothing
 
+
 def _box(fig, x0, x1, y0, y1, text, fill, line="#1f2333", font_size=13, hover=None):
     fig.add_shape(
         type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=fill, line=dict(color=line, width=1.5), layer="below"
@@ -225,13 +226,22 @@ TEST_AXES = {
 
 
 def faithfulness_chart(
-    test: str, map_curve, controls: dict, method_label: str, class_name: str, control_labels: dict
+    test: str,
+    map_curve,
+    controls: dict,
+    method_label: str,
+    class_name: str,
+    control_labels: dict,
+    title: str | None = None,
+    higher_is_better: bool | None = None,
 ) -> go.Figure:
     """One test's curves: the map's order (bold) against each model-free control, AUCs in the legend.
 
+    ``test`` is "deletion" or "insertion" (the x axis); ``title`` names a scorecard-v2 test (a fill, an order).
     ``map_curve`` and each control are probabilities at evenly spaced fractions 0..1 (None: no curve)."""
     from explain.faithfulness import auc
 
+    higher = test == "insertion" if higher_is_better is None else higher_is_better
     fig = go.Figure()
     for name, curve in controls.items():
         curve = np.asarray(curve)
@@ -256,7 +266,7 @@ def faithfulness_chart(
     fig.update_layout(
         height=330,
         margin=dict(l=10, r=10, t=30, b=10),
-        title=dict(text=f"{test.capitalize()}: {'lower' if test == 'deletion' else 'higher'} area is better", x=0),
+        title=dict(text=f"{title or test.capitalize()}: {'higher' if higher else 'lower'} area is better", x=0),
         legend=dict(orientation="h", y=-0.3),
         xaxis=dict(title=TEST_AXES[test], tickformat=".0%"),
         yaxis=dict(title=f"P({class_name})", range=[0, 1.02]),
@@ -285,8 +295,9 @@ def randomisation_chart(cascade: pd.DataFrame, highlight: str | None = None) -> 
     fig.update_layout(
         height=380,
         margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(title="re-initialised, from the top down"),
-        yaxis=dict(title="Spearman correlation with the trained model's maps", range=[-0.3, 1.05]),
+        xaxis=dict(title="re-initialised, from the top down", automargin=True),
+        # a short title: the long one was cut off at the chart's top and bottom
+        yaxis=dict(title="Spearman with the trained maps", range=[-0.3, 1.05], automargin=True),
         legend=dict(orientation="h", y=-0.3),
     )
     return fig

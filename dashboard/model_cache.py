@@ -167,7 +167,5 @@ def default_map(run, pixels, target: int, index: int | None = None):
     peak = float(saliency.max())
     badge = trust.badge(card, method, layer)
     caption = f"{method_label(method, layer)} for {CLASS_NAMES[target]}" + (f" · {badge}" if badge else "")
-    picture = overlay.overlay(
-        pixels, saliency / peak if peak > 0 else saliency, 0.5, colour_map=display.heat_colours()
-    )
+    picture = overlay.overlay(pixels, saliency / peak if peak > 0 else saliency, 0.5, colour_map=display.heat_colours())
     return picture, caption, saliency

@@ -5,9 +5,192 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import trust
+from analysis import markup, trust
+from analysis.glossary import define
 from dashboard import background, charts, display, ui
 from runfolder import runs
+
+OLD_VERSION_NOTICE = (
+    "This run's scorecard is **version 1**: one way of removing pixels (black), shares of images without "
+    "uncertainty, and one random draw for the randomisation check. Its verdicts follow version 1's rule, which "
+    "a map made by blacking pixels out can pass by that alone. Version 2 deletes under three fills, gives each "
+    "comparison a confidence interval and repeats the randomisation five times: {command} (about 90 minutes "
+    "on 2 cores; it continues where it stopped if interrupted)."
+)
+PAGE_WORDS = (
+    "deletion test",
+    "insertion test",
+    "fill",
+    "ROAD",
+    "area under the curve",
+    "garment control",
+    "confidence interval",
+    "bootstrap",
+    "sign test",
+    "Spearman correlation",
+    "randomisation check",
+    "noise ceiling",
+)
+
+
+def scorecard_command(run: runs.RunInfo) -> str:
+    """The command that computes a run's scorecard, as inline code (a shipped run is read-only to every command
+    without --rebuild-shipped)."""
+    if run.shipped:
+        return markup.code(
+            f"python -m explain.scorecard --run {run.folder.relative_to(runs.REPO_ROOT)} --rebuild-shipped", 300
+        )
+    return markup.code(f"python -m explain.scorecard --run {run.folder}", 300)
+
+
+def words_on_this_page() -> str:
+    return "\n".join(f"- **{word}**: {define(word)}" for word in PAGE_WORDS)
+
+
+def entry_in_detail(card: dict, entry: dict) -> None:
+    """A version-2 entry: where it holds, its head-random draws, the curves of a chosen fill and order against
+    the controls, and its paired advantage over a chosen control in every test, with intervals."""
+    from explain import faithfulness as fa
+
+    held = trust.held_tests(entry)
+    draws = trust.head_correlations(entry)
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(
+        "Clearly beats the garment order",
+        f"{len(held)} of {len(fa.RULE_TESTS)} tests",
+        help="Deletion with each of the three fills, and insertion. " + define("confidence interval"),
+    )
+    c2.metric(
+        "Correlation, head random",
+        "n/a" if not draws else f"{min(draws):.2f} to {max(draws):.2f}",
+        help="Spearman over the garment's pixels once the output and dense layers are random, lowest to highest "
+        "over the draws of the random weights; every draw below 0.5 passes. " + define("Spearman correlation"),
+    )
+    ceiling = (entry.get("noise_ceiling") or {}).get("garment")
+    c3.metric(
+        "Noise ceiling",
+        "n/a" if ceiling is None else f"{ceiling:.2f}",
+        help=define("noise ceiling") + " Only maps made with random noise have one.",
+    )
+    c4.metric("Blank maps", ui.percent(entry["blank_rate"]))
+    if ceiling:
+        head = draws and sum(draws) / len(draws)
+        st.caption(
+            f"{markup.escape(entry['method_label'])} agrees with itself, redrawn, at only {ceiling:.2f}: its "
+            f"head-random correlation of {head:.2f} is {head / ceiling:.0%} of that ceiling."
+        )
+
+    left, right = st.columns(2)
+    fill = (
+        left.segmented_control(
+            "Fill for deleted pixels",
+            list(fa.FILLS),
+            default="black",
+            format_func=fa.FILL_NAMES.get,
+            key="detail_fill",
+            help=define("fill"),
+        )
+        or "black"
+    )
+    least = (
+        right.segmented_control(
+            "Deletion order",
+            ["most", "least"],
+            default="most",
+            format_func={"most": "most relevant first", "least": "least relevant first"}.get,
+            key="detail_order",
+            help="Least relevant first: a faithful map keeps the class while its least relevant pixels go (a larger "
+            "area is better). It passes through the same images as insertion into the fill, read backwards.",
+        )
+        or "most"
+    ) == "least"
+    shown = [f"{'lerf' if least else 'deletion'}_{fill}", "insertion_blur"]
+    for column, test_key in zip(st.columns(2), shown):
+        test = fa.TESTS_V2[test_key]
+        map_curve = entry["tests"][test_key]["curve"]
+        controls = {name: control["tests"][test_key]["curve"] for name, control in card["controls"].items()}
+        with column:
+            display.chart(
+                charts.faithfulness_chart(
+                    test.kind,
+                    map_curve,
+                    controls,
+                    entry["label"],
+                    "predicted class",
+                    fa.CONTROL_LABELS,
+                    title=test.label.split(" (=")[0].capitalize(),
+                    higher_is_better=test.higher_is_better,
+                ),
+                trust.curves_alt(test.kind, entry["label"]),
+                f"{entry['label']} {test_key} curves",
+                trust.curves_summary(
+                    test.kind, map_curve, controls, entry["label"], fa.CONTROL_LABELS, test.higher_is_better
+                ),
+                width="stretch",
+                key=f"curves_{test_key}",
+            )
+
+    control = (
+        st.segmented_control(
+            "Compared with",
+            list(fa.CONTROLS),
+            default="garment",
+            format_func=fa.CONTROL_LABELS.get,
+            key="detail_control",
+            help=define("garment control"),
+        )
+        or "garment"
+    )
+    st.dataframe(
+        trust.tests_frame(entry, control),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "advantage": st.column_config.NumberColumn(
+                "advantage", format="%+.3f", help="Mean over the images of how much better the map's area is."
+            ),
+            "images won": st.column_config.NumberColumn("images won", format="percent"),
+            "sign test p": st.column_config.NumberColumn("sign test p", format="%.3f", help=define("sign test")),
+            "95% interval": st.column_config.TextColumn("95% interval", help=define("bootstrap")),
+        },
+    )
+    st.caption(
+        "Averages over the sampled images (blank maps left out). Advantage: the map's area under the curve minus "
+        "the control's, signed so that positive means the map did better; 'clear' when its whole 95% interval "
+        "lies above zero. The last three rows are not in the rule: they are insertion into each fill, read "
+        "backwards."
+    )
+
+
+def entry_in_detail_v1(card: dict, entry: dict) -> None:
+    """A version-1 entry: the shares of images on which it beats the garment control, one randomisation draw,
+    and its mean deletion and insertion curves against the controls."""
+    from explain.faithfulness import CONTROL_LABELS, TESTS
+
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Beats the garment control: deletion", ui.percent(entry["beats"]["deletion"]["garment"] or 0))
+    c2.metric("…and insertion", ui.percent(entry["beats"]["insertion"]["garment"] or 0))
+    head = entry["randomisation"].get(trust.RULE["head_random_stage"])
+    c3.metric("Correlation, head random", "n/a" if head is None else f"{head:.2f}", help="Below 0.5 passes.")
+    c4.metric("Blank maps", ui.percent(entry["blank_rate"]))
+    controls = card["controls"]
+    for column, test in zip(st.columns(2), TESTS):
+        curves = {name: controls[name]["curves"][test] for name in controls}
+        with column:
+            display.chart(
+                charts.faithfulness_chart(
+                    test, entry["curves"][test], curves, entry["label"], "predicted class", CONTROL_LABELS
+                ),
+                trust.curves_alt(test, entry["label"]),
+                f"{entry['label']} {test} curves",
+                trust.curves_summary(test, entry["curves"][test], curves, entry["label"], CONTROL_LABELS),
+                width="stretch",
+                key=f"curves_{test}",
+            )
+    st.caption(
+        "Averages over the sampled images (blank maps left out). The map beats a control on an image when its "
+        "deletion curve has the smaller area (insertion: the larger). Percentages above count images, not averages."
+    )
 
 
 def scorecard_or_offer(run: runs.RunInfo) -> dict:

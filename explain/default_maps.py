@@ -87,7 +87,6 @@ def compute(folder: Path) -> dict:
         chunks = range(0, len(batch), PREDICT_CHUNK)
         return np.concatenate([np.asarray(net.predict_on_batch(batch[i : i + PREDICT_CHUNK])) for i in chunks])
 
-
     def default_maps(x, targets):
         if method == "occlusion":  # its 169 copies per image go through the model in large batches
             return occlusion_maps(predict, x, targets)

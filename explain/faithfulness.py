@@ -207,7 +207,8 @@ class Test:
             return f"deletion, {fill} fill, most relevant first"
         # Deleting the least relevant pixels first, filling them with F, passes through the same images as
         # inserting the most relevant ones into F, in reverse: the same area. So this is insertion from F.
-        return f"deletion, {fill} fill, least relevant first (= insertion into the {fill})"
+        into = {"black": "a black image", "blur": "the blur", "road": "ROAD's fill"}[self.fill]
+        return f"deletion, {fill} fill, least relevant first (= insertion into {into})"
 
 
 TESTS_V2 = {
@@ -337,9 +338,9 @@ CONTROL_NAMES = {"random": "a random order", "garment": "the garment order", "ed
 TEST_VERBS = {"deletion": "falls faster than", "insertion": "recovers faster than"}
 
 
-def _listed(names: list[str]) -> str:
+def _listed(names: list[str], joiner: str = "and") -> str:
     words = [CONTROL_NAMES[n] for n in names]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {joiner} " + words[-1]
 
 
 def test_sentence(verdict, test: str) -> str:
@@ -354,7 +355,7 @@ def test_sentence(verdict, test: str) -> str:
     elif not beaten:
         said = f"{verb} none of the controls ({_listed(lost)})"
     else:
-        said = f"{verb} {_listed(beaten)}, but not {verb.split()[1]} than {_listed(lost)}"
+        said = f"{verb} {_listed(beaten)}, but not {verb.split()[1]} than {_listed(lost, 'or')}"
     return f"{test.capitalize()}: {said}."
 
 

@@ -189,7 +189,7 @@ CONTROL_AREAS = ({"random": 0.5, "garment": 0.3, "edges": 0.4}, {"random": 0.5, 
             (0.2, 0.55),
             [
                 "Deletion: falls faster than every control",
-                "Insertion: recovers faster than a random order, but not faster than the garment order and "
+                "Insertion: recovers faster than a random order, but not faster than the garment order or "
                 "the edge order",
                 "the garment order in deletion only",
             ],

@@ -9,7 +9,6 @@ import streamlit as st  # noqa: E402
 
 from analysis import markup, trust  # noqa: E402
 from dashboard import charts, display, trust_widgets, ui  # noqa: E402
-from explain.faithfulness import CONTROL_LABELS, TESTS  # noqa: E402
 
 run, _ = ui.run_page(
     "Can the maps be trusted?", ":material/verified:"
@@ -28,11 +27,16 @@ reader = ui.query_reader()
 keys = list(card["entries"])
 chosen_key = reader.choice("entry", keys, card["default"]["key"])
 ui.show_notices(reader)
+second_version = trust.version(card) >= 2
 
-st.markdown(trust.summary_sentence(card))
+if second_version:
+    st.markdown(trust.student_summary(card))
+else:
+    st.info(trust_widgets.OLD_VERSION_NOTICE.format(command=trust_widgets.scorecard_command(run)))
+    st.markdown(trust.summary_sentence(card))
 st.caption(
-    f"{trust.RULE_TEXT} Measured on {card['sample']['images']:,} test images (a fixed random sample, maps for the "
-    f"predicted class) and {card['sample']['cascade_images']} for randomisation; computed in "
+    f"{trust.rule_text(card)} Measured on {card['sample']['images']:,} test images (a fixed random sample, maps for "
+    f"the predicted class) and {card['sample']['cascade_images']} for randomisation; computed in "
     f"{card['seconds'] / 60:.0f} min."
 )
 table = trust.verdict_table(card)
@@ -43,7 +47,8 @@ display.two_versions(  # a phone gets one row per method and layer, the passing 
     ),
     lambda: st.dataframe(trust.verdict_list(card), hide_index=True, width="stretch"),
 )
-st.caption(" · ".join(f"**{trust.BADGES[k]}**: {meaning}" for k, meaning in trust.BADGE_MEANINGS.items()))
+shown = {v for e in card["entries"].values() for v in [e["verdict"]]} | {"passes"}
+st.caption(" · ".join(f"**{trust.BADGES[k]}**: {meaning}" for k, meaning in trust.BADGE_MEANINGS.items() if k in shown))
 
 st.subheader("One method up close")
 key = st.selectbox(
@@ -56,42 +61,10 @@ key = st.selectbox(
 entry = card["entries"][key]
 st.query_params["entry"] = key
 st.markdown(f"**{trust.BADGES[entry['verdict']]}.** {markup.escape(trust.reason(entry))}")
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("Beats the garment control: deletion", ui.percent(entry["beats"]["deletion"]["garment"] or 0))
-c2.metric("…and insertion", ui.percent(entry["beats"]["insertion"]["garment"] or 0))
-head = entry["randomisation"].get(trust.RULE["head_random_stage"])
-c3.metric("Correlation, head random", "n/a" if head is None else f"{head:.2f}", help="Below 0.5 passes.")
-c4.metric("Blank maps", ui.percent(entry["blank_rate"]))
-left, right = st.columns(2)
-controls = card["controls"]
-for column, test in zip((left, right), TESTS):
-    with column:
-        figure = charts.faithfulness_chart(
-            test,
-            entry["curves"][test],
-            {name: controls[name]["curves"][test] for name in controls},
-            entry["label"],
-            "predicted class",
-            CONTROL_LABELS,
-        )
-        display.chart(
-            figure,
-            trust.curves_alt(test, entry["label"]),
-            f"{entry['label']} {test} curves",
-            trust.curves_summary(
-                test,
-                entry["curves"][test],
-                {name: controls[name]["curves"][test] for name in controls},
-                entry["label"],
-                CONTROL_LABELS,
-            ),
-            width="stretch",
-            key=f"curves_{test}",
-        )
-st.caption(
-    "Averages over the sampled images (blank maps left out). The map beats a control on an image when its deletion "
-    "curve has the smaller area (insertion: the larger). Percentages above count images, not averages."
-)
+if second_version:
+    trust_widgets.entry_in_detail(card, entry)
+else:
+    trust_widgets.entry_in_detail_v1(card, entry)
 
 st.subheader("Does the map change when the model is destroyed?")
 layers = [name for name in trust.LAYER_LABELS if name != "input"]
@@ -105,7 +78,21 @@ layer = (
     )
     or "block3"
 )
-cascade = trust.cascade_frame(card, layer)
+pixels = "all"
+if second_version:
+    pixels = (
+        st.segmented_control(
+            "Pixels compared",
+            ["garment", "all"],
+            default="garment",
+            format_func={"garment": "the garment's pixels", "all": "all pixels"}.get,
+            key="cascade_pixels",
+            help="Two maps that are both zero on the black background agree there for free, which makes the "
+            "correlation over all pixels look higher than it is. The rule uses the garment's pixels.",
+        )
+        or "garment"
+    )
+cascade = trust.cascade_frame(card, layer, pixels)
 display.chart(
     charts.randomisation_chart(cascade, highlight=entry["label"]),
     f"Line chart of each method's map correlation with the trained model's map as the network is randomised "
@@ -114,6 +101,11 @@ display.chart(
     trust.cascade_summary(cascade, entry["method_label"]),
     width="stretch",
 )
+if second_version:
+    st.caption(
+        f"Each point is the mean over {card['settings']['randomisation_draws']} independent draws of the random "
+        "weights; the rule asks every draw to stay below 0.5 once the head is random. " + trust.draws_sentence(entry)
+    )
 runner_up = entry.get("runner_up_correlation")
 st.markdown(
     f"Methods at {trust.LAYER_LABELS.get(layer, layer)} and the pixel-level methods. From left to right the network is "
@@ -134,3 +126,5 @@ st.markdown(
 
 with st.expander("What these tests mean, for a student"):
     st.markdown(trust.EXPLAINER)
+with st.expander("Words on this page"):
+    st.markdown(trust_widgets.words_on_this_page())

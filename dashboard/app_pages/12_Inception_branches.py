@@ -167,8 +167,7 @@ display.chart(
     + (
         "."
         if knock == "none"
-        else f"; with both branches on it was {CLASS_NAMES[predicted]} "
-        f"({original[predicted]:.1%})."
+        else f"; with both branches on it was {CLASS_NAMES[predicted]} ({original[predicted]:.1%})."
     ),
     width="stretch",
 )
