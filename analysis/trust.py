@@ -347,6 +347,25 @@ def tests_frame(entry: dict, control: str = "garment"):
     return pd.DataFrame(rows)
 
 
+def tests_lines(entry: dict, control: str = "garment") -> list[str]:
+    """The same comparison as ``tests_frame``, one line of words per test (a narrow screen's version)."""
+    from explain.faithfulness import TESTS_V2
+
+    lines = []
+    for key, test in TESTS_V2.items():
+        paired = entry["tests"][key]["against"][control]
+        if paired["ci"] is None:
+            lines.append(f"{test.short_label}: no images to compare.")
+            continue
+        low, high = paired["ci"]
+        clear = "clear" if low > 0 else ("clearly worse" if high < 0 else "not clear")
+        lines.append(
+            f"**{test.short_label}**: {paired['difference']:+.3f} ({low:+.3f} to {high:+.3f}), "
+            f"{paired['win_share']:.0%} of images won; {clear}" + ("" if key in RULE_TESTS else " (not in the rule)")
+        )
+    return lines
+
+
 _GROUP_WORDS = {  # verdict -> (one pair ..., several pairs ...)
     "not-faithful": ("does no better", "do no better"),
     "not-model": ("barely changes", "barely change"),

@@ -98,7 +98,8 @@ def offer(analysis: Analysis, run: runs.RunInfo, problem) -> None:
         st.markdown(
             f"The shipped runs come with their {analysis.name}. Restore the file with "
             f"{markup.code(f'git checkout -- {folder}', 300)}, or compute it with "
-            f"{markup.code(f'python -m {analysis.module} --run {folder} --rebuild-shipped', 300)} ({analysis.duration})."
+            + markup.code(f"python -m {analysis.module} --run {folder} --rebuild-shipped", 300)
+            + f" ({analysis.duration})."
         )
     elif jobs.retraining_disabled(ui.secrets()):
         st.markdown("Background computation is switched off on this server.")

@@ -264,9 +264,12 @@ def faithfulness_chart(
             )
         )
     fig.update_layout(
-        height=330,
-        margin=dict(l=10, r=10, t=30, b=10),
-        title=dict(text=f"{title or test.capitalize()}: {'higher' if higher else 'lower'} area is better", x=0),
+        height=350,
+        margin=dict(l=10, r=10, t=60, b=10),
+        # two short lines: a long title ran under the chart's toolbar and was cut off at half a page's width
+        title=dict(
+            text=f"{title or test.capitalize()}<br><sub>{'higher' if higher else 'lower'} area is better</sub>", x=0
+        ),
         legend=dict(orientation="h", y=-0.3),
         xaxis=dict(title=TEST_AXES[test], tickformat=".0%"),
         yaxis=dict(title=f"P({class_name})", range=[0, 1.02]),

@@ -56,7 +56,7 @@ def entry_in_detail(card: dict, entry: dict) -> None:
     draws = trust.head_correlations(entry)
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(
-        "Clearly beats the garment order",
+        "Clear wins vs garment",
         f"{len(held)} of {len(fa.RULE_TESTS)} tests",
         help="Deletion with each of the three fills, and insertion. " + define("confidence interval"),
     )
@@ -118,7 +118,7 @@ def entry_in_detail(card: dict, entry: dict) -> None:
                     entry["label"],
                     "predicted class",
                     fa.CONTROL_LABELS,
-                    title=test.label.split(" (=")[0].capitalize(),
+                    title=test.short_label,
                     higher_is_better=test.higher_is_better,
                 ),
                 trust.curves_alt(test.kind, entry["label"]),
@@ -141,6 +141,20 @@ def entry_in_detail(card: dict, entry: dict) -> None:
         )
         or "garment"
     )
+    display.two_versions(  # a phone gets one line per test: the table's columns would sit off-screen
+        "tests_table",
+        lambda: _tests_table(entry, control),
+        lambda: st.markdown("\n".join(f"- {line}" for line in trust.tests_lines(entry, control))),
+    )
+    st.caption(
+        "Averages over the sampled images (blank maps left out). Advantage: the map's area under the curve minus "
+        "the control's, signed so that positive means the map did better; 'clear' when its whole 95% interval "
+        "lies above zero. The last three rows are not in the rule: they are insertion into each fill, read "
+        "backwards."
+    )
+
+
+def _tests_table(entry: dict, control: str) -> None:
     st.dataframe(
         trust.tests_frame(entry, control),
         hide_index=True,
@@ -153,12 +167,6 @@ def entry_in_detail(card: dict, entry: dict) -> None:
             "sign test p": st.column_config.NumberColumn("sign test p", format="%.3f", help=define("sign test")),
             "95% interval": st.column_config.TextColumn("95% interval", help=define("bootstrap")),
         },
-    )
-    st.caption(
-        "Averages over the sampled images (blank maps left out). Advantage: the map's area under the curve minus "
-        "the control's, signed so that positive means the map did better; 'clear' when its whole 95% interval "
-        "lies above zero. The last three rows are not in the rule: they are insertion into each fill, read "
-        "backwards."
     )
 
 

@@ -199,6 +199,13 @@ class Test:
         return self.kind == "insertion" or self.least_first
 
     @property
+    def short_label(self) -> str:
+        """A chart title that fits half a phone's width."""
+        if self.kind == "insertion":
+            return "Insertion · from the blur"
+        return f"{'Least relevant first' if self.least_first else 'Deletion'} · {FILL_NAMES[self.fill]} fill"
+
+    @property
     def label(self) -> str:
         if self.kind == "insertion":
             return "insertion (from the blur)"

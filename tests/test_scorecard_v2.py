@@ -289,3 +289,16 @@ def test_a_version_2_file_is_validated_and_a_version_1_file_is_still_read(monkey
     (tmp_path / "faithfulness.json").write_text(json.dumps(old))
     read = artefacts.read_scorecard(tmp_path)
     assert trust.version(read) == 1 and trust.rule_text(read) == trust.RULE_TEXT
+
+
+def test_a_phone_reads_each_test_in_words_that_match_its_interval():
+    def paired(low, high):
+        return {"difference": (low + high) / 2, "ci": [low, high], "win_share": 0.5, "sign_p": 1.0, "images": 9}
+
+    intervals = {t: (0.01, 0.05) for t in fa.TESTS_V2} | {"deletion_road": (-0.09, -0.01), "lerf_black": (-0.02, 0.03)}
+    entry = {"tests": {t: {"against": {"garment": paired(*ci)}} for t, ci in intervals.items()}}
+    lines = dict(zip(fa.TESTS_V2, trust.tests_lines(entry)))
+    assert lines["deletion_black"].endswith("; clear") and "(+0.010 to +0.050)" in lines["deletion_black"]
+    assert lines["deletion_road"].endswith("clearly worse")
+    assert lines["lerf_black"].endswith("not clear (not in the rule)")
+    assert trust.tests_frame(entry)["clear"].tolist() == ["yes", "yes", "no", "yes", "no", "yes", "yes"]
