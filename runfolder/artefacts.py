@@ -26,6 +26,7 @@ from runfolder import runs
 from runfolder.schema import NUM_CLASSES, TEST_IMAGES, pydantic_problem
 
 SCORECARD_FILE, ATLAS_FILE, EMBEDDING_FILE = runs.FAITHFULNESS_FILE, runs.ATLAS_FILE, runs.EMBEDDING_FILE
+LEARNING_FILE = runs.LEARNING_FILE
 DEFAULT_MAPS_FILE = runs.DEFAULT_MAPS_FILE
 MAX_SCORECARD_BYTES = 20_000_000  # the shipped one is about 0.4 MB
 
@@ -54,6 +55,10 @@ class AtlasError(ArtefactError):
 
 class DefaultMapsError(ArtefactError):
     """default_maps.npz is missing, unreadable or made for another model; the message says which."""
+
+
+class LearningError(ArtefactError):
+    """learning.npz is missing, unreadable, inconsistent or made for another model; the message says which."""
 
 
 class EmbeddingError(ArtefactError):
@@ -451,4 +456,72 @@ def read_default_maps(folder: Path, model_sha256: str, labels: np.ndarray, predi
         problem = "its curves and AUCs must be probabilities"
     if problem:
         raise DefaultMapsError(f"{path.name} is inconsistent: {problem}.")
+    return arrays
+
+
+# --------------------------------------------------------------------------- learning.npz
+
+MAX_FRAMES = 200
+
+
+def read_learning(folder: Path, model_sha256: str, labels: np.ndarray) -> dict:
+    """The training's story (explain.learning), checked against the run (its model file, its test images) and
+    for range; LearningError naming the problem otherwise."""
+    path = Path(folder) / LEARNING_FILE
+    if not path.is_file():
+        raise LearningError(f"This run has no training story yet ({path.name} is missing).")
+    images = len(labels)
+    arrays = _load_checked(
+        path,
+        {
+            "version": ((), "U"),
+            "model_sha256": ((), "U"),
+            "epochs": ((None,), "iu"),
+            "selected_epoch": ((), "iu"),
+            "probabilities": ((None, images, NUM_CLASSES), "f"),
+            "map_points": ((None,), "iu"),
+            "positions": ((None, None, 2), "f"),
+            "probe": ((None,), "iu"),
+            "probe_maps": ((None, None, 28, 28), "u"),
+            "probe_peaks": ((None, None), "f"),
+            "method": ((), "U"),
+            "layer": ((), "U"),
+            "seconds": ((), "f"),
+        },
+        LearningError,
+    )
+    frames = len(arrays["epochs"])
+    epochs = arrays["epochs"].astype(np.int64)
+    problems = []
+    if not 2 <= frames <= MAX_FRAMES:
+        problems.append(f"it has {frames} frames")
+    if np.any(np.diff(epochs) <= 0) or epochs.min(initial=1) < 1:
+        problems.append("its epochs are not increasing from 1")
+    if int(arrays["selected_epoch"]) not in set(epochs.tolist()):
+        problems.append("the selected epoch is not among its frames")
+    for name, first, second in (
+        ("probabilities", frames, None),
+        ("positions", frames, len(arrays["map_points"])),
+        ("probe_maps", frames, len(arrays["probe"])),
+        ("probe_peaks", frames, len(arrays["probe"])),
+    ):
+        shape = arrays[name].shape
+        if shape[0] != first or (second is not None and shape[1] != second):
+            problems.append(f"{name} has shape {shape}")
+    for name in ("map_points", "probe"):
+        values = arrays[name].astype(np.int64)
+        if values.size == 0 or values.min() < 0 or values.max() >= images or len(np.unique(values)) != values.size:
+            problems.append(f"{name} are not distinct test images")
+    if str(arrays["method"]) not in METHODS or str(arrays["layer"]) not in LAYERS:
+        problems.append("it names an unknown method or layer")
+    if problems:
+        raise LearningError(f"{path.name} is inconsistent: {'; '.join(problems)}.")
+    _finite(arrays, ["probabilities", "positions", "probe_peaks", "seconds"], path, LearningError)
+    probabilities = arrays["probabilities"]
+    if probabilities.min() < 0 or probabilities.max() > 1.001:
+        raise LearningError(f"{path.name} is inconsistent: probabilities outside [0, 1].")
+    if arrays["probe_peaks"].min() < 0:
+        raise LearningError(f"{path.name} is inconsistent: a map's peak is negative.")
+    if str(arrays["model_sha256"]) != model_sha256:
+        raise LearningError(f"{path.name} was made for another model file than this run's (retrained since?).")
     return arrays

@@ -18,6 +18,8 @@ One folder per training run::
     .train.lock        the OS file lock of the training process that writes the folder
     faithfulness.json  optional: the saliency maps' faithfulness scorecard (explain/scorecard.py)
     embedding.npz      optional: the test images' t-SNE map of the network's features (analysis/embedding.py)
+    snapshots/         the weights and test answers at the scheduled epochs (training/snapshots.py); not committed
+    learning.npz       optional: the training's story from the snapshots (explain/learning.py)
 
 A run is *complete* when status.json says so and every result file is present;
 only complete runs are offered to the pages. Every file is written atomically
@@ -64,6 +66,10 @@ SCORECARD_PROGRESS_FILE = ".faithfulness.progress.json"
 DEFAULT_MAPS_FILE = "default_maps.npz"  # the default map and per-image test of every test image (explain.default_maps)
 DEFAULT_MAPS_PARTIAL_FILE = ".default_maps.partial.npz"
 DEFAULT_MAPS_PROGRESS_FILE = ".default_maps.progress.json"
+SNAPSHOTS_DIR = "snapshots"  # weights and test answers at the scheduled epochs (training.snapshots); not committed
+LEARNING_FILE = "learning.npz"  # how answers, features and maps formed over the epochs (explain.learning)
+LEARNING_PARTIAL_FILE = ".learning.partial.npz"
+LEARNING_PROGRESS_FILE = ".learning.progress.json"
 FOLDER_LOCK = ".train.lock"  # held (an OS file lock) by the one training process writing the folder
 RESULT_FILES = (MODEL_FILE, HISTORY_FILE, METRICS_FILE, OUTPUTS_FILE, ARCHITECTURE_FILE, CARD_FILE)
 HISTORY_COLUMNS = (

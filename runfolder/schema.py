@@ -212,8 +212,16 @@ def read_outputs(folder: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
 SAFE_CLASSES = {
     "keras": {"DTypePolicy", "FloatDTypePolicy"},
     "keras.layers": {
-        "InputLayer", "Conv2D", "Activation", "ReLU", "Dropout", "Concatenate", "MaxPooling2D", "Flatten",
-        "Dense", "BatchNormalization",
+        "InputLayer",
+        "Conv2D",
+        "Activation",
+        "ReLU",
+        "Dropout",
+        "Concatenate",
+        "MaxPooling2D",
+        "Flatten",
+        "Dense",
+        "BatchNormalization",
     },
     "keras.initializers": {"GlorotUniform", "Ones", "Zeros", "HeNormal", "HeUniform", "RandomNormal"},
     "keras.regularizers": {"L2"},

@@ -50,6 +50,9 @@ APP_SCORECARD_IMAGES = 100
 SCORECARD_IMAGES_ENV = "TGN_SCORECARD_IMAGES"
 
 
+LEARNING_ENV = "TGN_LEARNING"  # "0": runs started from the app skip the training's story (learning.npz)
+
+
 def scorecard_sample() -> tuple[int, int]:
     """(images, randomisation images) for the scorecards of runs started from the app; (0, 0) for none."""
     try:
@@ -264,6 +267,8 @@ def command_for(config: TrainConfig, folder: Path, backend: str | None = None) -
     images, cascade_images = scorecard_sample()
     if images:
         args += ["--scorecard-images", images, "--scorecard-cascade-images", cascade_images]
+    if os.environ.get(LEARNING_ENV, "1") == "0":
+        args.append("--no-learning")
     return [str(a) for a in args]
 
 

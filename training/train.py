@@ -39,6 +39,7 @@ from .config import OPTIMIZERS, TrainConfig  # noqa: E402
 from .data import make_stream_start_callback  # noqa: E402
 from .device import cpu_model  # noqa: E402
 from .paths import shown_path  # noqa: E402
+from .snapshots import make_snapshot_callback  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax", "torch")  # Keras backends the CLI accepts (torch untested here)
 VALIDATION_SPLIT_SEED = 20240501  # fixed, so runs with different seeds share one validation split
@@ -124,6 +125,12 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     )
     p.add_argument(
         "--scorecard-cascade-images", type=int, default=20, help="images for the scorecard's randomisation check"
+    )
+    p.add_argument(
+        "--no-learning",
+        dest="learning",
+        action="store_false",
+        help="after training, do not build the training's story (learning.npz) from the snapshots",
     )
     p.add_argument(
         "--rebuild-shipped",
@@ -277,18 +284,20 @@ def make_recorder_class():
             self.config = config
             self.steps_per_epoch = steps_per_epoch
             self.rows = runs.read_history_rows(folder / runs.HISTORY_FILE)
-            best = runs.read_json(self.checkpoint / "best.json", default={}) or {}
-            self.best_accuracy = best.get("val_accuracy", -1.0)
-            self.best_epoch = best.get("epoch", 0)
+            self.best_accuracy, self.best_epoch = -1.0, 0
             self.resumed_from = None
             self._last_progress = 0.0
 
         def on_epoch_begin(self, epoch, logs=None):
             if self.resumed_from is None:
                 # The backup callback has set the start epoch by now; drop any history the
-                # interrupted run wrote after its last checkpoint.
+                # interrupted run wrote after its last checkpoint. The best epoch so far is read from the
+                # history kept (its weights are saved by BestWeights, which catches up if it was cut short).
                 self.resumed_from = epoch
                 self.rows = [r for r in self.rows if r["epoch"] <= epoch]
+                for row in self.rows:
+                    if row["val_accuracy"] > self.best_accuracy:
+                        self.best_accuracy, self.best_epoch = row["val_accuracy"], row["epoch"]
                 if epoch > 0:
                     print(f"Resuming from the checkpoint after epoch {epoch} of {self.config.epochs}.", flush=True)
             self.epoch_started = time.time()
@@ -314,15 +323,8 @@ def make_recorder_class():
             self.rows = [r for r in self.rows if r["epoch"] < epoch + 1] + [row]
             if row["val_accuracy"] > self.best_accuracy:
                 self.best_accuracy, self.best_epoch = row["val_accuracy"], epoch + 1
-                self._save_best()
             runs.write_history(self.folder / runs.HISTORY_FILE, self.rows)
             self._write_progress(epoch + 1, 0)
-
-        def _save_best(self):
-            save_weights_atomic(self.model, self.checkpoint / "best.weights.h5")
-            runs.write_json_atomic(
-                self.checkpoint / "best.json", {"epoch": self.best_epoch, "val_accuracy": self.best_accuracy}
-            )
 
         def _write_progress(self, epochs_done: int, batch: int):
             self._last_progress = time.time()
@@ -345,7 +347,43 @@ def make_recorder_class():
                 },
             )
 
-    return RunRecorder
+    class BestWeights(keras.callbacks.Callback):
+        """Saves the best epoch's weights (after the moving-average swap: the weights validation saw). The
+        history row comes first, then the resume checkpoint, then this: a run stopped between the checkpoint
+        and this save saves them on resume, from the checkpoint (weights and their moving average)."""
+
+        def __init__(self, recorder):
+            super().__init__()
+            self.recorder = recorder
+            self.checkpoint = recorder.checkpoint
+            self.resumed_checked = False
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if self.resumed_checked:
+                return
+            self.resumed_checked = True
+            saved = (runs.read_json(self.checkpoint / "best.json", default={}) or {}).get("epoch")
+            if epoch and self.recorder.best_epoch == epoch and saved != epoch:
+                swap = keras.callbacks.SwapEMAWeights() if self.model.optimizer.use_ema else None
+                if swap is not None:
+                    swap.set_model(self.model)
+                    swap.on_test_begin()
+                self._save()
+                if swap is not None:
+                    swap.on_test_end()
+
+        def on_epoch_end(self, epoch, logs=None):
+            if self.recorder.best_epoch == epoch + 1:
+                self._save()
+
+        def _save(self):
+            save_weights_atomic(self.model, self.checkpoint / "best.weights.h5")
+            runs.write_json_atomic(
+                self.checkpoint / "best.json",
+                {"epoch": self.recorder.best_epoch, "val_accuracy": self.recorder.best_accuracy},
+            )
+
+    return RunRecorder, BestWeights
 
 
 # --------------------------------------------------------------------------- results
@@ -528,9 +566,10 @@ def prepare_folder(folder: Path, config: TrainConfig, force: bool) -> None:
                 "options to resume, use another --out, or add --force to start over."
             )
     if force:
-        for name in (runs.CHECKPOINT_DIR,):
+        for name in (runs.CHECKPOINT_DIR, runs.SNAPSHOTS_DIR):
             shutil.rmtree(folder / name, ignore_errors=True)
         stale = (runs.FAITHFULNESS_FILE, runs.SCORECARD_PARTIAL_FILE, runs.SCORECARD_PROGRESS_FILE)
+        stale += (runs.LEARNING_FILE, runs.LEARNING_PARTIAL_FILE, runs.LEARNING_PROGRESS_FILE)
         for name in (runs.HISTORY_FILE, runs.PROGRESS_FILE, runs.STATUS_FILE) + runs.RESULT_FILES + stale:
             (folder / name).unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
@@ -566,9 +605,12 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
-    recorder = make_recorder_class()(folder, config, steps_per_epoch)
+    recorder_class, best_class = make_recorder_class()
+    recorder = recorder_class(folder, config, steps_per_epoch)
     callbacks = [
-        # The backup comes first so that it holds the raw weights, which training resumes from.
+        # The history row first: once the resume checkpoint of an epoch exists, so does its row.
+        recorder,
+        # The backup before the swap, so that it holds the raw weights, which training resumes from.
         make_backup_callback(folder / runs.CHECKPOINT_DIR / "backup"),
         # After the backup, which sets the epoch a resumed run starts at: the batches continue from it.
         make_stream_start_callback(train_batches),
@@ -576,7 +618,9 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
     if optimizer.use_ema:
         # Validation, the best-epoch checkpoint and so the shipped model use the averaged weights.
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-    callbacks.append(recorder)
+    # After the moving-average swap: the best weights and the snapshots hold the weights validation saw.
+    callbacks.append(best_class(recorder))
+    callbacks.append(make_snapshot_callback(folder, config.epochs, to_model_input(test.images)))
     print(
         f"Training Tiny GoogLeNet on {len(y_train)} images, validating on {len(y_val)}, with Keras on "
         f"{keras.backend.backend()}; run folder {shown_path(folder)}",
@@ -637,6 +681,29 @@ def score_maps(folder: Path, images: int, cascade_images: int) -> None:
         raise
     except Exception as exc:  # the model is trained and saved: do not fail the run for its scorecard
         print(f"The scorecard failed ({type(exc).__name__}: {exc}); compute it later on the trust page.", flush=True)
+
+
+def tell_story(folder: Path) -> None:
+    """The training's story (explain.learning: learning.npz) from the snapshots, after the scorecard so that its
+    maps are the run's default. Needs TensorFlow (the maps); a failure leaves the run complete without it."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None or not scores_in_process():
+        print(
+            "The training's story (learning.npz) needs TensorFlow for its maps: build it later with "
+            f"python -m explain.learning --run {shown_path(folder)} where TensorFlow is installed.",
+            flush=True,
+        )
+        return
+    from explain import learning
+
+    print("Building the training's story from the snapshots…", flush=True)
+    try:
+        learning.compute(folder)
+    except (TrainingCancelled, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # the model is trained and saved: do not fail the run for its story
+        print(f"The training's story failed ({type(exc).__name__}: {exc}); build it later.", flush=True)
 
 
 def scores_in_process() -> bool:
@@ -723,6 +790,8 @@ def _train_and_score(config: TrainConfig, args, argv) -> int:
         train(config, args.out, argv, force=args.force)
         if args.scorecard_images and scores_in_process():
             score_maps(args.out, args.scorecard_images, args.scorecard_cascade_images)
+        if args.learning:
+            tell_story(args.out)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,152 @@
+"""How the network learned, read from a run's ``learning.npz`` (``explain.learning``): answers, per-class
+accuracy, confusion, drift and the maps at each snapshot. TensorFlow-free: the "Watch it learn" page reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from runfolder.artefacts import LearningError  # noqa: F401  (the page catches it by this name)
+
+SETTLED_SHARE = 0.95  # "the answers have settled": this share of test images already gets its final answer
+MAPS_SETTLED = 0.9  # "the maps have settled": mean rank correlation with the final maps reaches this
+LEARNED_SHARE = 0.9  # a class counts as learned once its accuracy reaches this share of its final accuracy
+
+
+def answers_changed(predictions: np.ndarray) -> np.ndarray:
+    """Per frame, the share of answers that differ from the previous frame's (NaN for the first frame)."""
+    predictions = np.asarray(predictions)
+    changed = (predictions[1:] != predictions[:-1]).mean(axis=1)
+    return np.concatenate([[np.nan], changed])
+
+
+def agreement_with_final(predictions: np.ndarray, final: int = -1) -> np.ndarray:
+    """Per frame, the share of answers already equal to the final frame's."""
+    predictions = np.asarray(predictions)
+    return (predictions == predictions[final]).mean(axis=1)
+
+
+def map_correlation_with_final(maps: np.ndarray, final: int = -1) -> np.ndarray:
+    """Per frame, the mean Spearman rank correlation of each probe image's map with its final map (blank maps,
+    which have no ranking, left out; NaN where every map is blank)."""
+    from explain.faithfulness import spearman
+
+    maps = np.asarray(maps, dtype=np.float64)
+    means = []
+    for frame in maps:
+        values = [spearman(a, b) for a, b in zip(frame, maps[final])]
+        values = [v for v in values if np.isfinite(v)]
+        means.append(float(np.mean(values)) if values else float("nan"))
+    return np.array(means)
+
+
+def first_epoch_reaching(epochs, values, level: float) -> int | None:
+    """The first epoch whose value reaches ``level`` and stays there through the last frame (None if never)."""
+    values = np.asarray(values, dtype=np.float64)
+    for i, epoch in enumerate(epochs):
+        rest = values[i:]
+        rest = rest[np.isfinite(rest)]
+        if rest.size and np.all(rest >= level):
+            return int(epoch)
+    return None
+
+
+def accuracy_per_class(predictions: np.ndarray, labels: np.ndarray, classes: int = 10) -> np.ndarray:
+    """(frames, classes): the share of each class's test images answered right at each frame."""
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    right = predictions == labels[np.newaxis]
+    counts = np.bincount(labels, minlength=classes)[:classes]
+    hits = np.stack([right[:, labels == c].sum(axis=1) for c in range(classes)], axis=1)
+    return np.divide(hits, counts, out=np.full(hits.shape, np.nan), where=counts > 0)  # NaN: no such images
+
+
+def learned_at(epochs, per_class: np.ndarray, share: float = LEARNED_SHARE) -> list[int | None]:
+    """Per class, the first epoch from which its accuracy stays at ``share`` of its final accuracy or more."""
+    per_class = np.asarray(per_class)
+    return [
+        first_epoch_reaching(epochs, per_class[:, c] / max(per_class[-1, c], 1e-9), share)
+        for c in range(per_class.shape[1])
+    ]
+
+
+def confusion(predictions: np.ndarray, labels: np.ndarray, classes: int = 10) -> np.ndarray:
+    """(true, predicted) counts of one frame's answers."""
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(labels), np.asarray(predictions)), 1)
+    return matrix
+
+
+@dataclass(frozen=True)
+class Story:
+    """A run's validated learning.npz and its test labels."""
+
+    arrays: dict
+    labels: np.ndarray
+
+    @property
+    def epochs(self) -> list[int]:
+        return [int(e) for e in self.arrays["epochs"]]
+
+    @property
+    def selected_epoch(self) -> int:
+        return int(self.arrays["selected_epoch"])
+
+    @property
+    def final(self) -> int:
+        """The frame of the selected epoch: the run's model, which every other page shows."""
+        return self.epochs.index(self.selected_epoch)
+
+    def frame(self, epoch: int) -> int:
+        return self.epochs.index(int(epoch))
+
+    def predictions(self) -> np.ndarray:
+        return np.asarray(self.arrays["probabilities"], dtype=np.float32).argmax(axis=2)
+
+    def accuracy(self) -> np.ndarray:
+        return (self.predictions() == self.labels[np.newaxis]).mean(axis=1)
+
+    def accuracy_per_class(self) -> np.ndarray:
+        return accuracy_per_class(self.predictions(), self.labels)
+
+    def probe_map(self, frame: int, row: int) -> np.ndarray:
+        """The raw map of probe image ``row`` at ``frame`` (the stored uint8 times its peak)."""
+        return (
+            self.arrays["probe_maps"][frame, row].astype(np.float32)
+            / 255.0
+            * float(self.arrays["probe_peaks"][frame, row])
+        )
+
+    def drift(self) -> dict[str, np.ndarray]:
+        predictions = self.predictions()
+        return {
+            "changed": answers_changed(predictions),
+            "agreement": agreement_with_final(predictions, self.final),
+            "maps": map_correlation_with_final(self.arrays["probe_maps"], self.final),
+        }
+
+    def reading(self) -> str:
+        """The drift chart in plain words, computed from it."""
+        drift = self.drift()
+        answers = first_epoch_reaching(self.epochs, drift["agreement"], SETTLED_SHARE)
+        maps = first_epoch_reaching(self.epochs, drift["maps"], MAPS_SETTLED)
+        said = (
+            f"By epoch {answers} the answers have settled: {SETTLED_SHARE:.0%} of the test images already get the "
+            "answer the final model gives"
+            if answers is not None and answers < self.epochs[-1]
+            else f"The answers keep changing to the end: fewer than {SETTLED_SHARE:.0%} of the test images get "
+            "their final answer before the last snapshots"
+        )
+        if maps is None:
+            said += f"; the maps never settle (their correlation with the final maps stays below {MAPS_SETTLED:g})."
+        elif answers is not None and maps > answers:
+            said += (
+                f"; the maps keep changing until epoch {maps} (only then do they correlate with the final maps at "
+                f"{MAPS_SETTLED:g} or more): the network goes on changing *why* after it has settled *what*."
+            )
+        else:
+            said += (
+                f"; the maps settle by epoch {maps} (rank correlation with the final maps {MAPS_SETTLED:g} or more)."
+            )
+        return said

@@ -1,0 +1,207 @@
+"""The training's story, from the snapshots taken during training (``training.snapshots``): ``learning.npz``.
+
+    python -m explain.learning --run runs/my-run        # after training; a minute or two on 2 CPU cores
+
+Frames: every snapshot epoch, plus the selected epoch (the run's model, best on validation). For each frame:
+
+- the answers on the 10,000 test images (probabilities, float16): from the snapshot, or the run's own
+  ``test_outputs.npz`` for the selected epoch;
+- the positions in feature space of 2,000 test images (the first 200 of each class), **aligned to the final
+  map**: the run's ``embedding.npz`` (the Feature space page's t-SNE of the selected model's features) is the
+  reference, and each snapshot's features are placed into it with openTSNE's ``transform`` (Poličar et al.,
+  2019: each new point starts at the median of its nearest reference points and is optimised against the
+  fixed reference). The transform moves points by a constant offset of its own (a few units on a map 100
+  wide, measured by placing the selected model's own features), so that offset is measured once and taken
+  off every frame: a point whose features did not change stays where the final map has it;
+- the run's default map (its scorecard's pick, else the app's default) of a probe set, the first 10 test
+  images of each class, for the predicted class, as uint8 of its own peak plus the peak.
+
+Each frame is saved as it is done (``.learning.partial.npz``), so an interrupted build continues. TensorFlow is
+needed for the features and the maps; the file holds plain arrays and is read without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from runfolder import artefacts, guard, runs  # noqa: E402
+from runfolder.partial import PartialResults, write_progress  # noqa: E402
+from training import snapshots  # noqa: E402
+
+VERSION = "learning-1"
+MAP_POINTS_PER_CLASS = 200
+PROBE_PER_CLASS = 10
+TRANSFORM_ITERATIONS = 100  # openTSNE's transform: points settle well before its default of 250 (measured)
+SEED = 7
+
+
+def first_of_each_class(labels: np.ndarray, per_class: int) -> np.ndarray:
+    """The first ``per_class`` test images of each class, in index order."""
+    labels = np.asarray(labels)
+    return np.sort(np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)]))
+
+
+class AlignedMap:
+    """The final map as a fixed reference into which other features are placed (openTSNE's transform), with
+    the transform's own constant offset measured on the reference's features and taken off."""
+
+    def __init__(self, features: np.ndarray, xy: np.ndarray, seed: int = SEED):
+        from openTSNE import TSNEEmbedding
+        from openTSNE.affinity import PerplexityBasedNN
+
+        self.xy = np.asarray(xy, dtype=np.float64)
+        features = np.asarray(features, dtype=np.float32)
+        affinities = PerplexityBasedNN(features, perplexity=30, random_state=seed, n_jobs=2)
+        self.reference = TSNEEmbedding(self.xy, affinities, random_state=seed, n_jobs=2)
+        self.offset = np.zeros(2)
+        self.offset = (self.place(features) - self.xy).mean(axis=0)
+
+    def place(self, features: np.ndarray) -> np.ndarray:
+        placed = self.reference.transform(np.asarray(features, dtype=np.float32), n_iter=TRANSFORM_ITERATIONS)
+        return np.asarray(placed, dtype=np.float64) - self.offset
+
+
+def frames_of(folder: Path) -> tuple[list[int], int]:
+    """(frame epochs in order, the selected epoch): every recorded snapshot and the selected epoch."""
+    selected = int(runs.read_json(Path(folder) / runs.METRICS_FILE)["best_epoch"])
+    return sorted(set(snapshots.recorded(folder)) | {selected}), selected
+
+
+def default_map_choice(folder: Path, model_sha: str) -> tuple[str, str]:
+    from explain import methods
+
+    try:
+        card = artefacts.read_scorecard(folder, model_sha)
+    except artefacts.ScorecardError:
+        card = None
+    if card is None:
+        return methods.DEFAULT_METHOD, methods.DEFAULT_LAYER
+    return card["default"]["method"], card["default"]["layer"]
+
+
+def compute(folder: Path, map_points_per_class: int = MAP_POINTS_PER_CLASS) -> dict:
+    """Build (or continue) the run's learning.npz from its snapshots."""
+    import keras
+
+    import model as tgn
+    from analysis import embedding
+    from dataset.fashion_mnist import load_split, to_model_input
+    from explain.default_maps import quantise
+    from explain.saliency import build_explainers, saliency_maps
+
+    folder = Path(folder)
+    started = time.time()
+    epochs, selected = frames_of(folder)
+    if len(epochs) < 2:
+        raise runs.RunFolderError(
+            f"{folder} has no snapshots from training (runs trained before they were recorded have none): "
+            "train it again to record them."
+        )
+    model_sha = runs.file_sha256(folder / runs.MODEL_FILE)
+    results = runs.load_results(folder)
+    final_features = runs.load_features(folder)
+    try:
+        xy = embedding.read(folder, final_features)
+    except embedding.EmbeddingError:  # no map yet: make the Feature space page's map first (a minute or two)
+        xy = embedding.write(folder)
+    test = load_split("test")
+    labels = np.asarray(test.labels)
+    points = first_of_each_class(labels, map_points_per_class)
+    probe = first_of_each_class(labels, PROBE_PER_CLASS)
+    method, layer = default_map_choice(folder, model_sha)
+    partial = PartialResults(
+        folder / runs.LEARNING_PARTIAL_FILE,
+        f"{model_sha}|{VERSION}|{','.join(map(str, epochs))}|{map_points_per_class}|{method}@{layer}",
+    )
+    aligned = AlignedMap(final_features[points], xy[points])
+    x_points, x_probe = to_model_input(test.images[points]), to_model_input(test.images[probe])
+    net = tgn.load_model(folder / runs.MODEL_FILE)
+    progress = folder / runs.LEARNING_PROGRESS_FILE
+    for position, epoch in enumerate(epochs):
+        if f"epoch_{epoch}" in partial.arrays:
+            continue
+        write_progress(progress, "snapshots", position, len(epochs), started)
+        frame_started = time.time()
+        if epoch == selected:
+            model, probabilities = net, results.probabilities
+            positions = xy[points]
+        else:
+            model = tgn.build_tiny_googlenet()
+            model.load_weights(snapshots.weights_path(folder, epoch))
+            probabilities = snapshots.read_answers(folder, epoch)[0]
+            features = keras.Model(model.input, model.get_layer(tgn.PENULTIMATE).output).predict_on_batch(x_points)
+            positions = aligned.place(np.asarray(features))
+        predicted = np.asarray(probabilities)[probe].argmax(axis=1)
+        np.random.seed(SEED)  # SmoothGrad's noise, if that is the default
+        maps = saliency_maps(build_explainers(model), x_probe, method, predicted, layer, normalize=False)
+        levels, peaks = quantise(maps)
+        partial.add(
+            time.time() - frame_started,
+            **{
+                f"epoch_{epoch}": np.array(epoch),
+                f"probabilities_{epoch}": np.asarray(probabilities, dtype=np.float16),
+                f"positions_{epoch}": positions.astype(np.float32),
+                f"maps_{epoch}": levels,
+                f"peaks_{epoch}": peaks,
+            },
+        )
+    arrays = partial.arrays
+    snapshot_seconds = [snapshots.read_answers(folder, e)[1] for e in epochs if e in snapshots.recorded(folder)]
+    story = {
+        "version": np.array(VERSION),
+        "model_sha256": np.array(model_sha),
+        "epochs": np.array(epochs, dtype=np.int32),
+        "selected_epoch": np.array(selected, dtype=np.int32),
+        "probabilities": np.stack([arrays[f"probabilities_{e}"] for e in epochs]),
+        "map_points": points.astype(np.int32),
+        "positions": np.stack([arrays[f"positions_{e}"] for e in epochs]),
+        "probe": probe.astype(np.int32),
+        "probe_maps": np.stack([arrays[f"maps_{e}"] for e in epochs]),
+        "probe_peaks": np.stack([arrays[f"peaks_{e}"] for e in epochs]),
+        "method": np.array(method),
+        "layer": np.array(layer),
+        "alignment": np.array("openTSNE transform into the final map, its constant offset removed"),
+        "snapshot_seconds": np.array(sum(snapshot_seconds)),
+        "seconds": np.array(partial.seconds()),
+    }
+    runs.write_npz_atomic(folder / runs.LEARNING_FILE, **story)
+    (folder / runs.LEARNING_PARTIAL_FILE).unlink(missing_ok=True)
+    progress.unlink(missing_ok=True)
+    return story
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m explain.learning", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", type=Path, default=runs.SHIPPED_RUNS[runs.DEFAULT_RUN], help="run folder")
+    parser.add_argument(
+        "--map-points",
+        type=int,
+        default=MAP_POINTS_PER_CLASS,
+        help=f"test images per class on the moving map (default {MAP_POINTS_PER_CLASS})",
+    )
+    parser.add_argument("--rebuild-shipped", action="store_true", help=guard.REBUILD_HELP)
+    args = parser.parse_args(argv)
+    if not 1 <= args.map_points <= 1000:
+        parser.error("--map-points must be between 1 and 1000")
+    code, story = guard.run_analysis(
+        "explain.learning", args.run, args.rebuild_shipped, lambda: compute(args.run, args.map_points)
+    )
+    if code:
+        return code
+    print(
+        f"Wrote {args.run / runs.LEARNING_FILE}: {len(story['epochs'])} frames, in {float(story['seconds']):.0f} s.",
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
