@@ -150,3 +150,92 @@ class Story:
                 f"; the maps settle by epoch {maps} (rank correlation with the final maps {MAPS_SETTLED:g} or more)."
             )
         return said
+
+
+# --------------------------------------------------------------------------- the page's charts in words
+
+
+def drift_summary(epochs, drift: dict) -> str:
+    """The drift chart's main facts: the largest change and the last snapshot's agreement and map correlation."""
+    changed = np.asarray(drift["changed"], dtype=np.float64)
+    parts = []
+    if np.isfinite(changed).any():
+        biggest = int(np.nanargmax(changed))
+        parts.append(
+            f"The most answers changed between epochs {epochs[biggest - 1]} and {epochs[biggest]} "
+            f"({changed[biggest]:.0%})."
+        )
+    maps = np.asarray(drift["maps"], dtype=np.float64)
+    if np.isfinite(maps[0]):
+        parts.append(f"At epoch {epochs[0]} the maps correlate {maps[0]:.2f} with the final maps.")
+    return " ".join(parts) or "Only one snapshot: nothing to compare."
+
+
+def learned_first_sentence(epochs, per_class: np.ndarray, class_names) -> str:
+    """Which classes reach 90% of their final accuracy first, and which last."""
+    learned = learned_at(epochs, per_class)
+    known = [(e, c) for c, e in enumerate(learned) if e is not None]
+    if not known:
+        return "No class settles near its final accuracy before the end."
+    first = min(e for e, _ in known)
+    last = max(e for e, _ in known)
+    firsts = [class_names[c] for e, c in known if e == first]
+    lasts = [class_names[c] for e, c in known if e == last]
+    if first == last:
+        return f"Every class reaches {LEARNED_SHARE:.0%} of its final accuracy by epoch {first}."
+    return (
+        f"Learned first (at {LEARNED_SHARE:.0%} of their final accuracy by epoch {first}): {', '.join(firsts)}. "
+        f"Learned last (epoch {last}): {', '.join(lasts)}."
+    )
+
+
+def confusion_sentence(predictions: np.ndarray, labels: np.ndarray, class_names) -> str:
+    """The confusion matrix's main fact: the most common mistake."""
+    matrix = confusion(predictions, labels, len(class_names))
+    off = matrix.copy()
+    np.fill_diagonal(off, 0)
+    true, answer = np.unravel_index(int(off.argmax()), off.shape)
+    if off[true, answer] == 0:
+        return "No mistakes."
+    return (
+        f"{np.trace(matrix) / matrix.sum():.1%} right. The most common mistake: {off[true, answer]:,} "
+        f"{class_names[true]} images answered {class_names[answer]}."
+    )
+
+
+def image_sentence(epochs, probabilities: np.ndarray, label: int, class_names) -> str:
+    """One image's answers through training in words: when it was first right and whether it stayed right."""
+    answers = np.asarray(probabilities).argmax(axis=1)
+    right = answers == label
+    if not right.any():
+        return f"It is never answered {class_names[label]} at these snapshots."
+    settled = first_epoch_reaching(epochs, right.astype(float), 1.0)
+    first = epochs[int(np.argmax(right))]
+    if settled == first:
+        return (
+            f"Answered right from epoch {first} on, with {probabilities[-1, label]:.0%} for {class_names[label]} "
+            "at the last snapshot."
+        )
+    if settled is None:
+        return f"First right at epoch {first}, but wrong again at the end."
+    return f"First right at epoch {first}, wrong again after it, and right for good from epoch {settled}."
+
+
+EXPLAINER = """
+**What is a snapshot?** Training shows the network the 55,000 training images again and again; one pass is an
+*epoch*. After some epochs the run saved the network's weights and asked it about the 10,000 test images, which
+it never trains on. Each snapshot is the network as it was at that moment.
+
+**Why do the answers change?** After each batch of training images, gradient descent changes every weight a
+little in the direction that makes the right answers more likely. Early changes are large and answers jump
+around; later ones are small, and most answers stop changing.
+
+**Why do the maps keep changing after the answers settle?** A network can give the same answer for different
+reasons. While it keeps training, it keeps adjusting *which* pixels matter, even for images it already gets
+right. The drift chart shows both: the share of answers that changed, and how similar the maps are to the final
+ones.
+
+**The moving map.** Each point is a test image placed by the network's 250 last features: images the network
+describes alike lie close together. At epoch 1 the classes overlap; as training goes on they separate. Where two
+classes stay mixed (shirts, T-shirts, pullovers), the network keeps confusing them.
+"""

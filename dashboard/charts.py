@@ -584,3 +584,157 @@ def feature_strip(features: np.ndarray) -> go.Figure:
         bargap=0,
     )
     return fig
+
+
+# --------------------------------------------------------------------------- Watch it learn
+
+
+def class_accuracy_over_epochs(epochs, per_class: np.ndarray, class_names, chosen_epoch: int) -> go.Figure:
+    """Each class's test accuracy at each snapshot, the chosen epoch marked."""
+    fig = go.Figure()
+    for c, name in enumerate(class_names):
+        fig.add_trace(
+            go.Scatter(
+                x=list(epochs), y=per_class[:, c], mode="lines+markers", name=name, line=dict(color=CLASS_COLOURS[c])
+            )
+        )
+    fig.add_vline(x=chosen_epoch, line=dict(color="#1f2333", dash="dot"))
+    fig.update_layout(
+        height=360,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis=dict(title="epoch", type="log" if max(epochs) > 8 else "linear", automargin=True),
+        yaxis=dict(title="test accuracy", range=[0, 1.02], tickformat=".0%", automargin=True),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
+
+
+def drift_chart(epochs, drift: dict, chosen_epoch: int) -> go.Figure:
+    """Per snapshot: answers changed since the previous snapshot, answers already final, maps' rank
+    correlation with the final maps."""
+    fig = go.Figure()
+    for key, name, style in (
+        ("changed", "answers changed since the previous snapshot", dict(color="#ef4444")),
+        ("agreement", "answers already as the final model's", dict(color=ACCENT)),
+        ("maps", "maps' rank correlation with the final maps", dict(color="#10b981", dash="dash")),
+    ):
+        fig.add_trace(go.Scatter(x=list(epochs), y=drift[key], mode="lines+markers", name=name, line=style))
+    fig.add_vline(x=chosen_epoch, line=dict(color="#1f2333", dash="dot"))
+    fig.update_layout(
+        height=340,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis=dict(title="epoch", type="log" if max(epochs) > 8 else "linear", automargin=True),
+        yaxis=dict(title="share / correlation", range=[-0.05, 1.05], automargin=True),
+        legend=dict(orientation="h", y=-0.3),
+    )
+    return fig
+
+
+def confusion_heatmap(matrix: np.ndarray, class_names, title: str) -> go.Figure:
+    """A confusion matrix as row shares (true class rows), counts on hover."""
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig = go.Figure(
+        go.Heatmap(
+            z=shares,
+            x=list(class_names),
+            y=list(class_names),
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            customdata=matrix,
+            hovertemplate="true %{y} · predicted %{x}<br>%{customdata:,} images (%{z:.0%})<extra></extra>",
+            colorbar=dict(title="share", tickformat=".0%"),
+        )
+    )
+    fig.update_layout(
+        height=420,
+        margin=dict(l=10, r=10, t=40, b=10),
+        title=dict(text=title, x=0),
+        xaxis=dict(title="predicted", automargin=True),
+        yaxis=dict(title="true", autorange="reversed", automargin=True),
+    )
+    return fig
+
+
+def moving_map(
+    epochs, positions: np.ndarray, labels: np.ndarray, wrong: np.ndarray, class_names, start_frame: int
+) -> go.Figure:
+    """The feature-space map of the story's points at each snapshot, as a Plotly animation (its own play button
+    and slider); points coloured by true class, mistakes at that snapshot drawn as crosses."""
+
+    def traces(frame: int):
+        data = []
+        for c, name in enumerate(class_names):
+            members = labels == c
+            data.append(
+                go.Scatter(
+                    x=positions[frame, members, 0],
+                    y=positions[frame, members, 1],
+                    mode="markers",
+                    name=name,
+                    marker=dict(
+                        color=CLASS_COLOURS[c],
+                        size=np.where(wrong[frame, members], 7, 5),
+                        symbol=np.where(wrong[frame, members], "x", "circle"),
+                        opacity=0.85,
+                    ),
+                    hoverinfo="skip",
+                )
+            )
+        return data
+
+    span = (
+        [positions[..., 0].min() - 3, positions[..., 0].max() + 3],
+        [positions[..., 1].min() - 3, positions[..., 1].max() + 3],
+    )
+    fig = go.Figure(
+        data=traces(start_frame),
+        frames=[go.Frame(data=traces(f), name=str(e)) for f, e in enumerate(epochs)],
+    )
+    steps = [
+        dict(
+            method="animate",
+            label=str(e),
+            args=[
+                [str(e)],
+                dict(mode="immediate", frame=dict(duration=600, redraw=False), transition=dict(duration=500)),
+            ],
+        )
+        for e in epochs
+    ]
+    fig.update_layout(
+        height=560,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis=dict(visible=False, range=span[0]),
+        yaxis=dict(visible=False, range=span[1], scaleanchor="x"),
+        legend=dict(orientation="h", y=-0.02),
+        updatemenus=[
+            dict(
+                type="buttons",
+                showactive=False,
+                x=0,
+                y=1.0,
+                xanchor="left",
+                yanchor="bottom",
+                buttons=[
+                    dict(
+                        label="▶ play",
+                        method="animate",
+                        args=[
+                            None,
+                            dict(
+                                frame=dict(duration=900, redraw=False), transition=dict(duration=700), fromcurrent=True
+                            ),
+                        ],
+                    ),
+                    dict(
+                        label="❚❚ pause",
+                        method="animate",
+                        args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))],
+                    ),
+                ],
+            )
+        ],
+        sliders=[dict(active=start_frame, currentvalue=dict(prefix="epoch "), steps=steps, pad=dict(t=30))],
+    )
+    return fig

@@ -29,6 +29,7 @@ PAGES = {
     "Quiz": "app_pages/3_Quiz.py",
     "Architecture": "app_pages/4_Architecture.py",
     "Learning curves": "app_pages/5_Learning_curves.py",
+    "Watch it learn": "app_pages/14_Watch_it_learn.py",
     "Confusion matrix": "app_pages/6_Confusion_matrix.py",
     "Mistakes": "app_pages/7_Mistakes.py",
     "Feature space": "app_pages/8_Feature_space.py",
@@ -43,7 +44,7 @@ HOME_PAGE = "app_pages/0_Home.py"
 SECTIONS = {
     "Your picture": ["Your own image"],
     "Learn": ["How it computes", "Quiz", "Architecture"],
-    "How well it works": ["Learning curves", "Confusion matrix", "Mistakes"],
+    "How well it works": ["Learning curves", "Watch it learn", "Confusion matrix", "Mistakes"],
     "The big picture": ["Feature space", "Channel atlas"],
     "Explanations": ["Saliency", "Can the maps be trusted?", "Inception branches"],
     "Train": ["Retrain"],
@@ -280,6 +281,23 @@ def embedding_or_offer(run: runs.RunInfo, features: np.ndarray) -> np.ndarray:
         )
     except embedding.EmbeddingError as exc:
         background.offer(background.EMBEDDING, run, exc)
+
+
+@st.cache_resource(show_spinner="Reading the training's story…", max_entries=4)
+def _learning(folder: str, stamp: tuple, model_stamp: tuple):
+    from analysis.learning import Story
+    from runfolder import artefacts
+
+    labels = results(folder).labels
+    arrays = artefacts.read_learning(runs.Path(folder), runs.file_sha256(f"{folder}/{runs.MODEL_FILE}"), labels)
+    return Story(arrays, labels)
+
+
+def learning_story(run: runs.RunInfo):
+    """The run's training story (analysis.learning.Story), validated and made for its model file, shared by
+    every session until either file changes; analysis.learning.LearningError if it has none or a bad one."""
+    folder = run.folder
+    return _learning(str(folder), file_stamp(folder / runs.LEARNING_FILE), file_stamp(folder / runs.MODEL_FILE))
 
 
 @st.cache_resource(show_spinner="Reading the channel atlas…", max_entries=4)

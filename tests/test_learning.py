@@ -5,13 +5,14 @@ import time
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from analysis import learning
 from runfolder import artefacts, runs
-from tests.conftest import app_pages, run_training
+from tests.conftest import REPO_ROOT, app_pages, run_training
 from training import snapshots
 
-PAGE = app_pages().get("Watch it learn")
+PAGE = app_pages()["Watch it learn"]
 
 
 # --------------------------------------------------------------------------- drift on constructed arrays
@@ -135,3 +136,103 @@ def test_the_story_of_a_tiny_run(tiny_run, monkeypatch):
         (np.load(out / runs.OUTPUTS_FILE)["probabilities"].argmax(1) == labels).mean(), abs=0.01
     )
     assert "epoch" in told.reading()
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def synthetic_story(folder, epochs=(1, 2, 5, 9), selected=9) -> dict:
+    """A valid learning.npz for the run in ``folder``: answers that get better epoch by epoch (the final frame
+    the run's own), points drifting into place, maps sharpening."""
+    results = runs.load_results(folder)
+    rng = np.random.default_rng(3)
+    frames = len(epochs)
+    probabilities = []
+    for f in range(frames):
+        keep = (f + 1) / frames
+        noise = rng.dirichlet(np.ones(10), size=len(results.labels)).astype(np.float32)
+        probabilities.append((keep * results.probabilities + (1 - keep) * noise).astype(np.float16))
+    points = np.sort(np.concatenate([np.flatnonzero(results.labels == c)[:30] for c in range(10)]))
+    probe = np.sort(np.concatenate([np.flatnonzero(results.labels == c)[:10] for c in range(10)]))
+    final_xy = rng.normal(size=(len(points), 2)) * 20 + results.labels[points, None] * 8
+    positions = np.stack(
+        [final_xy + rng.normal(size=final_xy.shape) * 30 * (1 - (f + 1) / frames) for f in range(frames)]
+    )
+    maps = rng.integers(0, 256, size=(frames, len(probe), 28, 28)).astype(np.uint8)
+    arrays = {
+        "version": np.array("learning-1"),
+        "model_sha256": np.array(runs.file_sha256(folder / runs.MODEL_FILE)),
+        "epochs": np.array(epochs, dtype=np.int32),
+        "selected_epoch": np.array(selected, dtype=np.int32),
+        "probabilities": np.stack(probabilities),
+        "map_points": points.astype(np.int32),
+        "positions": positions.astype(np.float32),
+        "probe": probe.astype(np.int32),
+        "probe_maps": maps,
+        "probe_peaks": rng.random((frames, len(probe))).astype(np.float32),
+        "method": np.array("occlusion"),
+        "layer": np.array("input"),
+        "seconds": np.array(12.0),
+    }
+    runs.write_npz_atomic(folder / runs.LEARNING_FILE, **arrays)
+    return arrays
+
+
+@pytest.fixture
+def storied_run(tmp_path, monkeypatch, data_env):
+    import shutil
+
+    import streamlit as st
+
+    monkeypatch.setenv(runs.RUNS_DIR_ENV, str(tmp_path / "runs"))
+    folder = tmp_path / "runs" / "storied"
+    shutil.copytree(runs.SHIPPED_RUNS["original-recipe"], folder, ignore=shutil.ignore_patterns(".*"))
+    yield folder
+    st.cache_resource.clear()
+
+
+def open_learning(**query) -> AppTest:
+    at = AppTest.from_file(str(REPO_ROOT / PAGE), default_timeout=120)
+    at.session_state["selected_run"] = "storied"
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_the_page_tells_the_story_with_deep_links_and_refuses_bad_values(storied_run):
+    arrays = synthetic_story(storied_run)
+    probe = int(arrays["probe"][7])
+    at = open_learning(epoch="2", index=str(probe))
+    assert not at.exception and not at.error, at.exception
+    assert at.select_slider(key="epoch").value == 2 and at.selectbox(key="index").value == probe
+    assert len(at.get("plotly_chart")) == 4  # drift, per class, confusion, moving map
+    headline = next(m.value for m in at.markdown if m.value.startswith("**Epoch 2"))
+    labels = runs.load_results(storied_run).labels
+    expected = (arrays["probabilities"][1].astype(np.float32).argmax(1) == labels).mean()
+    assert f"{expected:.1%}".replace(".", "\\.") in headline or f"{expected:.1%}" in headline
+    at.select_slider(key="epoch").set_value(9).run()
+    assert "the selected model" in next(m.value for m in at.markdown if m.value.startswith("**Epoch 9"))
+    assert at.query_params["epoch"] == "9"
+    at = open_learning(epoch="4", index="x`[y](http://e.x)")  # neither is a snapshot or a probe image
+    assert not at.exception and at.select_slider(key="epoch").value == 9
+    assert sum("Ignored" in i.body for i in at.info) == 2
+
+
+def test_a_run_without_a_story_or_with_a_bad_one_says_so(storied_run):
+    at = open_learning()
+    assert not at.exception and "no training story yet" in at.info[0].body and not at.get("plotly_chart")
+    arrays = synthetic_story(storied_run)
+    arrays["positions"][0, 0, 0] = np.nan
+    runs.write_npz_atomic(storied_run / runs.LEARNING_FILE, **arrays)
+    at = open_learning()
+    assert not at.exception and "NaN" in at.info[0].body
+    arrays = synthetic_story(storied_run)
+    arrays["model_sha256"] = np.array("0" * 64)
+    runs.write_npz_atomic(storied_run / runs.LEARNING_FILE, **arrays)
+    at = open_learning()
+    assert "another model file" in at.info[0].body
+    with pytest.raises(artefacts.LearningError, match="selected epoch"):
+        synthetic_story(storied_run, selected=4)
+        artefacts.read_learning(
+            storied_run, runs.file_sha256(storied_run / runs.MODEL_FILE), runs.load_results(storied_run).labels
+        )

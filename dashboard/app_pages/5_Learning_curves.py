@@ -46,6 +46,12 @@ display.chart(
     width="stretch",
 )
 
+ui.page_link(
+    "Watch it learn",
+    "Watch it learn: how the answers, the feature space and the maps formed, epoch by epoch",
+    icon=":material/timeline:",
+)
+
 summary = pd.DataFrame(
     [
         {

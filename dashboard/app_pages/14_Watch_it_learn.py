@@ -1,0 +1,147 @@
+"""Watch it learn: how the answers, the feature space and the maps formed during training, read from the run's
+learning.npz (no TensorFlow)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import numpy as np  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from analysis import learning, markup  # noqa: E402
+from dashboard import charts, display, ui  # noqa: E402
+from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
+from explain import methods, overlay  # noqa: E402
+
+run, results = ui.run_page("Watch it learn", ":material/timeline:")
+st.title("Watch it learn")
+st.markdown(
+    "Every other page shows the finished network. This one shows how it got there: the network was saved at a "
+    "few moments of its training (*snapshots*, after epochs 1, 2, 3, 5, 8, 12, 20, ...), and each snapshot "
+    "answered the same 10,000 test images. At first its weights are random and it guesses; epoch by epoch, "
+    "gradient descent nudges every weight to make the right answers a little more likely. Move the slider to "
+    "see what it knew at each moment."
+)
+
+try:
+    story = ui.learning_story(run)
+except learning.LearningError as exc:
+    st.info(markup.message(exc), icon=":material/pending:")
+    st.markdown(
+        "A run takes its snapshots while it trains and builds its story when training ends. This run was trained "
+        "before snapshots were recorded (the shipped models too): train a run on the Retrain page, or with "
+        + markup.code("python -m training.train", 200)
+        + ", to watch it learn."
+    )
+    st.stop()
+
+epochs = story.epochs
+reader = ui.query_reader()
+chosen_epoch = reader.choice("epoch", [str(e) for e in epochs], str(story.selected_epoch))
+probe = [int(i) for i in story.arrays["probe"]]
+chosen_index = reader.choice("index", [str(i) for i in probe], str(probe[0]))
+ui.show_notices(reader)
+
+epoch = st.select_slider(
+    "Epoch",
+    options=epochs,
+    value=int(chosen_epoch),
+    key="epoch",
+    help="The snapshots, from the first epoch to the last; the model the other pages show is the epoch with "
+    "the best validation accuracy.",
+)
+st.query_params["epoch"] = str(epoch)
+frame = story.frame(epoch)
+accuracy = story.accuracy()
+marker = " (the selected model, which the other pages show)" if epoch == story.selected_epoch else ""
+st.markdown(f"**Epoch {epoch}{marker}: {accuracy[frame]:.1%} of the test images answered right.**")
+
+st.subheader("When did it settle?")
+drift = story.drift()
+st.markdown(story.reading())
+display.chart(
+    charts.drift_chart(epochs, drift, epoch),
+    "Line chart per snapshot of the share of answers changed since the previous snapshot, the share already "
+    "equal to the final answer, and the maps' rank correlation with the final maps",
+    "drift",
+    learning.drift_summary(epochs, drift),
+    width="stretch",
+)
+
+st.subheader("Which classes are learned first?")
+per_class = story.accuracy_per_class()
+display.chart(
+    charts.class_accuracy_over_epochs(epochs, per_class, CLASS_NAMES, epoch),
+    "Line chart of each class's test accuracy at each snapshot",
+    "accuracy per class",
+    learning.learned_first_sentence(epochs, per_class, CLASS_NAMES),
+    width="stretch",
+)
+
+st.subheader(f"Confusion at epoch {epoch}")
+predictions = story.predictions()
+display.chart(
+    charts.confusion_heatmap(learning.confusion(predictions[frame], story.labels), CLASS_NAMES, f"epoch {epoch}"),
+    f"Heat map of the confusion matrix at epoch {epoch}: true classes in rows, answers in columns",
+    f"confusion epoch {epoch}",
+    learning.confusion_sentence(predictions[frame], story.labels, CLASS_NAMES),
+    width="stretch",
+)
+
+st.subheader("The feature space taking shape")
+points = story.arrays["map_points"]
+labels = story.labels[points]
+wrong = predictions[:, points] != labels[np.newaxis]
+st.markdown(
+    f"{len(points):,} test images ({len(points) // 10} of each class), placed by what the network's last hidden "
+    "layer says about them, at each snapshot. Press **play**: early on, the classes lie mixed; as the network "
+    "learns, images it describes alike gather. Crosses are images answered wrong at that snapshot. Positions "
+    "are fitted into the final map (openTSNE's transform), so a point that does not move did not change."
+)
+display.chart(
+    charts.moving_map(epochs, story.arrays["positions"], labels, wrong, CLASS_NAMES, frame),
+    "Animated scatter plot of test images in feature space, one frame per snapshot, coloured by class",
+    "feature space over epochs",
+    f"At epoch {epoch}, {wrong[frame].mean():.0%} of these {len(points):,} images are answered wrong.",
+    width="stretch",
+)
+
+st.subheader("One image through training")
+row = probe.index(int(chosen_index))
+index = st.selectbox(
+    "Test image (10 of each class have their maps stored)",
+    probe,
+    index=row,
+    format_func=lambda i: f"#{i} · {CLASS_NAMES[int(story.labels[i])]}",
+    key="index",
+)
+st.query_params["index"] = str(index)
+row = probe.index(int(index))
+split = ui.test_split_or_none()
+method_label = methods.method_label(str(story.arrays["method"]), str(story.arrays["layer"]))
+probabilities = np.asarray(story.arrays["probabilities"][:, index], dtype=np.float32)
+st.markdown(
+    f"True class **{CLASS_NAMES[int(story.labels[index])]}**. The run's default map ({markup.escape(method_label)}) "
+    "for the class the network answered at each snapshot, each on its own scale:"
+)
+columns = st.columns(min(len(epochs), 5))
+for number, e in enumerate(epochs):
+    f = story.frame(e)
+    answer = int(probabilities[f].argmax())
+    with columns[number % len(columns)]:
+        if split is not None:
+            saliency = story.probe_map(f, row)
+            peak = float(saliency.max())
+            display.picture(
+                overlay.overlay(split.images[index], saliency / peak if peak > 0 else saliency, 0.5, 112,
+                                colour_map=display.heat_colours()),
+                f"Test image {index} with the epoch {e} map for {CLASS_NAMES[answer]}",
+                caption=f"epoch {e}: {CLASS_NAMES[answer]} {probabilities[f, answer]:.0%}",
+            )  # fmt: skip
+        else:
+            st.caption(f"epoch {e}: {CLASS_NAMES[answer]} {probabilities[f, answer]:.0%}")
+st.caption(learning.image_sentence(epochs, probabilities, int(story.labels[index]), CLASS_NAMES))
+
+with st.expander("What is happening, for a student"):
+    st.markdown(learning.EXPLAINER)
