@@ -589,6 +589,12 @@ def feature_strip(features: np.ndarray) -> go.Figure:
 # --------------------------------------------------------------------------- Watch it learn
 
 
+def _epoch_axis(epochs) -> dict:
+    """Snapshots come thick early and thin late (1, 2, 3, 5, 8, ...): a log axis spreads them evenly, ticked
+    at the snapshots themselves."""
+    return dict(title="epoch", type="log" if max(epochs) > 8 else "linear", tickvals=list(epochs), automargin=True)
+
+
 def class_accuracy_over_epochs(epochs, per_class: np.ndarray, class_names, chosen_epoch: int) -> go.Figure:
     """Each class's test accuracy at each snapshot, the chosen epoch marked."""
     fig = go.Figure()
@@ -602,7 +608,7 @@ def class_accuracy_over_epochs(epochs, per_class: np.ndarray, class_names, chose
     fig.update_layout(
         height=360,
         margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(title="epoch", type="log" if max(epochs) > 8 else "linear", automargin=True),
+        xaxis=_epoch_axis(epochs),
         yaxis=dict(title="test accuracy", range=[0, 1.02], tickformat=".0%", automargin=True),
         legend=dict(orientation="h", y=-0.25),
     )
@@ -623,7 +629,7 @@ def drift_chart(epochs, drift: dict, chosen_epoch: int) -> go.Figure:
     fig.update_layout(
         height=340,
         margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(title="epoch", type="log" if max(epochs) > 8 else "linear", automargin=True),
+        xaxis=_epoch_axis(epochs),
         yaxis=dict(title="share / correlation", range=[-0.05, 1.05], automargin=True),
         legend=dict(orientation="h", y=-0.3),
     )
@@ -703,11 +709,11 @@ def moving_map(
         for e in epochs
     ]
     fig.update_layout(
-        height=560,
-        margin=dict(l=10, r=10, t=10, b=10),
+        height=620,
+        margin=dict(l=10, r=10, t=40, b=10),
         xaxis=dict(visible=False, range=span[0]),
         yaxis=dict(visible=False, range=span[1], scaleanchor="x"),
-        legend=dict(orientation="h", y=-0.02),
+        legend=dict(orientation="h", y=-0.22),
         updatemenus=[
             dict(
                 type="buttons",
@@ -735,6 +741,6 @@ def moving_map(
                 ],
             )
         ],
-        sliders=[dict(active=start_frame, currentvalue=dict(prefix="epoch "), steps=steps, pad=dict(t=30))],
+        sliders=[dict(active=start_frame, currentvalue=dict(prefix="epoch "), steps=steps, pad=dict(t=10), y=0)],
     )
     return fig

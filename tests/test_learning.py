@@ -236,3 +236,43 @@ def test_a_run_without_a_story_or_with_a_bad_one_says_so(storied_run):
         artefacts.read_learning(
             storied_run, runs.file_sha256(storied_run / runs.MODEL_FILE), runs.load_results(storied_run).labels
         )
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_slider_moves_the_story_and_the_map_plays(storied_run, tmp_path):
+    from tests.browser import browser, chromium_path, streamlit_server, wait_for_app
+    from tests.conftest import real_data_dir
+
+    if chromium_path() is None:
+        pytest.skip("Chromium not found: apt-get install chromium")
+    synthetic_story(storied_run)
+    env = {"FASHION_MNIST_DIR": str(real_data_dir()), runs.RUNS_DIR_ENV: str(storied_run.parent)}
+    with streamlit_server(env) as (url, _), browser() as chromium:
+        page = chromium.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(f"{url}/Watch_it_learn")
+        wait_for_app(page)
+        page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+        page.get_by_role("option", name="storied").click()
+        wait_for_app(page)
+        page.get_by_text("Epoch 9 (the selected model").wait_for(timeout=60_000)
+        thumb = page.get_by_role("slider", name="Epoch")
+        thumb.focus()
+        page.keyboard.press("Home")  # the first snapshot
+        page.get_by_text("Epoch 1:").wait_for(timeout=60_000)
+        page.keyboard.press("ArrowRight")
+        page.get_by_text("Epoch 2:").wait_for(timeout=60_000)
+        page.wait_for_function("location.search.includes('epoch=2')", timeout=30_000)  # the link follows
+        # The feature map's own animation: play moves its slider past the first frame.
+        chart = page.locator(".js-plotly-plot").nth(3)
+        chart.scroll_into_view_if_needed()
+        label = chart.locator("text.slider-label").first  # the current value: "epoch 2"
+        before = label.text_content()
+        chart.get_by_text("▶ play").click()
+        page.wait_for_timeout(3000)
+        assert label.text_content() != before, before
+        page.screenshot(path=str(tmp_path / "watch_it_learn_desktop.png"))
+        # The same session on a phone's width: nothing sticks out past the window's edge.
+        page.set_viewport_size({"width": 400, "height": 800})
+        page.wait_for_timeout(1500)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 400
+        page.screenshot(path=str(tmp_path / "watch_it_learn_phone.png"))
