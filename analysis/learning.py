@@ -5,6 +5,7 @@ accuracy, confusion, drift and the maps at each snapshot. TensorFlow-free: the "
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -30,16 +31,20 @@ def agreement_with_final(predictions: np.ndarray, final: int = -1) -> np.ndarray
 
 def map_correlation_with_final(maps: np.ndarray, final: int = -1) -> np.ndarray:
     """Per frame, the mean Spearman rank correlation of each probe image's map with its final map (blank maps,
-    which have no ranking, left out; NaN where every map is blank)."""
-    from explain.faithfulness import spearman
+    which have no ranking, left out; NaN where every map is blank). Spearman as explain.faithfulness.spearman
+    defines it (Pearson correlation of average ranks), for every map at once."""
+    from scipy.stats import rankdata
 
     maps = np.asarray(maps, dtype=np.float64)
-    means = []
-    for frame in maps:
-        values = [spearman(a, b) for a, b in zip(frame, maps[final])]
-        values = [v for v in values if np.isfinite(v)]
-        means.append(float(np.mean(values)) if values else float("nan"))
-    return np.array(means)
+    ranks = rankdata(maps.reshape(maps.shape[0], maps.shape[1], -1), axis=-1)
+    centred = ranks - ranks.mean(axis=-1, keepdims=True)
+    reference = centred[final][np.newaxis]
+    numerator = (centred * reference).sum(axis=-1)
+    denominator = np.sqrt((centred**2).sum(axis=-1) * (reference**2).sum(axis=-1))
+    correlations = np.divide(numerator, denominator, out=np.full(numerator.shape, np.nan), where=denominator > 0)
+    counted = np.isfinite(correlations).sum(axis=1)
+    sums = np.nansum(correlations, axis=1)
+    return np.divide(sums, counted, out=np.full(sums.shape, np.nan), where=counted > 0)
 
 
 def first_epoch_reaching(epochs, values, level: float) -> int | None:
@@ -101,8 +106,25 @@ class Story:
     def frame(self, epoch: int) -> int:
         return self.epochs.index(int(epoch))
 
+    # Computed once per story: the page's Story is shared by every session (st.cache_resource), and the maps'
+    # correlations (900 rank correlations) take most of a second.
+    @cached_property
+    def _predictions(self) -> np.ndarray:
+        predictions = np.asarray(self.arrays["probabilities"], dtype=np.float32).argmax(axis=2)
+        predictions.setflags(write=False)
+        return predictions
+
+    @cached_property
+    def _drift(self) -> dict[str, np.ndarray]:
+        predictions = self.predictions()
+        return {
+            "changed": answers_changed(predictions),
+            "agreement": agreement_with_final(predictions, self.final),
+            "maps": map_correlation_with_final(self.arrays["probe_maps"], self.final),
+        }
+
     def predictions(self) -> np.ndarray:
-        return np.asarray(self.arrays["probabilities"], dtype=np.float32).argmax(axis=2)
+        return self._predictions
 
     def accuracy(self) -> np.ndarray:
         return (self.predictions() == self.labels[np.newaxis]).mean(axis=1)
@@ -119,12 +141,7 @@ class Story:
         )
 
     def drift(self) -> dict[str, np.ndarray]:
-        predictions = self.predictions()
-        return {
-            "changed": answers_changed(predictions),
-            "agreement": agreement_with_final(predictions, self.final),
-            "maps": map_correlation_with_final(self.arrays["probe_maps"], self.final),
-        }
+        return self._drift
 
     def reading(self) -> str:
         """The drift chart in plain words, computed from it."""

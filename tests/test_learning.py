@@ -141,7 +141,7 @@ def test_the_story_of_a_tiny_run(tiny_run, monkeypatch):
 # --------------------------------------------------------------------------- the page
 
 
-def synthetic_story(folder, epochs=(1, 2, 5, 9), selected=9) -> dict:
+def synthetic_story(folder, epochs=(1, 2, 5, 9), selected=9, points_per_class: int = 30) -> dict:
     """A valid learning.npz for the run in ``folder``: answers that get better epoch by epoch (the final frame
     the run's own), points drifting into place, maps sharpening."""
     results = runs.load_results(folder)
@@ -152,7 +152,7 @@ def synthetic_story(folder, epochs=(1, 2, 5, 9), selected=9) -> dict:
         keep = (f + 1) / frames
         noise = rng.dirichlet(np.ones(10), size=len(results.labels)).astype(np.float32)
         probabilities.append((keep * results.probabilities + (1 - keep) * noise).astype(np.float16))
-    points = np.sort(np.concatenate([np.flatnonzero(results.labels == c)[:30] for c in range(10)]))
+    points = np.sort(np.concatenate([np.flatnonzero(results.labels == c)[:points_per_class] for c in range(10)]))
     probe = np.sort(np.concatenate([np.flatnonzero(results.labels == c)[:10] for c in range(10)]))
     final_xy = rng.normal(size=(len(points), 2)) * 20 + results.labels[points, None] * 8
     positions = np.stack(
@@ -276,3 +276,13 @@ def test_in_a_browser_the_slider_moves_the_story_and_the_map_plays(storied_run, 
         page.wait_for_timeout(1500)
         assert page.evaluate("document.documentElement.scrollWidth") <= 400
         page.screenshot(path=str(tmp_path / "watch_it_learn_phone.png"))
+
+
+def test_the_vectorised_map_correlation_is_the_scorecards_spearman():
+    from explain.faithfulness import spearman
+
+    rng = np.random.default_rng(4)
+    maps = rng.integers(0, 4, size=(3, 6, 28, 28)).astype(np.uint8)  # many ties, as stored maps have
+    maps[1, 2] = 0  # a blank map: no ranking, left out
+    expected = [np.nanmean([spearman(a, b) for a, b in zip(frame, maps[-1])]) for frame in maps]
+    assert np.allclose(learning.map_correlation_with_final(maps), expected)

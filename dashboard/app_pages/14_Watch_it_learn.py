@@ -13,6 +13,7 @@ from analysis import learning, markup  # noqa: E402
 from dashboard import charts, display, ui  # noqa: E402
 from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
 from explain import methods, overlay  # noqa: E402
+from runfolder import runs  # noqa: E402
 
 run, results = ui.run_page("Watch it learn", ":material/timeline:")
 st.title("Watch it learn")
@@ -93,6 +94,15 @@ st.subheader("The feature space taking shape")
 points = story.arrays["map_points"]
 labels = story.labels[points]
 wrong = predictions[:, points] != labels[np.newaxis]
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def moving_map(_story, folder: str, stamp: tuple, start: int):
+    """The animated map, built once per story and start frame for every session (half a second of Plotly's
+    validation); shared, so it is drawn, never changed."""
+    return charts.moving_map(_story.epochs, _story.arrays["positions"], labels, wrong, CLASS_NAMES, start)
+
+
 st.markdown(
     f"{len(points):,} test images ({len(points) // 10} of each class), placed by what the network's last hidden "
     "layer says about them, at each snapshot. Press **play**: early on, the classes lie mixed; as the network "
@@ -100,7 +110,7 @@ st.markdown(
     "are fitted into the final map (openTSNE's transform), so a point that does not move did not change."
 )
 display.chart(
-    charts.moving_map(epochs, story.arrays["positions"], labels, wrong, CLASS_NAMES, frame),
+    moving_map(story, str(run.folder), ui.file_stamp(run.folder / runs.LEARNING_FILE), frame),
     "Animated scatter plot of test images in feature space, one frame per snapshot, coloured by class",
     "feature space over epochs",
     f"At epoch {epoch}, {wrong[frame].mean():.0%} of these {len(points):,} images are answered wrong.",
