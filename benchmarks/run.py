@@ -256,11 +256,11 @@ def trust_page_rerun(repeats: int = 5) -> float:
     return statistics.median(samples)
 
 
-def watch_it_learn_times(repeats: int = 5) -> tuple[float, float]:
-    """(first render, median warm slider step) of Watch it learn, server-side, on a story of the real size (9
-    snapshots, the 10,000 test answers each, 2,000 moving points, 100 probe maps) for a copy of the original
-    recipe's run: the shipped runs were trained before snapshots existed. The first render includes reading
-    and validating learning.npz (cached across sessions afterwards)."""
+def watch_it_learn_times(repeats: int = 5) -> tuple[float, float, float]:
+    """(first render, a second session's first render, median warm slider step) of Watch it learn, server-side,
+    on a story of the real size (9 snapshots, the 10,000 test answers each, 2,000 moving points, 100 probe maps)
+    for a copy of the original recipe's run: the shipped runs were trained before snapshots existed. The first
+    render includes reading and validating learning.npz (shared by every session afterwards)."""
     import shutil
 
     from streamlit.testing.v1 import AppTest
@@ -274,12 +274,17 @@ def watch_it_learn_times(repeats: int = 5) -> tuple[float, float]:
         previous = os.environ.get(runs.RUNS_DIR_ENV)
         os.environ[runs.RUNS_DIR_ENV] = base
         try:
-            at = AppTest.from_file(str(REPO_ROOT / "dashboard" / ui.PAGES["Watch it learn"]), default_timeout=120)
-            at.session_state[ui.RUN_KEY] = "storied"
-            started = time.perf_counter()
-            at.run()
-            first = time.perf_counter() - started
-            assert not at.exception, at.exception
+
+            def open_session():
+                at = AppTest.from_file(str(REPO_ROOT / "dashboard" / ui.PAGES["Watch it learn"]), default_timeout=120)
+                at.session_state[ui.RUN_KEY] = "storied"
+                started = time.perf_counter()
+                at.run()
+                assert not at.exception, at.exception
+                return at, time.perf_counter() - started
+
+            _, first = open_session()  # the story read and validated, its figures built
+            at, new_session = open_session()  # another student: the story is shared
             samples = []
             epochs = list(at.select_slider(key="epoch").options)
             for epoch in epochs:  # warm: each epoch's animated map is built once for every session
@@ -294,7 +299,7 @@ def watch_it_learn_times(repeats: int = 5) -> tuple[float, float]:
                 os.environ.pop(runs.RUNS_DIR_ENV, None)
             else:
                 os.environ[runs.RUNS_DIR_ENV] = previous
-    return first, statistics.median(samples)
+    return first, new_session, statistics.median(samples)
 
 
 def lesson_step_reruns() -> dict[str, float]:
@@ -582,12 +587,13 @@ def main(argv=None) -> int:
     lines.append(
         row("Can the maps be trusted?, rerun", f"{trust_page_rerun():.2f} s", f"warm; target {TARGETS['trust_s']} s")
     )
-    first, step = watch_it_learn_times()
+    first, new_session, step = watch_it_learn_times()
     lines.append(
         row(
-            "Watch it learn, first render",
-            f"{first:.2f} s",
-            f"server-side, a story of the real size; target {TARGETS['learning_first_s']} s",
+            "Watch it learn, first render / a new session's",
+            f"{first:.2f} s / {new_session:.2f} s",
+            "server-side, a story of the real size; the first in a fresh process; "
+            f"target {TARGETS['learning_first_s']} s",
         )
     )
     lines.append(row("Watch it learn, slider step", f"{step:.2f} s", f"warm; target {TARGETS['learning_step_s']} s"))
