@@ -142,7 +142,7 @@ def new_run_form(option: BackendOption) -> tuple[TrainConfig, str, list[str]] | 
         if problems:
             st.caption("A time estimate appears once the settings are valid.")
         else:
-            st.caption(estimate_text(option, config, jobs.scorecard_sample()[0]))
+            st.caption(estimate_text(option, config, jobs.scorecard_sample()[0], story=jobs.story_enabled()))
         with st.form("train_form", border=False):
             name = st.text_input("Run name (optional)", placeholder="run-YYYYMMDD-HHMMSS", max_chars=60)
             submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")

@@ -147,6 +147,9 @@ MEASURED = {
 MEASURED_TRAIN_IMAGES = 55_000
 # The scorecard of a run started from the app (100 images, 20 for randomisation): 5.2 min on 2 cores.
 SCORECARD_SECONDS_PER_IMAGE = 3.1
+# The training's story after training (explain.learning): the feature-space map (1-1.5 min) and, per snapshot,
+# its features placed on the map and the default map of 100 probe images (a few seconds each, more for occlusion).
+STORY_SECONDS = 180
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,7 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def estimate_text(option: BackendOption, config: TrainConfig, scorecard_images: int = 0) -> str:
+def estimate_text(option: BackendOption, config: TrainConfig, scorecard_images: int = 0, story: bool = False) -> str:
     """The estimate in words, for the Retrain page, before Start."""
     found = estimate(option, config, scorecard_images)
     if found is None:
@@ -196,4 +199,9 @@ def estimate_text(option: BackendOption, config: TrainConfig, scorecard_images: 
     )
     if found.scorecard_seconds:
         text += f" Then about {duration(found.scorecard_seconds)} to score the saliency maps (on TensorFlow)."
+    if story:
+        text += (
+            f" Then about {duration(STORY_SECONDS)} for the training's story on Watch it learn (the feature-space "
+            "map and the snapshots' maps)."
+        )
     return text

@@ -53,6 +53,11 @@ SCORECARD_IMAGES_ENV = "TGN_SCORECARD_IMAGES"
 LEARNING_ENV = "TGN_LEARNING"  # "0": runs started from the app skip the training's story (learning.npz)
 
 
+def story_enabled() -> bool:
+    """Whether runs started from the app build the training's story after training ($TGN_LEARNING=0: no)."""
+    return os.environ.get(LEARNING_ENV, "1") != "0"
+
+
 def scorecard_sample() -> tuple[int, int]:
     """(images, randomisation images) for the scorecards of runs started from the app; (0, 0) for none."""
     try:
@@ -267,7 +272,7 @@ def command_for(config: TrainConfig, folder: Path, backend: str | None = None) -
     images, cascade_images = scorecard_sample()
     if images:
         args += ["--scorecard-images", images, "--scorecard-cascade-images", cascade_images]
-    if os.environ.get(LEARNING_ENV, "1") == "0":
+    if not story_enabled():
         args.append("--no-learning")
     return [str(a) for a in args]
 
