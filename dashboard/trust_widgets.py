@@ -81,29 +81,22 @@ def entry_in_detail(card: dict, entry: dict) -> None:
         )
 
     left, right = st.columns(2)
-    fill = (
-        left.segmented_control(
-            "Fill for deleted pixels",
-            list(fa.FILLS),
-            default="black",
-            format_func=fa.FILL_NAMES.get,
-            key="detail_fill",
-            help=define("fill"),
-        )
-        or "black"
+    fill = ui.segmented(
+        "Fill for deleted pixels", fa.FILLS, "black", fa.FILL_NAMES, key="detail_fill", help=define("fill"), where=left
     )
     least = (
-        right.segmented_control(
+        ui.segmented(
             "Deletion order",
             ["most", "least"],
-            default="most",
-            format_func={"most": "most relevant first", "least": "least relevant first"}.get,
+            "most",
+            {"most": "most relevant first", "least": "least relevant first"},
             key="detail_order",
             help="Least relevant first: a faithful map keeps the class while its least relevant pixels go (a larger "
             "area is better). It passes through the same images as insertion into the fill, read backwards.",
+            where=right,
         )
-        or "most"
-    ) == "least"
+        == "least"
+    )
     shown = [f"{'lerf' if least else 'deletion'}_{fill}", "insertion_blur"]
     for column, test_key in zip(st.columns(2), shown):
         test = fa.TESTS_V2[test_key]
@@ -130,16 +123,8 @@ def entry_in_detail(card: dict, entry: dict) -> None:
                 key=f"curves_{test_key}",
             )
 
-    control = (
-        st.segmented_control(
-            "Compared with",
-            list(fa.CONTROLS),
-            default="garment",
-            format_func=fa.CONTROL_LABELS.get,
-            key="detail_control",
-            help=define("garment control"),
-        )
-        or "garment"
+    control = ui.segmented(
+        "Compared with", fa.CONTROLS, "garment", fa.CONTROL_LABELS, key="detail_control", help=define("garment control")
     )
     display.two_versions(  # a phone gets one line per test: the table's columns would sit off-screen
         "tests_table",

@@ -477,5 +477,14 @@ def show_notices(reader: QueryReader) -> None:
         st.info(notice, icon=":material/link_off:")
 
 
+def segmented(label: str, options, default, labels: dict | None = None, key: str | None = None, help=None, where=st):
+    """A segmented control that always has a value: clicking the chosen segment again deselects it, which
+    means "the default" here rather than nothing. ``labels`` maps options to what the buttons say."""
+    chosen = where.segmented_control(
+        label, list(options), default=default, format_func=(labels or {}).get if labels else str, key=key, help=help
+    )
+    return default if chosen is None else chosen
+
+
 def percent(value: float) -> str:
     return f"{value:.2%}"

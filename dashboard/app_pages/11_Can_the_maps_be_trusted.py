@@ -80,17 +80,14 @@ layer = (
 )
 pixels = "all"
 if second_version:
-    pixels = (
-        st.segmented_control(
-            "Pixels compared",
-            ["garment", "all"],
-            default="garment",
-            format_func={"garment": "the garment's pixels", "all": "all pixels"}.get,
-            key="cascade_pixels",
-            help="Two maps that are both zero on the black background agree there for free, which makes the "
-            "correlation over all pixels look higher than it is. The rule uses the garment's pixels.",
-        )
-        or "garment"
+    pixels = ui.segmented(
+        "Pixels compared",
+        ["garment", "all"],
+        "garment",
+        {"garment": "the garment's pixels", "all": "all pixels"},
+        key="cascade_pixels",
+        help="Two maps that are both zero on the black background agree there for free, which makes the "
+        "correlation over all pixels look higher than it is. The rule uses the garment's pixels.",
     )
 cascade = trust.cascade_frame(card, layer, pixels)
 display.chart(
