@@ -417,8 +417,32 @@ def student_summary(card: dict) -> str:
             rest.append(f"{count} {one if count == 1 else several}{_GROUP_ENDINGS[verdict]}")
     if rest:
         lines.append(f"**These cannot, and why** (of {len(entries)} method-layer pairs): {'; '.join(rest)}.")
-    lines.append(f"The Saliency page opens on {markup.escape(card['default']['label'])}.")
+    lines.append(default_reason(card))
     return "\n\n".join(lines)
+
+
+def default_reason(card: dict) -> str:
+    """Which map the Saliency page opens on, and why, by choose_default's rule (version 2)."""
+    entry = card["entries"][card["default"]["key"]]
+    label = markup.escape(entry["label"])
+    if entry["passes"]:
+        return (
+            f"The Saliency page opens on {label}: of the maps that pass, it beats the garment order most clearly in "
+            "its weakest test."
+        )
+    if not is_version_2(entry):
+        return f"The Saliency page opens on {label}, the closest to passing by version 1's rule."
+    held = len(held_tests(entry))
+    if not _about_model(entry) or entry["blank_rate"] > RULE_V2["max_blank_rate"]:
+        return (
+            f"The Saliency page opens on {label}, the closest to passing; no map here is both usable and about "
+            "the model."
+        )
+    return (
+        f"The Saliency page opens on {label}, the closest to passing: of the maps that follow the model and are "
+        f"seldom blank, it beats the garment order clearly in the most tests ({held} of {len(RULE_TESTS)}), and by "
+        "the widest margin in its weakest test."
+    )
 
 
 def cascade_summary(frame, method_label: str) -> str:

@@ -302,3 +302,20 @@ def test_a_phone_reads_each_test_in_words_that_match_its_interval():
     assert lines["deletion_road"].endswith("clearly worse")
     assert lines["lerf_black"].endswith("not clear (not in the rule)")
     assert trust.tests_frame(entry)["clear"].tolist() == ["yes", "yes", "no", "yes", "no", "yes", "yes"]
+
+
+def test_the_page_says_why_it_opens_on_its_default(monkeypatch):
+    rng = np.random.default_rng(13)
+    images = [jittered_garment(rng) for _ in range(12)]
+    content_map = np.zeros((28, 28))
+    content_map[CONTENT] = 1.0
+    card = synthetic_card(
+        monkeypatch,
+        lambda image: [occlusion_maps(fill_sensitive_model, image[np.newaxis], [0])[0], content_map],
+        images,
+    )
+    assert "of the maps that pass, it beats the garment order most clearly" in trust.default_reason(card)
+    card["entries"]["saliency@input"]["passes"] = False  # as if nothing passed: the fallback's reason
+    card["default"]["key"] = trust.choose_default(card["entries"])
+    assert card["default"]["key"] == "saliency@input"  # still the one that holds in the most tests
+    assert "closest to passing" in trust.default_reason(card) and "(4 of 4)" in trust.default_reason(card)
