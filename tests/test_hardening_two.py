@@ -539,7 +539,7 @@ def test_7_a_tampered_scorecards_markdown_fetches_nothing_and_reads_as_text(isol
         body = page.inner_text("body").replace(markup.WORD_JOINER, "")  # invisible; it stops autolinking
         # The stored sentences are not shown (the verdicts are worded from the numbers), nor anything in them.
         assert "evil.example" not in body and "RED" not in body
-        assert "method-layer pairs pass" in body  # the page itself is there
+        assert "method-layer pairs pass" in body or "On this model" in body  # the page itself (v1 or v2) is there
         links = page.locator("a[href*='evil.example']")
         shown = [links.nth(i).evaluate("a => a.parentElement.outerHTML") for i in range(links.count())]
         assert links.count() == 0, shown
