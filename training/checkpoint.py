@@ -17,6 +17,8 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 BACKUP_DIR = "backup"
 _NAME = re.compile(r"^epoch-(\d{4,})\.weights\.h5$")
 
@@ -40,7 +42,9 @@ def is_disk_full(exc: BaseException) -> bool:
 def _state_bytes(model) -> int:
     """Bytes of the model's and optimizer's variables: about what one weights file takes."""
     variables = list(model.weights) + (list(model.optimizer.variables) if model.optimizer is not None else [])
-    return sum(int(v.numpy().nbytes) for v in variables)
+    # From shapes and dtypes: reading the values would copy every array, and under JAX during fit() some of
+    # them are buffers the training step has donated.
+    return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
 
 
 def save_weights_atomic(model, path: Path) -> None:

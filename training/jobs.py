@@ -265,6 +265,8 @@ def command_for(config: TrainConfig, folder: Path, backend: str | None = None) -
         folder,
     ]
     args.append("--augment" if config.augment else "--no-augment")
+    if not story_enabled():
+        args.append("--no-learning")
     if backend:
         args += ["--backend", backend]
     if config.limit:
@@ -272,8 +274,6 @@ def command_for(config: TrainConfig, folder: Path, backend: str | None = None) -
     images, cascade_images = scorecard_sample()
     if images:
         args += ["--scorecard-images", images, "--scorecard-cascade-images", cascade_images]
-    if not story_enabled():
-        args.append("--no-learning")
     return [str(a) for a in args]
 
 

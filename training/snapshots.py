@@ -93,9 +93,11 @@ def make_snapshot_callback(run: Path, epochs: int, test_images: np.ndarray):
 
         def _take(self, number: int) -> None:
             started = time.time()
+            # A plain call of the model, not predict_on_batch: under JAX, predict_on_batch inside fit() deletes
+            # the buffers the training step holds.
             probabilities = np.concatenate(
                 [
-                    np.asarray(self.model.predict_on_batch(test_images[i : i + 1024]))
+                    keras.ops.convert_to_numpy(self.model(test_images[i : i + 1024], training=False))
                     for i in range(0, len(test_images), 1024)
                 ]
             )

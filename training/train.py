@@ -686,9 +686,7 @@ def score_maps(folder: Path, images: int, cascade_images: int) -> None:
 def tell_story(folder: Path) -> None:
     """The training's story (explain.learning: learning.npz) from the snapshots, after the scorecard so that its
     maps are the run's default. Needs TensorFlow (the maps); a failure leaves the run complete without it."""
-    import importlib.util
-
-    if importlib.util.find_spec("tensorflow") is None or not scores_in_process():
+    if not scores_in_process():  # (checked first: on JAX even looking for TensorFlow is not wanted)
         print(
             "The training's story (learning.npz) needs TensorFlow for its maps: build it later with "
             f"python -m explain.learning --run {shown_path(folder)} where TensorFlow is installed.",
