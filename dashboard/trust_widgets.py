@@ -73,8 +73,8 @@ def entry_in_detail(card: dict, entry: dict) -> None:
         help=define("noise ceiling") + " Only maps made with random noise have one.",
     )
     c4.metric("Blank maps", ui.percent(entry["blank_rate"]))
-    if ceiling:
-        head = draws and sum(draws) / len(draws)
+    if ceiling and draws:
+        head = sum(draws) / len(draws)
         st.caption(
             f"{markup.escape(entry['method_label'])} agrees with itself, redrawn, at only {ceiling:.2f}: its "
             f"head-random correlation of {head:.2f} is {head / ceiling:.0%} of that ceiling."

@@ -135,7 +135,7 @@ def compute(folder: Path, map_points_per_class: int = MAP_POINTS_PER_CLASS) -> d
             positions = xy[points]
         else:
             model = tgn.build_tiny_googlenet()
-            model.load_weights(snapshots.weights_path(folder, epoch))
+            snapshots.load_weights(model, folder, epoch)
             probabilities = snapshots.read_answers(folder, epoch)[0]
             features = keras.Model(model.input, model.get_layer(tgn.PENULTIMATE).output).predict_on_batch(x_points)
             positions = aligned.place(np.asarray(features))

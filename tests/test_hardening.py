@@ -185,7 +185,10 @@ def test_3_full_disk_fails_cleanly_and_resumes_from_the_last_good_checkpoint(sma
     folder = small_disk / "run"
     args = ["--epochs", "3", "--limit", "4096", "--out", folder]
     process = run_training(args, background=True)
-    wait_until(lambda: len(runs.read_history_rows(folder / runs.HISTORY_FILE)) >= 1, what="epoch 1")
+    from training import snapshots
+
+    # Epoch 1 is done once its snapshot is: its history row, checkpoint and snapshot are written in that order.
+    wait_until(lambda: snapshots.answers_path(folder, 1).is_file(), what="epoch 1")
     free = shutil.disk_usage(small_disk).free
     with open(small_disk / "ballast", "wb") as f:  # leave 3 MB: less than a checkpoint needs
         f.write(b"\0" * (free - 3 * 2**20))

@@ -1,12 +1,13 @@
 """Snapshots during training: the model's weights and its answers on the test images at a fixed schedule of
 epochs, so that ``explain.learning`` can tell how the network learned (``learning.npz``).
 
-Each snapshot is two files in the run folder's ``snapshots/``, written atomically: ``epoch-0005.weights.h5``
-(4 MB; not committed) and ``epoch-0005.npz`` (the 10,000 test probabilities as float16 and the seconds the
-snapshot took). They are taken after the epoch's validation, so with an exponential moving average of the
-weights they hold the averaged weights, as the best-epoch checkpoint does. A resumed run keeps the
-snapshots it already has (each file is complete or absent), and takes the snapshot of the epoch it resumes
-from if the interruption came between that epoch's checkpoint and its snapshot.
+Each snapshot is two files in the run folder's ``snapshots/``, written atomically: ``epoch-0005.weights.npz``
+(the model's weights as plain arrays, 4 MB; not committed) and ``epoch-0005.npz`` (the 10,000 test
+probabilities as float16 and the seconds the snapshot took). They are taken after the epoch's validation, so
+with an exponential moving average of the weights they hold the averaged weights, as the best-epoch checkpoint
+does. A resumed run keeps the snapshots it already has (each file is complete or absent), and takes the
+snapshot of the epoch it resumes from if the interruption came between that epoch's checkpoint and its
+snapshot.
 """
 
 from __future__ import annotations
@@ -37,7 +38,13 @@ def folder_of(run: Path) -> Path:
 
 
 def weights_path(run: Path, epoch: int) -> Path:
-    return folder_of(run) / f"epoch-{epoch:04d}.weights.h5"
+    return folder_of(run) / f"epoch-{epoch:04d}.weights.npz"
+
+
+def load_weights(model, run: Path, epoch: int) -> None:
+    """Set ``model`` (a freshly built Tiny GoogLeNet) to a snapshot's weights."""
+    with np.load(weights_path(run, epoch), allow_pickle=False) as stored:
+        model.set_weights([stored[f"w{i}"] for i in range(len(stored.files))])
 
 
 def answers_path(run: Path, epoch: int) -> Path:
@@ -64,8 +71,6 @@ def make_snapshot_callback(run: Path, epochs: int, test_images: np.ndarray):
     """A Keras callback that records a snapshot at the end of each scheduled epoch. ``test_images``: the
     model's input for the 10,000 test images."""
     import keras
-
-    from training.checkpoint import save_weights_atomic
 
     class SnapshotRecorder(keras.callbacks.Callback):
         def __init__(self):
@@ -101,7 +106,11 @@ def make_snapshot_callback(run: Path, epochs: int, test_images: np.ndarray):
                     for i in range(0, len(test_images), 1024)
                 ]
             )
-            save_weights_atomic(self.model, weights_path(run, number))
+            # The model's weights only, as plain arrays (4 MB): Keras' weights file would add the optimizer's
+            # state (17 MB), which a snapshot does not need.
+            runs.write_npz_atomic(
+                weights_path(run, number), **{f"w{i}": w for i, w in enumerate(self.model.get_weights())}
+            )
             runs.write_npz_atomic(
                 answers_path(run, number),
                 probabilities=probabilities.astype(np.float16),
