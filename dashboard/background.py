@@ -37,8 +37,8 @@ SCORECARD = Analysis(
     runs.FAITHFULNESS_FILE,
     runs.SCORECARD_PROGRESS_FILE,
     jobs.start_scorecard,
-    "Compute the scorecard ({images} images, a few minutes)",
-    "under an hour on 2 CPU cores",
+    "Compute the scorecard ({images} images, about half an hour)",
+    "about two hours on 2 CPU cores",
     {"curves": "deletion and insertion curves", "randomisation": "randomisation check"},
 )
 ATLAS = Analysis(
