@@ -268,7 +268,9 @@ def test_in_a_browser_the_slider_moves_the_story_and_the_map_plays(storied_run, 
         label = chart.locator("text.slider-label").first  # the current value: "epoch 2"
         before = label.text_content()
         chart.get_by_text("▶ play").click()
-        page.wait_for_timeout(3000)
+        deadline = time.time() + 30  # a frame every 0.9 s; a busy machine draws late
+        while time.time() < deadline and label.text_content() == before:
+            page.wait_for_timeout(250)
         assert label.text_content() != before, before
         page.screenshot(path=str(tmp_path / "watch_it_learn_desktop.png"))
         # The same session on a phone's width: nothing sticks out past the window's edge.
