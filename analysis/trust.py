@@ -282,13 +282,18 @@ def verdict_table(card: dict):
     return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns).fillna("")
 
 
+VERDICT_ORDER = ("passes", "partial", "not-faithful", "not-model", "neither", "blank")  # best first
+
+
 def verdict_list(card: dict):
-    """The same verdicts as one row per method and layer, passing ones first (a narrow screen's table)."""
+    """The same verdicts as one row per method and layer, the best verdicts first (passing, then holding in
+    part, ...; a narrow screen's table)."""
     import pandas as pd
 
     order = {layer: i for i, layer in enumerate(LAYER_LABELS)}
     entries = sorted(
-        card["entries"].values(), key=lambda e: (not e["passes"], e["method_label"], order.get(e["layer"], 99))
+        card["entries"].values(),
+        key=lambda e: (VERDICT_ORDER.index(e["verdict"]), e["method_label"], order.get(e["layer"], 99)),
     )
     return pd.DataFrame(
         {
