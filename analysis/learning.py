@@ -126,6 +126,12 @@ class Story:
     def predictions(self) -> np.ndarray:
         return self._predictions
 
+    def map_mistakes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(true classes of the moving map's points, (frames, points) True where a frame answers one wrong)."""
+        points = self.arrays["map_points"]
+        labels = self.labels[points]
+        return labels, self.predictions()[:, points] != labels[np.newaxis]
+
     def accuracy(self) -> np.ndarray:
         return (self.predictions() == self.labels[np.newaxis]).mean(axis=1)
 

@@ -288,3 +288,14 @@ def test_the_vectorised_map_correlation_is_the_scorecards_spearman():
     maps[1, 2] = 0  # a blank map: no ranking, left out
     expected = [np.nanmean([spearman(a, b) for a, b in zip(frame, maps[-1])]) for frame in maps]
     assert np.allclose(learning.map_correlation_with_final(maps), expected)
+
+
+def test_the_moving_maps_mistakes_are_its_points_answered_wrong(storied_run):
+    arrays = synthetic_story(storied_run)
+    labels_all = runs.load_results(storied_run).labels
+    story = learning.Story(arrays, labels_all)
+    labels, wrong = story.map_mistakes()
+    points = arrays["map_points"]
+    assert np.array_equal(labels, labels_all[points]) and wrong.shape == (4, len(points))
+    answers = arrays["probabilities"][2].astype(np.float32).argmax(1)
+    assert wrong[2].sum() == (answers[points] != labels_all[points]).sum()

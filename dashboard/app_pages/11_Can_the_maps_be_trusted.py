@@ -47,7 +47,7 @@ display.two_versions(  # a phone gets one row per method and layer, the passing 
     ),
     lambda: st.dataframe(trust.verdict_list(card), hide_index=True, width="stretch"),
 )
-shown = {v for e in card["entries"].values() for v in [e["verdict"]]} | {"passes"}
+shown = {e["verdict"] for e in card["entries"].values()} | {"passes"}
 st.caption(" · ".join(f"**{trust.BADGES[k]}**: {meaning}" for k, meaning in trust.BADGE_MEANINGS.items() if k in shown))
 
 st.subheader("One method up close")

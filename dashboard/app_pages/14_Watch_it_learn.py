@@ -92,8 +92,7 @@ display.chart(
 
 st.subheader("The feature space taking shape")
 points = story.arrays["map_points"]
-labels = story.labels[points]
-wrong = predictions[:, points] != labels[np.newaxis]
+labels, wrong = story.map_mistakes()
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
