@@ -66,7 +66,8 @@ def test_second_start_is_refused_while_one_runs():
 
 
 def test_cancel_then_resume_continues_from_the_checkpoint():
-    job = jobs.start_job(TrainConfig(epochs=3, limit=1024), "cancel-me")
+    # Enough epochs that the cancel, sent after the page's render on a busy machine, comes during training.
+    job = jobs.start_job(TrainConfig(epochs=8, limit=1024), "cancel-me")
     wait_for_epochs(job, 1)
     at = AppTest.from_file(str(REPO_ROOT / app_pages()["Retrain"]), default_timeout=180).run()
     live = [c.proto for c in at.get("plotly_chart")]  # the running job's curves, with alt text
@@ -74,13 +75,13 @@ def test_cancel_then_resume_continues_from_the_checkpoint():
     assert jobs.cancel_job()
     assert jobs.wait_for(job, 300) == runs.STATE_CANCELLED
     done = runs.read_history_rows(job.folder / runs.HISTORY_FILE)
-    assert 1 <= len(done) < 3
+    assert 1 <= len(done) < 8
     assert "cancel-me" not in [r.name for r in runs.list_runs()]  # unfinished runs are not offered
 
     resumed = jobs.resume_job(job.folder)
     assert jobs.wait_for(resumed, 600) == runs.STATE_COMPLETE, jobs.log_tail(job.folder)
     final = runs.read_history_rows(job.folder / runs.HISTORY_FILE)
-    assert [r["epoch"] for r in final] == [1, 2, 3]
+    assert [r["epoch"] for r in final] == list(range(1, 9))
     assert final[0]["finished_at"] == done[0]["finished_at"]
     assert f"Resuming from the checkpoint after epoch {len(done)}" in jobs.log_tail(job.folder, 200)
 

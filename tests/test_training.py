@@ -352,3 +352,29 @@ def resumed_training_difference(resume: bool = True) -> float:
 def test_a_resumed_fit_trains_on_the_batches_an_uninterrupted_one_would_have():
     assert resumed_training_difference() < 1e-6
     assert resumed_training_difference(resume=False) > 1e-4  # the check can tell the difference
+
+
+@needs_data
+def test_a_cancel_after_the_last_epoch_says_cancelled_and_resume_writes_the_results(tmp_path, monkeypatch):
+    # A cancel that arrives while the test set is evaluated (after fit) must not leave the run 'running',
+    # which the app would then report as a crash; Resume trains no more epochs and writes the results.
+    from training import train as train_module
+
+    def cancelled_while_writing(*args, **kwargs):
+        raise train_module.TrainingCancelled()
+
+    out = tmp_path / "run"
+    argv = ["--epochs", "1", "--limit", "256", "--out", str(out), "--scorecard-images", "0", "--no-learning"]
+    with monkeypatch.context() as patch:
+        patch.setattr(train_module, "write_results", cancelled_while_writing)
+        assert train_module.main(argv) == 130
+    status = runs.read_status(out)
+    assert status["state"] == runs.STATE_CANCELLED, status
+    assert "Cancelled after 1 complete epoch(s) of 1" in status["message"]
+    finished = runs.read_history_rows(out / runs.HISTORY_FILE)[0]["finished_at"]
+
+    assert train_module.main(argv) == 0
+    assert runs.read_status(out)["state"] == runs.STATE_COMPLETE
+    rows = runs.read_history_rows(out / runs.HISTORY_FILE)
+    assert [r["epoch"] for r in rows] == [1] and rows[0]["finished_at"] == finished
+    assert (out / runs.METRICS_FILE).is_file()

@@ -638,13 +638,7 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
             verbose=1 if sys.stdout.isatty() else 2,
         )
     except (KeyboardInterrupt, TrainingCancelled):
-        done = len(recorder.rows)
-        message = (
-            f"Cancelled after {done} complete epoch(s) of {config.epochs}. "
-            "Rerun the same command (or press Resume) to continue from the checkpoint."
-        )
-        runs.write_status(folder, runs.STATE_CANCELLED, message)
-        print(message, flush=True)
+        _record_cancelled(folder, config.epochs)
         raise
 
     best = folder / runs.CHECKPOINT_DIR / "best.weights.h5"
@@ -746,6 +740,20 @@ def _raise_cancelled(signum, frame):
     raise TrainingCancelled()
 
 
+def _record_cancelled(folder: Path, epochs: int) -> None:
+    """Say 'cancelled' in the run's status, once: a cancel can come during training, or after it while the
+    test set is evaluated and the results written (then Resume trains no more epochs and writes them)."""
+    if runs.read_status(folder).get("state") != runs.STATE_RUNNING:
+        return
+    done = len(runs.read_history_rows(Path(folder) / runs.HISTORY_FILE))
+    message = (
+        f"Cancelled after {done} complete epoch(s) of {epochs}. "
+        "Rerun the same command (or press Resume) to continue from the checkpoint."
+    )
+    runs.write_status(folder, runs.STATE_CANCELLED, message)
+    print(message, flush=True)
+
+
 def _record_failure(folder: Path, message: str) -> None:
     try:
         runs.write_status(folder, runs.STATE_FAILED, message)
@@ -794,6 +802,7 @@ def _train_and_score(config: TrainConfig, args, argv) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, TrainingCancelled):
+        _record_cancelled(args.out, config.epochs)
         return 130
     except Exception as exc:
         if isinstance(exc, CheckpointWriteError) or is_disk_full(exc):
