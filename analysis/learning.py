@@ -84,6 +84,27 @@ def confusion(predictions: np.ndarray, labels: np.ndarray, classes: int = 10) ->
 
 
 @dataclass(frozen=True)
+class Rerun:
+    """A rerun of a run's recipe (the same settings and seed, trained again with snapshots): its own figures."""
+
+    test_accuracy: float
+    validation_accuracy: float
+    trained_on: str  # from the run folder: user text, never markup
+
+    def sentence(self, test_accuracy: float, validation_accuracy: float, escape=str) -> str:
+        """What the reader must know before reading the story, in plain words; ``escape`` makes the text from the
+        run folder safe for where it is shown (markup.escape for Markdown)."""
+        return (
+            "This model was trained before snapshots were recorded, so this is the story of a rerun of its recipe: "
+            f"the same settings and seed, trained again with snapshots ({escape(self.trained_on)}). Training is not "
+            "repeatable bit for bit, so the rerun is a sibling of this model, not the same network: it reached "
+            f"{self.validation_accuracy:.2%} on the validation images and {self.test_accuracy:.2%} on the test "
+            f"images, this model {validation_accuracy:.2%} and {test_accuracy:.2%}. Its last frame is the rerun's "
+            "network, and its feature-space map is the rerun's own, not the Feature space page's."
+        )
+
+
+@dataclass(frozen=True)
 class Story:
     """A run's validated learning.npz and its test labels."""
 
@@ -105,6 +126,18 @@ class Story:
 
     def frame(self, epoch: int) -> int:
         return self.epochs.index(int(epoch))
+
+    @property
+    def rerun(self) -> Rerun | None:
+        """The rerun whose training this story tells, when it is not the run's own (explain.learning
+        --from-rerun: for runs trained before snapshots were recorded); None for the run's own story."""
+        if "rerun_test_accuracy" not in self.arrays:
+            return None
+        return Rerun(
+            float(self.arrays["rerun_test_accuracy"]),
+            float(self.arrays["rerun_validation_accuracy"]),
+            str(self.arrays["rerun_trained_on"]),
+        )
 
     # Computed once per story: the page's Story is shared by every session (st.cache_resource), and the maps'
     # correlations (900 rank correlations) take most of a second.
@@ -173,6 +206,34 @@ class Story:
                 f"; the maps settle by epoch {maps} (rank correlation with the final maps {MAPS_SETTLED:g} or more)."
             )
         return said
+
+
+def average_lag_sentence(settings: dict, train_images: int, epochs, accuracy) -> str | None:
+    """Why the first snapshots of a recipe that keeps a moving average of the weights answer so badly (None for a
+    recipe without one). ``settings``: the run's recorded settings; ``accuracy``: test accuracy per snapshot."""
+    from training.config import TrainConfig
+
+    try:  # the settings as the run recorded them: unchecked, so anything unreadable means no sentence
+        config = TrainConfig.from_dict(settings)
+        steps_per_epoch = -(-int(train_images) // int(config.batch_size))
+        momentum = float(config.ema_momentum_for(int(config.epochs) * steps_per_epoch))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not 0 < momentum < 1 or steps_per_epoch <= 0:
+        return None
+    left = [momentum ** (steps_per_epoch * e) for e in epochs]
+    caught_up = next((e for e, share in zip(epochs, left) if share < 0.15), None)
+    said = (
+        f"Why so few right at first? This recipe snapshots, validates and ships a moving average of the weights "
+        f"(momentum {momentum:g} per step), not the weights being trained. The average starts at the random "
+        f"first weights and forgets them slowly: after epoch {epochs[0]} ({steps_per_epoch:,} steps) "
+        f"{left[0]:.0%} of it is still the random start, so the snapshot answers {accuracy[0]:.0%} of the test "
+        "images right, while the weights being trained already do much better (the Learning curves page shows "
+        "their training accuracy)."
+    )
+    if caught_up is not None:
+        said += f" By epoch {caught_up} less than 15% of the start is left, and the average has caught up."
+    return said
 
 
 # --------------------------------------------------------------------------- the page's charts in words

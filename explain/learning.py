@@ -18,6 +18,15 @@ Frames: every snapshot epoch, plus the selected epoch (the run's model, best on 
 
 Each frame is saved as it is done (``.learning.partial.npz``), so an interrupted build continues. TensorFlow is
 needed for the features and the maps; the file holds plain arrays and is read without it.
+
+**A rerun's story.** A run trained before snapshots were recorded (the shipped models) can be given the story
+of a rerun of its recipe: the same settings and seed, trained again with snapshots. Training is not repeatable
+bit for bit, so the rerun is a sibling, not the same network, and the file says so (``trained_model_sha256``
+differs from ``model_sha256``; the rerun's own accuracies and where it was trained are stored for the page):
+
+    python -m explain.learning --run model/shipped --from-rerun runs/shipped-rerun --rebuild-shipped
+
+The frames, the map and its alignment are the rerun's own; the probe maps use the run's default map.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ from runfolder import artefacts, guard, runs  # noqa: E402
 from runfolder.partial import PartialResults, write_progress  # noqa: E402
 from training import snapshots  # noqa: E402
 
-VERSION = "learning-1"
+VERSION = "learning-2"  # 2: which model was trained (a rerun's story), read beside version 1
 MAP_POINTS_PER_CLASS = 200
 PROBE_PER_CLASS = 10
 TRANSFORM_ITERATIONS = 100  # openTSNE's transform: points settle well before its default of 250 (measured)
@@ -87,8 +96,62 @@ def default_map_choice(folder: Path, model_sha: str) -> tuple[str, str]:
     return card["default"]["method"], card["default"]["layer"]
 
 
-def compute(folder: Path, map_points_per_class: int = MAP_POINTS_PER_CLASS) -> dict:
-    """Build (or continue) the run's learning.npz from its snapshots."""
+def trained_on(folder: Path) -> str:
+    """Where a run was trained, in words ('JAX on NVIDIA H200'), from its model card."""
+    hardware = runs.read_json(Path(folder) / runs.CARD_FILE, default={}).get("hardware", {})
+    backend = {"jax": "JAX", "tensorflow": "TensorFlow", "torch": "PyTorch"}.get(hardware.get("backend"), "Keras")
+    return f"{backend} on {hardware.get('device') or 'an unknown device'}"
+
+
+def rerun_problem(rerun: Path, folder: Path) -> str | None:
+    """Why ``rerun`` cannot tell ``folder``'s story (None if it can): it must be a complete run of the same
+    settings (recipe, seed, images), with snapshots."""
+    try:
+        runs.load_results(rerun)
+    except runs.RunFolderError as exc:
+        return f"--from-rerun {rerun}: {exc}"
+    from training.config import TrainConfig
+
+    def settings(run: Path) -> dict:  # as recorded, with settings added since at the value older runs used
+        return TrainConfig.from_dict(runs.read_json(Path(run) / runs.CARD_FILE, default={})["settings"]).to_dict()
+
+    mine, theirs = settings(rerun), settings(folder)
+    differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+    if differ:
+        return (
+            f"--from-rerun {rerun} was trained with other settings than --run {folder} ({', '.join(differ)} "
+            "differ): retrain it with the run's own settings."
+        )
+    if Path(rerun).resolve() == Path(folder).resolve():
+        return "--from-rerun names the run itself: leave it out to build the run's own story."
+    return None
+
+
+def compute(folder: Path, map_points_per_class: int = MAP_POINTS_PER_CLASS, rerun: Path | None = None) -> dict:
+    """Build (or continue) the run's learning.npz from its snapshots, or from those of ``rerun``, a rerun of
+    its recipe (its frames and map; the run's default map for the probe images)."""
+    if rerun is not None:
+        problem = rerun_problem(rerun, folder)
+        if problem:
+            raise runs.RunFolderError(problem)
+        method, layer = default_map_choice(folder, runs.file_sha256(Path(folder) / runs.MODEL_FILE))
+        story = _story(Path(rerun), map_points_per_class, method, layer)
+        metrics = runs.read_json(Path(rerun) / runs.METRICS_FILE)
+        story.update(
+            model_sha256=np.array(runs.file_sha256(Path(folder) / runs.MODEL_FILE)),
+            rerun_test_accuracy=np.array(float(metrics["test_accuracy"])),
+            rerun_validation_accuracy=np.array(float(metrics["best_val_accuracy"])),
+            rerun_trained_on=np.array(trained_on(rerun)),
+        )
+    else:
+        story = _story(Path(folder), map_points_per_class)
+    runs.write_npz_atomic(Path(folder) / runs.LEARNING_FILE, **story)
+    return story
+
+
+def _story(folder: Path, map_points_per_class: int, method: str | None = None, layer: str | None = None) -> dict:
+    """The arrays of ``folder``'s story, from its snapshots (resumable); the maps are ``method`` at ``layer``,
+    else the run's default."""
     import keras
 
     import model as tgn
@@ -116,7 +179,8 @@ def compute(folder: Path, map_points_per_class: int = MAP_POINTS_PER_CLASS) -> d
     labels = np.asarray(test.labels)
     points = first_of_each_class(labels, map_points_per_class)
     probe = first_of_each_class(labels, PROBE_PER_CLASS)
-    method, layer = default_map_choice(folder, model_sha)
+    if method is None:
+        method, layer = default_map_choice(folder, model_sha)
     partial = PartialResults(
         folder / runs.LEARNING_PARTIAL_FILE,
         f"{model_sha}|{VERSION}|{','.join(map(str, epochs))}|{map_points_per_class}|{method}@{layer}",
@@ -158,6 +222,7 @@ def compute(folder: Path, map_points_per_class: int = MAP_POINTS_PER_CLASS) -> d
     story = {
         "version": np.array(VERSION),
         "model_sha256": np.array(model_sha),
+        "trained_model_sha256": np.array(model_sha),
         "epochs": np.array(epochs, dtype=np.int32),
         "selected_epoch": np.array(selected, dtype=np.int32),
         "probabilities": np.stack([arrays[f"probabilities_{e}"] for e in epochs]),
@@ -172,7 +237,6 @@ def compute(folder: Path, map_points_per_class: int = MAP_POINTS_PER_CLASS) -> d
         "snapshot_seconds": np.array(sum(snapshot_seconds)),
         "seconds": np.array(partial.seconds()),
     }
-    runs.write_npz_atomic(folder / runs.LEARNING_FILE, **story)
     (folder / runs.LEARNING_PARTIAL_FILE).unlink(missing_ok=True)
     progress.unlink(missing_ok=True)
     return story
@@ -187,13 +251,25 @@ def main(argv=None) -> int:
         default=MAP_POINTS_PER_CLASS,
         help=f"test images per class on the moving map (default {MAP_POINTS_PER_CLASS})",
     )
+    parser.add_argument(
+        "--from-rerun",
+        type=Path,
+        metavar="RUN",
+        help="tell the story of this rerun of --run's recipe (same settings, trained again with snapshots): for "
+        "runs trained before snapshots were recorded",
+    )
     parser.add_argument("--rebuild-shipped", action="store_true", help=guard.REBUILD_HELP)
     args = parser.parse_args(argv)
     if not 1 <= args.map_points <= 1000:
         parser.error("--map-points must be between 1 and 1000")
-    code, story = guard.run_analysis(
-        "explain.learning", args.run, args.rebuild_shipped, lambda: compute(args.run, args.map_points)
-    )
+
+    def work():
+        if args.from_rerun is None:
+            return compute(args.run, args.map_points)
+        with guard.folder_lock(args.from_rerun):  # its partial results are written there
+            return compute(args.run, args.map_points, rerun=args.from_rerun)
+
+    code, story = guard.run_analysis("explain.learning", args.run, args.rebuild_shipped, work)
     if code:
         return code
     print(

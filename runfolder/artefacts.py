@@ -271,13 +271,17 @@ def npz_headers(path: Path) -> dict[str, tuple[tuple, np.dtype]]:
     return headers
 
 
-def _load_checked(path: Path, expected: dict[str, tuple[tuple, str]], error: type[ArtefactError]) -> dict:
+def _load_checked(
+    path: Path, expected: dict[str, tuple[tuple, str]], error: type[ArtefactError], optional: dict | None = None
+) -> dict:
     """Check every expected array's shape (None: any length on that axis) and dtype kind from the headers,
-    then load them. ``expected``: name -> (shape, kinds), kinds e.g. 'iu' or 'f' or 'U'."""
+    then load them. ``expected``: name -> (shape, kinds), kinds e.g. 'iu' or 'f' or 'U'; ``optional`` likewise,
+    for arrays that may be absent (checked and loaded when present)."""
     try:
         headers = npz_headers(path)
     except Exception as exc:  # truncated, not a zip, a bad header, object arrays
         raise error(f"{path.name} cannot be read ({type(exc).__name__}: {exc}).") from exc
+    expected = {**expected, **{k: v for k, v in (optional or {}).items() if k in headers}}
     for name, (shape, kinds) in expected.items():
         if name not in headers:
             raise error(f"{path.name} cannot be read (it has no array {name}).")
@@ -464,6 +468,16 @@ def read_default_maps(folder: Path, model_sha256: str, labels: np.ndarray, predi
 MAX_FRAMES = 200
 
 
+# Optional arrays of learning.npz (version 2): which model's training the story tells, and for a rerun of the
+# run's recipe, the rerun's own figures.
+LEARNING_RERUN_FIELDS = {
+    "trained_model_sha256": "U",
+    "rerun_test_accuracy": "f",
+    "rerun_validation_accuracy": "f",
+    "rerun_trained_on": "U",
+}
+
+
 def read_learning(folder: Path, model_sha256: str, labels: np.ndarray) -> dict:
     """The training's story (explain.learning), checked against the run (its model file, its test images) and
     for range; LearningError naming the problem otherwise."""
@@ -489,6 +503,7 @@ def read_learning(folder: Path, model_sha256: str, labels: np.ndarray) -> dict:
             "seconds": ((), "f"),
         },
         LearningError,
+        optional={name: ((), kind) for name, kind in LEARNING_RERUN_FIELDS.items()},
     )
     frames = len(arrays["epochs"])
     epochs = arrays["epochs"].astype(np.int64)
@@ -524,4 +539,20 @@ def read_learning(folder: Path, model_sha256: str, labels: np.ndarray) -> dict:
         raise LearningError(f"{path.name} is inconsistent: a map's peak is negative.")
     if str(arrays["model_sha256"]) != model_sha256:
         raise LearningError(f"{path.name} was made for another model file than this run's (retrained since?).")
+    # A rerun's story (explain.learning --from-rerun): another model was trained; the page must say so.
+    trained = str(arrays.get("trained_model_sha256", model_sha256))
+    rerun = [name for name in LEARNING_RERUN_FIELDS if name.startswith("rerun_")]
+    if trained != model_sha256:
+        missing = [name for name in rerun if name not in arrays]
+        if missing:
+            raise LearningError(f"{path.name} tells a rerun's training without its {', '.join(missing)}.")
+        _finite(arrays, ["rerun_test_accuracy", "rerun_validation_accuracy"], path, LearningError)
+        if not all(0 <= float(arrays[name]) <= 1 for name in ("rerun_test_accuracy", "rerun_validation_accuracy")):
+            raise LearningError(f"{path.name} is inconsistent: a rerun's accuracy outside [0, 1].")
+        if not 0 < len(str(arrays["rerun_trained_on"])) <= 200:
+            raise LearningError(
+                f"{path.name} is inconsistent: where the rerun was trained is not said in 1-200 characters."
+            )
+    elif any(name in arrays for name in rerun):
+        raise LearningError(f"{path.name} is inconsistent: it has a rerun's figures but tells this model's training.")
     return arrays

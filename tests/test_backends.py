@@ -141,6 +141,17 @@ def test_the_gpu_benchmark_times_a_tiny_jax_run_whose_folder_is_valid(tmp_path):
     net = keras.models.load_model(out / runs.MODEL_FILE, safe_mode=True)
     x = to_model_input(load_split("test").images[:200])
     assert np.abs(np.asarray(net.predict_on_batch(x)) - results.probabilities[:200]).max() < 1e-5
+    # The snapshots, taken with JAX's compiled forward pass (training.snapshots): the weights of each epoch, and
+    # answers that are those weights' answers (float16).
+    from training import snapshots
+
+    assert snapshots.recorded(out) == [1, 2]
+    for epoch in (1, 2):
+        snapshot = model.build_tiny_googlenet()
+        snapshots.load_weights(snapshot, out, epoch)
+        answers, seconds = snapshots.read_answers(out, epoch)
+        assert np.abs(np.asarray(snapshot.predict_on_batch(x)) - answers[:200].astype(np.float32)).max() < 2e-3
+        assert answers.shape == (10_000, 10) and seconds > 0
 
 
 RESUME_ON_JAX = """

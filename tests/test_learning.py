@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import learning
+from analysis import learning, markup
 from runfolder import artefacts, runs
 from tests.conftest import REPO_ROOT, app_pages, run_training
 from training import snapshots
@@ -138,6 +138,48 @@ def test_the_story_of_a_tiny_run(tiny_run, monkeypatch):
     assert "epoch" in told.reading()
 
 
+def test_a_rerun_tells_the_story_of_a_run_trained_without_snapshots(tiny_run, tmp_path, capsys):
+    import shutil
+
+    import keras
+
+    from explain import learning as build
+
+    rerun, _ = tiny_run  # after test_the_story_of_a_tiny_run, which gave it a map
+    target = tmp_path / "older"  # the same settings, trained before snapshots were recorded: another model file
+    shutil.copytree(rerun, target, ignore=shutil.ignore_patterns(runs.SNAPSHOTS_DIR, runs.LEARNING_FILE, ".*"))
+    keras.models.load_model(target / runs.MODEL_FILE).save(target / runs.MODEL_FILE)
+    target_sha = runs.file_sha256(target / runs.MODEL_FILE)
+    assert target_sha != runs.file_sha256(rerun / runs.MODEL_FILE)
+    with pytest.raises(runs.RunFolderError, match="no snapshots"):
+        build.compute(target, map_points_per_class=5)  # its own story cannot be told
+
+    assert build.main(["--run", str(target), "--from-rerun", str(rerun), "--map-points", "5"]) == 0
+    labels = runs.load_results(target).labels
+    arrays = artefacts.read_learning(target, target_sha, labels)
+    assert str(arrays["trained_model_sha256"]) == runs.file_sha256(rerun / runs.MODEL_FILE)
+    told = learning.Story(arrays, labels).rerun
+    metrics = runs.read_json(rerun / runs.METRICS_FILE)
+    assert told.test_accuracy == pytest.approx(metrics["test_accuracy"])
+    assert told.validation_accuracy == pytest.approx(metrics["best_val_accuracy"])
+    assert told.trained_on == build.trained_on(rerun) and told.trained_on.startswith("TensorFlow on ")
+    own = np.load(rerun / runs.OUTPUTS_FILE)["probabilities"]
+    final = list(arrays["epochs"]).index(int(arrays["selected_epoch"]))
+    assert np.abs(arrays["probabilities"][final].astype(np.float32) - own).max() < 2e-3  # the rerun's answers
+    assert (
+        learning.Story(artefacts.read_learning(rerun, runs.file_sha256(rerun / runs.MODEL_FILE), labels), labels).rerun
+        is None
+    )
+
+    card = runs.read_json(target / runs.CARD_FILE)
+    card["settings"]["seed"] += 1
+    runs.write_json_atomic(target / runs.CARD_FILE, card)
+    capsys.readouterr()
+    assert build.main(["--run", str(target), "--from-rerun", str(rerun)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "other settings" in error and "(seed differ)" in error
+
+
 # --------------------------------------------------------------------------- the page
 
 
@@ -218,6 +260,37 @@ def test_the_page_tells_the_story_with_deep_links_and_refuses_bad_values(storied
     assert sum("Ignored" in i.body for i in at.info) == 2
 
 
+def test_a_reruns_story_says_so_and_is_checked(storied_run):
+    arrays = synthetic_story(storied_run)
+    rerun = dict(
+        trained_model_sha256=np.array("f" * 64),
+        rerun_test_accuracy=np.array(0.9211),
+        rerun_validation_accuracy=np.array(0.9214),
+        rerun_trained_on=np.array("JAX on **NVIDIA H200**"),
+    )
+    runs.write_npz_atomic(storied_run / runs.LEARNING_FILE, **arrays, **rerun)
+    at = open_learning(epoch="9")
+    assert not at.exception and not at.error, at.exception
+    notice = next(i.body for i in at.info if "rerun" in i.body)
+    metrics = runs.read_json(storied_run / runs.METRICS_FILE)
+    assert "92.14% on the validation images and 92.11% on the test images" in notice
+    assert f"this model {metrics['best_val_accuracy']:.2%} and {metrics['test_accuracy']:.2%}" in notice
+    assert markup.escape("JAX on **NVIDIA H200**") in notice  # text from the run folder is not markup
+    assert "the rerun's selected model" in next(m.value for m in at.markdown if m.value.startswith("**Epoch 9"))
+
+    sha, labels = runs.file_sha256(storied_run / runs.MODEL_FILE), runs.load_results(storied_run).labels
+    for change, problem in (
+        ({"rerun_trained_on": None}, "without its rerun_trained_on"),
+        ({"rerun_test_accuracy": np.array(1.5)}, "accuracy outside"),
+        ({"rerun_validation_accuracy": np.array(np.nan)}, "NaN"),
+        ({"trained_model_sha256": np.array(sha)}, "rerun's figures but tells this model's training"),
+    ):
+        broken = {**arrays, **rerun, **change}
+        runs.write_npz_atomic(storied_run / runs.LEARNING_FILE, **{k: v for k, v in broken.items() if v is not None})
+        with pytest.raises(artefacts.LearningError, match=problem):
+            artefacts.read_learning(storied_run, sha, labels)
+
+
 def test_a_run_without_a_story_or_with_a_bad_one_says_so(storied_run):
     at = open_learning()
     assert not at.exception and "no training story yet" in at.info[0].body and not at.get("plotly_chart")
@@ -262,6 +335,7 @@ def test_in_a_browser_the_slider_moves_the_story_and_the_map_plays(storied_run, 
         page.keyboard.press("ArrowRight")
         page.get_by_text("Epoch 2:").wait_for(timeout=60_000)
         page.wait_for_function("location.search.includes('epoch=2')", timeout=30_000)  # the link follows
+        wait_for_app(page)  # the rerun has drawn its charts anew: find the map's only after it
         # The feature map's own animation: play moves its slider past the first frame.
         chart = page.locator(".js-plotly-plot").nth(3)
         chart.scroll_into_view_if_needed()
@@ -299,3 +373,15 @@ def test_the_moving_maps_mistakes_are_its_points_answered_wrong(storied_run):
     assert np.array_equal(labels, labels_all[points]) and wrong.shape == (4, len(points))
     answers = arrays["probabilities"][2].astype(np.float32).argmax(1)
     assert wrong[2].sum() == (answers[points] != labels_all[points]).sum()
+
+
+def test_the_moving_averages_lag_is_explained_with_its_arithmetic():
+    shipped = {"epochs": 30, "batch_size": 128, "ema_momentum": 0.999}  # 430 steps an epoch on 55,000 images
+    said = learning.average_lag_sentence(shipped, 55_000, [1, 2, 3, 5, 8], [0.10, 0.19, 0.32, 0.88, 0.91])
+    assert f"{0.999**430:.0%} of it is still the random start" == "65% of it is still the random start"
+    assert "after epoch 1 (430 steps) 65% of it is still the random start" in said and "answers 10% " in said
+    assert "By epoch 5 less than 15% of the start is left" in said  # 0.999 ** 1290 = 27%, ** 2150 = 12%
+    assert learning.average_lag_sentence({**shipped, "ema_momentum": 0.0}, 55_000, [1, 2], [0.5, 0.6]) is None
+    assert learning.average_lag_sentence({"optimizer": "rmsprop"}, 55_000, [1], [0.8]) is None  # no average
+    assert learning.average_lag_sentence({**shipped, "batch_size": "x"}, 55_000, [1], [0.1]) is None
+    assert learning.average_lag_sentence(shipped, None, [1], [0.1]) is None

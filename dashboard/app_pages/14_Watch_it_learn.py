@@ -30,13 +30,21 @@ try:
 except learning.LearningError as exc:
     st.info(markup.message(exc), icon=":material/pending:")
     st.markdown(
-        "A run takes its snapshots while it trains and builds its story when training ends. This run was trained "
-        "before snapshots were recorded (the shipped models too): train a run on the Retrain page, or with "
+        "A run takes its snapshots while it trains and builds its story when training ends. A run trained before "
+        "snapshots were recorded has none: train a run on the Retrain page, or with "
         + markup.code("python -m training.train", 200)
-        + ", to watch it learn."
+        + ", to watch it learn; or retrain this run's recipe with snapshots and give this run the rerun's story ("
+        + markup.code("python -m explain.learning --run THIS-RUN --from-rerun THE-RERUN", 200)
+        + ")."
     )
     st.stop()
 
+rerun = story.rerun
+if rerun is not None:
+    st.info(
+        rerun.sentence(results.metrics["test_accuracy"], results.metrics["best_val_accuracy"], markup.escape),
+        icon=":material/replay:",
+    )
 epochs = story.epochs
 reader = ui.query_reader()
 chosen_epoch = reader.choice("epoch", [str(e) for e in epochs], str(story.selected_epoch))
@@ -49,14 +57,18 @@ epoch = st.select_slider(
     options=epochs,
     value=int(chosen_epoch),
     key="epoch",
-    help="The snapshots, from the first epoch to the last; the model the other pages show is the epoch with "
-    "the best validation accuracy.",
+    help="The snapshots, from the first epoch to the last; the selected model is the epoch with the best "
+    "validation accuracy.",
 )
 st.query_params["epoch"] = str(epoch)
 frame = story.frame(epoch)
 accuracy = story.accuracy()
-marker = " (the selected model, which the other pages show)" if epoch == story.selected_epoch else ""
+selected = "the rerun's selected model" if rerun else "the selected model, which the other pages show"
+marker = f" ({selected})" if epoch == story.selected_epoch else ""
 st.markdown(f"**Epoch {epoch}{marker}: {accuracy[frame]:.1%} of the test images answered right.**")
+lag = learning.average_lag_sentence(results.card["settings"], results.card.get("train_images"), epochs, accuracy)
+if lag:
+    st.caption(lag)
 
 st.subheader("When did it settle?")
 drift = story.drift()
