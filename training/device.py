@@ -1,8 +1,8 @@
 """Which Keras backend and device a training job will use, and about how long it will take.
 
 The Retrain page offers TensorFlow (the app's own backend, on the CPU or its GPU) and, where JAX
-is installed and sees a GPU, JAX: it compiles the whole training step with XLA and trained the
-shipped recipe at 1.56 s per epoch on an H200 (measured outside the project). JAX on a CPU is
+is installed and sees a GPU, JAX: it compiles the whole training step with XLA and trains the
+shipped recipe at 2.4 s per epoch on an H200 (benchmarks/gpu_epoch.py). JAX on a CPU is
 not offered: it is slower there than TensorFlow with oneDNN (README, speed section).
 
 The app's server never imports TensorFlow or JAX for this: without an NVIDIA driver no GPU can
@@ -128,8 +128,7 @@ class Measurement:
 
 # Measured figures per (backend, on a GPU). The CPU figures are the development machine's: other CPUs
 # differ, and a busy machine is slower (README, speed section). Start-up, data loading, the test set and
-# saving (overhead) were measured on the CPU only (18-22 s on 2026-11-28, the machine shared); the GPU row
-# takes the same figure.
+# saving (overhead): 18-22 s on the CPU (2026-11-28, the machine shared); on the GPU 32 s with the snapshots.
 MEASURED = {
     ("tensorflow", False): Measurement(
         seconds_per_epoch=46.0,
@@ -138,10 +137,10 @@ MEASURED = {
         where="measured on 2 cores of an AMD EPYC (AVX-512) with nothing else running, 2026-11-25",
     ),
     ("jax", True): Measurement(
-        seconds_per_epoch=1.56,
-        first_epoch_extra=22.0,
-        overhead=20.0,
-        where="measured outside the project on an NVIDIA H200, 2026-11-28",
+        seconds_per_epoch=2.4,
+        first_epoch_extra=24.0,
+        overhead=30.0,  # start-up, data, the test set and the snapshots: 32 s in an 8-epoch run
+        where="measured by benchmarks/gpu_epoch.py on an NVIDIA H200 (JAX 0.11.2), 2026-11-28",
     ),
 }
 MEASURED_TRAIN_IMAGES = 55_000
