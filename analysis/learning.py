@@ -67,13 +67,48 @@ def accuracy_per_class(predictions: np.ndarray, labels: np.ndarray, classes: int
     return np.divide(hits, counts, out=np.full(hits.shape, np.nan), where=counts > 0)  # NaN: no such images
 
 
-def learned_at(epochs, per_class: np.ndarray, share: float = LEARNED_SHARE) -> list[int | None]:
-    """Per class, the first epoch from which its accuracy stays at ``share`` of its final accuracy or more."""
-    per_class = np.asarray(per_class)
-    return [
-        first_epoch_reaching(epochs, per_class[:, c] / max(per_class[-1, c], 1e-9), share)
-        for c in range(per_class.shape[1])
-    ]
+def precision_per_class(predictions: np.ndarray, labels: np.ndarray, classes: int = 10) -> np.ndarray:
+    """(frames, classes): of the images answered as each class, the share that are of that class (0 where a frame
+    answers the class for no image: a class never named has not been learned)."""
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    right = predictions == labels[np.newaxis]
+    named = np.stack([(predictions == c).sum(axis=1) for c in range(classes)], axis=1)
+    hits = np.stack([(right & (predictions == c)).sum(axis=1) for c in range(classes)], axis=1)
+    return np.divide(hits, named, out=np.zeros(hits.shape), where=named > 0)
+
+
+def learned_at(
+    epochs, per_class: np.ndarray, share: float = LEARNED_SHARE, precision: np.ndarray | None = None
+) -> list[int | None]:
+    """Per class, the first epoch from which its accuracy stays at ``share`` of its final accuracy or more, and,
+    given ``precision`` (precision_per_class), its precision too: a network that answers one class for every
+    image gets all of that class right without having learned it."""
+    ratio = np.asarray(per_class, dtype=np.float64) / np.maximum(np.asarray(per_class)[-1], 1e-9)
+    if precision is not None:
+        precision = np.asarray(precision, dtype=np.float64)
+        ratio = np.minimum(ratio, precision / np.maximum(precision[-1], 1e-9))
+    return [first_epoch_reaching(epochs, ratio[:, c], share) for c in range(ratio.shape[1])]
+
+
+def one_answer_sentence(epochs, predictions: np.ndarray, class_names, share: float = 0.5) -> str:
+    """The snapshots at which one class takes most of the answers ('' if none): that class's accuracy line is
+    high there without the class having been learned."""
+    predictions = np.asarray(predictions)
+    said = []
+    for epoch, answers in zip(epochs, predictions):
+        counts = np.bincount(answers, minlength=len(class_names))
+        top = int(counts.argmax())
+        if counts[top] >= share * len(answers):
+            said.append(
+                f"at epoch {epoch} it answers {class_names[top]} for {counts[top] / len(answers):.0%} of the images"
+            )
+    if not said:
+        return ""
+    listed = "; ".join(said[:3])
+    return (
+        f"{listed[0].upper()}{listed[1:]}{' (and later)' if len(said) > 3 else ''}: that class's line is high there "
+        "because nearly everything is called by its name, not because it has been learned."
+    )
 
 
 def confusion(predictions: np.ndarray, labels: np.ndarray, classes: int = 10) -> np.ndarray:
@@ -171,6 +206,9 @@ class Story:
     def accuracy_per_class(self) -> np.ndarray:
         return accuracy_per_class(self.predictions(), self.labels)
 
+    def precision_per_class(self) -> np.ndarray:
+        return precision_per_class(self.predictions(), self.labels)
+
     def probe_map(self, frame: int, row: int) -> np.ndarray:
         """The raw map of probe image ``row`` at ``frame`` (the stored uint8 times its peak)."""
         return (
@@ -255,9 +293,10 @@ def drift_summary(epochs, drift: dict) -> str:
     return " ".join(parts) or "Only one snapshot: nothing to compare."
 
 
-def learned_first_sentence(epochs, per_class: np.ndarray, class_names) -> str:
-    """Which classes reach 90% of their final accuracy first, and which last."""
-    learned = learned_at(epochs, per_class)
+def learned_first_sentence(epochs, per_class: np.ndarray, class_names, precision: np.ndarray | None = None) -> str:
+    """Which classes reach 90% of their final accuracy (and, given it, precision) first and stay there, and
+    which last."""
+    learned = learned_at(epochs, per_class, precision=precision)
     known = [(e, c) for c, e in enumerate(learned) if e is not None]
     if not known:
         return "No class settles near its final accuracy before the end."
@@ -265,11 +304,12 @@ def learned_first_sentence(epochs, per_class: np.ndarray, class_names) -> str:
     last = max(e for e, _ in known)
     firsts = [class_names[c] for e, c in known if e == first]
     lasts = [class_names[c] for e, c in known if e == last]
+    measure = "accuracy and precision" if precision is not None else "accuracy"
     if first == last:
-        return f"Every class reaches {LEARNED_SHARE:.0%} of its final accuracy by epoch {first}."
+        return f"Every class reaches {LEARNED_SHARE:.0%} of its final {measure} by epoch {first} and stays there."
     return (
-        f"Learned first (at {LEARNED_SHARE:.0%} of their final accuracy by epoch {first}): {', '.join(firsts)}. "
-        f"Learned last (epoch {last}): {', '.join(lasts)}."
+        f"Learned first (from epoch {first} on at {LEARNED_SHARE:.0%} or more of their final {measure}): "
+        f"{', '.join(firsts)}. Learned last (epoch {last}): {', '.join(lasts)}."
     )
 
 

@@ -591,8 +591,18 @@ def feature_strip(features: np.ndarray) -> go.Figure:
 
 def _epoch_axis(epochs) -> dict:
     """Snapshots come thick early and thin late (1, 2, 3, 5, 8, ...): a log axis spreads them evenly, ticked
-    at the snapshots themselves."""
-    return dict(title="epoch", type="log" if max(epochs) > 8 else "linear", tickvals=list(epochs), automargin=True)
+    at the snapshots themselves; a tick too close to the next labelled one (29 beside 30) goes unlabelled."""
+    epochs = [int(e) for e in epochs]
+    log = max(epochs) > 8
+    where = [float(np.log10(e)) if log else float(e) for e in epochs]
+    gap = 0.04 * ((where[-1] - where[0]) or 1.0)
+    labels, shown = [str(e) for e in epochs], where[-1]
+    for i in range(len(epochs) - 2, -1, -1):  # from the last snapshot back: the last is always labelled
+        if shown - where[i] < gap:
+            labels[i] = ""
+        else:
+            shown = where[i]
+    return dict(title="epoch", type="log" if log else "linear", tickvals=epochs, ticktext=labels, automargin=True)
 
 
 def class_accuracy_over_epochs(epochs, per_class: np.ndarray, class_names, chosen_epoch: int) -> go.Figure:

@@ -39,6 +39,25 @@ def test_drift_figures_on_answers_with_a_known_history():
     assert learning.confusion(third, labels)[7, 7] == 1 and learning.confusion(first, labels)[5, 0] == 4
 
 
+def test_a_class_answered_for_every_image_is_not_learned_yet():
+    # Epoch 1 answers class 3 for everything: class 3 is all right (accuracy 1.0) but not learned; from epoch 2
+    # on, each image gets its own class.
+    labels = np.repeat(np.arange(4), 5)
+    frames = np.stack([np.full(20, 3), labels, labels])
+    per_class = learning.accuracy_per_class(frames, labels, classes=4)
+    precision = learning.precision_per_class(frames, labels, classes=4)
+    assert per_class[0].tolist() == [0, 0, 0, 1] and precision[0].tolist() == [0, 0, 0, 0.25]
+    assert learning.learned_at([1, 2, 3], per_class)[3] == 1  # accuracy alone is fooled
+    assert learning.learned_at([1, 2, 3], per_class, precision=precision) == [2, 2, 2, 2]
+    names = ["a", "b", "c", "sandal"]
+    said = learning.learned_first_sentence([1, 2, 3], per_class, names, precision)
+    assert said == "Every class reaches 90% of its final accuracy and precision by epoch 2 and stays there."
+    assert learning.one_answer_sentence([1, 2, 3], frames, names).startswith(
+        "At epoch 1 it answers sandal for 100% of the images: that class's line is high there"
+    )
+    assert learning.one_answer_sentence([1, 2, 3], frames[1:], names) == ""
+
+
 def test_map_correlation_with_the_final_maps():
     rng = np.random.default_rng(0)
     final = rng.random((5, 28, 28))
@@ -385,3 +404,12 @@ def test_the_moving_averages_lag_is_explained_with_its_arithmetic():
     assert learning.average_lag_sentence({"optimizer": "rmsprop"}, 55_000, [1], [0.8]) is None  # no average
     assert learning.average_lag_sentence({**shipped, "batch_size": "x"}, 55_000, [1], [0.1]) is None
     assert learning.average_lag_sentence(shipped, None, [1], [0.1]) is None
+
+
+def test_the_epoch_axis_leaves_a_tick_unlabelled_where_labels_would_overlap():
+    from dashboard import charts
+
+    axis = charts._epoch_axis([1, 2, 3, 5, 8, 12, 20, 29, 30])  # the shipped rerun: best epoch 29, last 30
+    assert axis["type"] == "log" and axis["tickvals"] == [1, 2, 3, 5, 8, 12, 20, 29, 30]
+    assert axis["ticktext"] == ["1", "2", "3", "5", "8", "12", "20", "", "30"]
+    assert charts._epoch_axis([1, 2, 3])["ticktext"] == ["1", "2", "3"]

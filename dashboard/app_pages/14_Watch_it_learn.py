@@ -88,7 +88,12 @@ display.chart(
     charts.class_accuracy_over_epochs(epochs, per_class, CLASS_NAMES, epoch),
     "Line chart of each class's test accuracy at each snapshot",
     "accuracy per class",
-    learning.learned_first_sentence(epochs, per_class, CLASS_NAMES),
+    " ".join(
+        [
+            learning.learned_first_sentence(epochs, per_class, CLASS_NAMES, story.precision_per_class()),
+            learning.one_answer_sentence(epochs, story.predictions(), CLASS_NAMES),
+        ]
+    ).strip(),
     width="stretch",
 )
 
