@@ -1,14 +1,9 @@
 """Home: what the app is, the shipped model's headline figures and a guide to the pages."""
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import streamlit as st  # noqa: E402
-
-from analysis import lesson_plan, markup, share  # noqa: E402
-from dashboard import ui  # noqa: E402
+from analysis import lesson_plan, markup, share
+from dashboard import ui
 
 run, results = ui.run_page("Home")
 metrics, card = results.metrics, results.card

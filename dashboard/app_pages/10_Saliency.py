@@ -1,24 +1,19 @@
 """Saliency: where does the network look? Grad-CAM family, gradient maps and occlusion for one test image."""
 
-import sys
-from pathlib import Path
+import numpy as np
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import numpy as np  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from analysis import markup, trust  # noqa: E402
-from analysis.glossary import define  # noqa: E402
-from dashboard import charts, display, image_picker, model_cache, trust_widgets, ui  # noqa: E402
-from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
-from explain import (  # noqa: E402  (names only: TensorFlow is imported where a map is computed)
+from analysis import markup, trust
+from analysis.glossary import define
+from dashboard import charts, display, image_picker, model_cache, trust_widgets, ui
+from dataset.fashion_mnist import CLASS_NAMES
+from explain import (  # names only: TensorFlow is imported where a map is computed
     methods,
     overlay,
-    report,  # noqa: E402
+    report,
 )
-from explain.describe import describe_map  # noqa: E402
-from explain.methods import CAM_LAYERS, METHODS, layer_label  # noqa: E402
+from explain.describe import describe_map
+from explain.methods import CAM_LAYERS, METHODS, layer_label
 
 ALL = "all"
 TARGETS = ("predicted", "true")

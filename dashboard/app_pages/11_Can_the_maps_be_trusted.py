@@ -1,14 +1,9 @@
 """Can the maps be trusted? The run's faithfulness scorecard, read from faithfulness.json (no TensorFlow)."""
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import streamlit as st  # noqa: E402
-
-from analysis import markup, trust  # noqa: E402
-from dashboard import charts, display, trust_widgets, ui  # noqa: E402
+from analysis import markup, trust
+from dashboard import charts, display, trust_widgets, ui
 
 run, _ = ui.run_page(
     "Can the maps be trusted?", ":material/verified:"

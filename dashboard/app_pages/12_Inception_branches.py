@@ -1,20 +1,15 @@
 """Inception branches: what the 3x3 and 5x5 branches of a block see, and what happens without them."""
 
-import sys
-from pathlib import Path
+import numpy as np
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import numpy as np  # noqa: E402
-import streamlit as st  # noqa: E402
-
-import model as tgn  # noqa: E402
-from analysis.architecture import receptive_fields  # noqa: E402
-from analysis.glossary import define  # noqa: E402
-from analysis.points import points_change  # noqa: E402
-from dashboard import charts, display, image_picker, model_cache, ui  # noqa: E402
-from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
-from explain import branches, overlay  # noqa: E402
+import model as tgn
+from analysis.architecture import receptive_fields
+from analysis.glossary import define
+from analysis.points import points_change
+from dashboard import charts, display, image_picker, model_cache, ui
+from dataset.fashion_mnist import CLASS_NAMES
+from explain import branches, overlay
 
 KNOCKOUTS = {"none": [], "3x3": ["3x3"], "5x5": ["5x5"], "both": ["3x3", "5x5"]}
 SCALES = ("shared", "per-layer")

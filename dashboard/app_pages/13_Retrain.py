@@ -1,20 +1,15 @@
 """Retrain: train a new run in a background process, watch it live, cancel, resume or delete runs."""
 
-import sys
-from pathlib import Path
+import pandas as pd
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from analysis import markup  # noqa: E402
-from dashboard import ui  # noqa: E402
-from dashboard.retrain_widgets import backend_choice, live_progress, new_run_form  # noqa: E402
-from runfolder import runs  # noqa: E402
-from training import jobs  # noqa: E402
-from training.device import backend_options  # noqa: E402
-from training.paths import shown_path  # noqa: E402
+from analysis import markup
+from dashboard import ui
+from dashboard.retrain_widgets import backend_choice, live_progress, new_run_form
+from runfolder import runs
+from training import jobs
+from training.device import backend_options
+from training.paths import shown_path
 
 ui.setup_page("Retrain", ":material/model_training:")
 ui.run_selector()

@@ -1,19 +1,14 @@
 """Watch it learn: how the answers, the feature space and the maps formed during training, read from the run's
 learning.npz (no TensorFlow)."""
 
-import sys
-from pathlib import Path
+import numpy as np
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import numpy as np  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from analysis import learning, markup  # noqa: E402
-from dashboard import charts, display, ui  # noqa: E402
-from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
-from explain import methods, overlay  # noqa: E402
-from runfolder import runs  # noqa: E402
+from analysis import learning, markup
+from dashboard import charts, display, ui
+from dataset.fashion_mnist import CLASS_NAMES
+from explain import methods, overlay
+from runfolder import runs
 
 run, results = ui.run_page("Watch it learn", ":material/timeline:")
 st.title("Watch it learn")

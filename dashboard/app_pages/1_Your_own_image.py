@@ -1,15 +1,10 @@
 """Your own image: draw a garment, upload a photo or use the camera; see what the network sees and says."""
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import streamlit as st  # noqa: E402
-
-from analysis import markup  # noqa: E402
-from dashboard import own_image, ui  # noqa: E402
-from inputs.convert import DEFAULT_TRIM_THRESHOLD, ImageError, convert  # noqa: E402
+from analysis import markup
+from dashboard import own_image, ui
+from inputs.convert import DEFAULT_TRIM_THRESHOLD, ImageError, convert
 
 INVERT = {"auto": "Automatic (negate a light background)", "yes": "Always negate", "no": "Never negate"}
 

@@ -1,20 +1,15 @@
 """How it computes: one image followed through the network, step by step, with its real numbers."""
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import streamlit as st  # noqa: E402
-
-import model as tgn  # noqa: E402
-from analysis.glossary import TERMS  # noqa: E402
-from dashboard import (  # noqa: E402
+import model as tgn
+from analysis.glossary import TERMS
+from dashboard import (
     image_picker,
     model_cache,
-    ui,  # noqa: E402
+    ui,
 )
-from dashboard import lesson_widgets as lw  # noqa: E402
+from dashboard import lesson_widgets as lw
 
 view = image_picker.explanation_page("How it computes", "How it computes", ":material/calculate:")
 run, reader, image = view.run, view.reader, view.image

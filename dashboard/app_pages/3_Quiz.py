@@ -1,15 +1,10 @@
 """Predict, then reveal: guess what the network will answer, then see its answer, the truth and its map."""
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import streamlit as st  # noqa: E402
-
-from analysis import quiz as qz  # noqa: E402
-from dashboard import model_cache, ui  # noqa: E402
-from dashboard import quiz_widgets as qw  # noqa: E402
+from analysis import quiz as qz
+from dashboard import model_cache, ui
+from dashboard import quiz_widgets as qw
 
 DEFAULT_QUESTIONS = 10
 

@@ -1,15 +1,10 @@
 """Architecture: model.summary() as a table and an interactive diagram of the blocks."""
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import streamlit as st  # noqa: E402
-
-from analysis import architecture  # noqa: E402
-from analysis.glossary import define  # noqa: E402
-from dashboard import charts, display, ui  # noqa: E402
+from analysis import architecture
+from analysis.glossary import define
+from dashboard import charts, display, ui
 
 run, results = ui.run_page("Architecture", ":material/account_tree:")
 rows = results.architecture

@@ -1,17 +1,12 @@
 """Learning curves: loss, accuracy and learning rate per epoch, runs overlaid."""
 
-import sys
-from pathlib import Path
+import pandas as pd
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from analysis import hardware, markup  # noqa: E402
-from dashboard import charts, display, ui  # noqa: E402
-from runfolder import runs  # noqa: E402
-from training.config import TrainConfig  # noqa: E402
+from analysis import hardware, markup
+from dashboard import charts, display, ui
+from runfolder import runs
+from training.config import TrainConfig
 
 run, _ = ui.run_page("Learning curves", ":material/show_chart:")
 

@@ -1,17 +1,12 @@
 """Confusion matrix: counts or row shares; select a cell to see its test images."""
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import streamlit as st  # noqa: E402
-
-from analysis import calibration  # noqa: E402
-from analysis import confusion as cm  # noqa: E402
-from dashboard import charts, display, ui  # noqa: E402
-from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
-from training.config import TrainConfig  # noqa: E402
+from analysis import calibration
+from analysis import confusion as cm
+from dashboard import charts, display, ui
+from dataset.fashion_mnist import CLASS_NAMES
+from training.config import TrainConfig
 
 GALLERY_SIZE = 18
 MATRIX_KEY = "confusion_cell"

@@ -1,15 +1,10 @@
 """Mistakes browser: every misclassified test image, filtered, sorted and paged."""
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import streamlit as st  # noqa: E402
-
-from analysis import mistakes  # noqa: E402
-from dashboard import ui  # noqa: E402
-from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
+from analysis import mistakes
+from dashboard import ui
+from dataset.fashion_mnist import CLASS_NAMES
 
 PER_PAGE = 24
 ANY = None

@@ -1,16 +1,11 @@
 """Feature space: all 10,000 test images on one map, as the network describes them (no TensorFlow)."""
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import streamlit as st  # noqa: E402
-
-from analysis import embedding  # noqa: E402
-from dashboard import charts, display, own_image, ui  # noqa: E402
-from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
-from runfolder import runs  # noqa: E402
+from analysis import embedding
+from dashboard import charts, display, own_image, ui
+from dataset.fashion_mnist import CLASS_NAMES
+from runfolder import runs
 
 COLOURINGS = {"true": "True class", "predicted": "Predicted class", "confidence": "Confidence"}
 GALLERY = 24

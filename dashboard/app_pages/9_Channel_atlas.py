@@ -1,17 +1,12 @@
 """Channel atlas: what each of the 976 channels of the network's convolutions responds to (no TensorFlow)."""
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import streamlit as st  # noqa: E402
-
-from analysis import atlas as atlas_file  # noqa: E402
-from analysis.glossary import define  # noqa: E402
-from dashboard import atlas_widgets as aw  # noqa: E402
-from dashboard import background, ui  # noqa: E402
-from runfolder import runs  # noqa: E402
+from analysis import atlas as atlas_file
+from analysis.glossary import define
+from dashboard import atlas_widgets as aw
+from dashboard import background, ui
+from runfolder import runs
 
 DEFAULT_LAYER = "stem_conv"
 
