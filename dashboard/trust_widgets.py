@@ -36,11 +36,10 @@ PAGE_WORDS = (
 def scorecard_command(run: runs.RunInfo) -> str:
     """The command that computes a run's scorecard, as inline code (a shipped run is read-only to every command
     without --rebuild-shipped)."""
-    if run.shipped:
-        return markup.code(
-            f"python -m explain.scorecard --run {run.folder.relative_to(runs.REPO_ROOT)} --rebuild-shipped", 300
-        )
-    return markup.code(f"python -m explain.scorecard --run {run.folder}", 300)
+    from training.paths import shown_path  # the project's paths, never the server's layout
+
+    rebuild = " --rebuild-shipped" if run.shipped else ""
+    return markup.code(f"python -m explain.scorecard --run {shown_path(run.folder)}{rebuild}", 300)
 
 
 def words_on_this_page() -> str:

@@ -21,11 +21,32 @@ def shipped_card(name="shipped") -> dict:
     return artefacts.read_scorecard(runs.SHIPPED_RUNS[name])
 
 
+# The original recipe's version-1 scorecard as it was committed before version 2 (its model file is unchanged),
+# worded as an older version of the app worded it: the pages must still read, judge and label such a file.
+VERSION_1_CARD = REPO_ROOT / "tests" / "data" / "original_recipe_faithfulness_v1.json"
+VERSION_1_RUN = "scored-by-version-1"
+
+
 @pytest.fixture(autouse=True)
 def isolated_runs(tmp_path, monkeypatch, data_env):
     monkeypatch.setenv(runs.RUNS_DIR_ENV, str(tmp_path / "runs"))
+    older = tmp_path / "runs" / VERSION_1_RUN
+    shutil.copytree(runs.SHIPPED_RUNS["original-recipe"], older, ignore=shutil.ignore_patterns(".*", "learning.npz"))
+    shutil.copy(VERSION_1_CARD, older / runs.FAITHFULNESS_FILE)
     yield tmp_path / "runs"
     st.cache_data.clear()
+
+
+def run_card(name: str) -> dict:
+    """The scorecard of a shipped run, or of the run scored by version 1."""
+    folder = runs.SHIPPED_RUNS.get(name) or runs.runs_dir() / name
+    return artefacts.read_scorecard(folder)
+
+
+def test_the_version_1_file_is_the_original_recipes_own():
+    card = run_card(VERSION_1_RUN)
+    assert trust.version(card) == 1
+    assert card["model_sha256"] == runs.file_sha256(runs.SHIPPED_RUNS["original-recipe"] / runs.MODEL_FILE)
 
 
 @pytest.mark.parametrize("name", list(runs.SHIPPED_RUNS))
@@ -146,9 +167,9 @@ def app(run: str | None = None, **query) -> AppTest:
     return at.run()
 
 
-@pytest.mark.parametrize("name", list(runs.SHIPPED_RUNS))
+@pytest.mark.parametrize("name", [*runs.SHIPPED_RUNS, VERSION_1_RUN])
 def test_trust_page_shows_the_verdict_table_and_the_default_up_close(name):
-    card = shipped_card(name)
+    card = run_card(name)
     at = app(run=name)
     assert not at.exception and not at.error
     table = at.dataframe[0].value
@@ -170,7 +191,11 @@ def test_trust_page_shows_the_verdict_table_and_the_default_up_close(name):
         ]
         assert "deletion test" in at.expander[1].markdown[0].value  # the words on this page
     else:
-        assert "version 1" in at.info[0].body and "--rebuild-shipped" in at.info[0].body
+        notice = at.info[0].body  # the upgrade command, with the folder as the project names it
+        assert "version 1" in notice and ("--rebuild-shipped" in notice) == (name in runs.SHIPPED_RUNS)
+        shipped = runs.SHIPPED_RUNS.get(name)
+        folder = shipped.relative_to(runs.REPO_ROOT).as_posix() if shipped else f"$TGN_RUNS_DIR/{name}"
+        assert f"--run {folder}" in notice
         summary = next(m.value for m in at.markdown if "method-layer pairs" in m.value)
         assert ("No method passes" in summary) == (not card["any_passes"])
 
@@ -185,16 +210,16 @@ def test_trust_page_deep_link_and_a_bad_value():
 
 
 def test_verdict_sentences_read_well_on_both_pages():
-    card = shipped_card("original-recipe")  # a version-1 file, worded as an older version of the app worded it
+    card = run_card(VERSION_1_RUN)  # a version-1 file, worded as an older version of the app worded it
     key = next(k for k, e in card["entries"].items() if "% in insertion of images" in e["reason"])  # as stored
     entry = card["entries"][key]
     assert "% in insertion of images" not in trust.reason(entry) and "% in insertion" in trust.reason(entry)
-    at = app(entry=key, run="original-recipe")
+    at = app(entry=key, run=VERSION_1_RUN)
     shown = next(m.value for m in at.markdown if m.value.startswith(f"**{trust.BADGES[entry['verdict']]}.**"))
     assert "in insertion of images" not in shown.replace("\\", "") and "in insertion" in shown
     method, layer = key.split("@")
     at = AppTest.from_file(str(REPO_ROOT / app_pages()["Saliency"]), default_timeout=180)
-    at.session_state[ui.RUN_KEY] = "original-recipe"
+    at.session_state[ui.RUN_KEY] = VERSION_1_RUN
     at.query_params.update(index="0", method=method, layer=layer if layer != "input" else "block3")
     at.run()
     scorecard = next(m.value for m in at.markdown if m.value.startswith("**Scorecard for"))
