@@ -159,6 +159,7 @@ for number, e in enumerate(epochs):
                                 colour_map=display.heat_colours()),
                 f"Test image {index} with the epoch {e} map for {CLASS_NAMES[answer]}",
                 caption=f"epoch {e}: {CLASS_NAMES[answer]} {probabilities[f, answer]:.0%}",
+                width=112,  # fixed: with "content" a longer caption widened its picture
             )  # fmt: skip
         else:
             st.caption(f"epoch {e}: {CLASS_NAMES[answer]} {probabilities[f, answer]:.0%}")
