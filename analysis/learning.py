@@ -327,6 +327,24 @@ def confusion_sentence(predictions: np.ndarray, labels: np.ndarray, class_names)
     )
 
 
+def image_answers(epochs, probabilities: np.ndarray, label: int, class_names) -> list[dict]:
+    """One image's answer at each snapshot as rows (a phone's version of the stacked bars): the epoch, the
+    answer, its probability, and the true class's probability."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    rows = []
+    for epoch, row in zip(epochs, probabilities):
+        answer = int(row.argmax())
+        rows.append(
+            {
+                "epoch": int(epoch),
+                "answer": class_names[answer],
+                "its probability": float(row[answer]),
+                f"{class_names[label]} (true)": float(row[label]),
+            }
+        )
+    return rows
+
+
 def image_sentence(epochs, probabilities: np.ndarray, label: int, class_names) -> str:
     """One image's answers through training in words: when it was first right and whether it stayed right."""
     answers = np.asarray(probabilities).argmax(axis=1)

@@ -625,6 +625,36 @@ def class_accuracy_over_epochs(epochs, per_class: np.ndarray, class_names, chose
     return fig
 
 
+def answers_over_epochs(epochs, probabilities: np.ndarray, class_names, label: int, chosen_epoch: int) -> go.Figure:
+    """One image's probabilities at each snapshot: a stacked bar per snapshot, a colour per class (as on the
+    moving map), its true class outlined; the chosen epoch's bar named on the axis."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    names = [f"{e}*" if e == chosen_epoch else str(e) for e in epochs]  # snapshots as categories: equal bars
+    fig = go.Figure()
+    for c, name in enumerate(class_names):
+        true = c == label
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=probabilities[:, c].tolist(),
+                name=f"{name} (true class)" if true else name,
+                marker=dict(color=CLASS_COLOURS[c], line=dict(color="#1f2333", width=2 if true else 0)),
+                hovertemplate=f"{name}: %{{y:.0%}} at epoch %{{x}}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        height=340,
+        margin=dict(l=10, r=10, t=10, b=10),
+        # No axis title (the page says "epoch; * the one chosen above"): below the bars it collided with the
+        # legend at a phone's width. Legend entries of a fixed width wrap into rows that fit any screen.
+        xaxis=dict(type="category", automargin=True),
+        yaxis=dict(title="probability", range=[0, 1], tickformat=".0%", automargin=True),
+        legend=dict(orientation="h", y=-0.12, yanchor="top", entrywidth=120, traceorder="normal"),
+    )
+    return fig
+
+
 def drift_chart(epochs, drift: dict, chosen_epoch: int) -> go.Figure:
     """Per snapshot: answers changed since the previous snapshot, answers already final, maps' rank
     correlation with the final maps."""

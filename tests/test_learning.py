@@ -1,6 +1,7 @@
 """Watch it learn: snapshots during training (across an interruption), the training's story (learning.npz),
 its alignment, drift on constructed answers, its validation, and the page."""
 
+import json
 import time
 
 import numpy as np
@@ -266,7 +267,17 @@ def test_the_page_tells_the_story_with_deep_links_and_refuses_bad_values(storied
     at = open_learning(epoch="2", index=str(probe))
     assert not at.exception and not at.error, at.exception
     assert at.select_slider(key="epoch").value == 2 and at.selectbox(key="index").value == probe
-    assert len(at.get("plotly_chart")) == 4  # drift, per class, confusion, moving map
+    assert len(at.get("plotly_chart")) == 5  # drift, per class, confusion, moving map, the image's answers
+    bars = json.loads(at.get("plotly_chart")[4].proto.spec)["data"]  # one stacked bar per snapshot
+    assert len(bars) == 10 and bars[0]["x"] == ["1", "2*", "5", "9"]
+    np.testing.assert_allclose(
+        [b["y"][1] for b in bars], arrays["probabilities"][1, probe].astype(np.float32), atol=1e-6
+    )
+    true = int(runs.load_results(storied_run).labels[probe])
+    assert bars[true]["name"].endswith("(true class)") and bars[true]["marker"]["line"]["width"] == 2
+    table = at.dataframe[0].value  # the phone's version: the answer at each snapshot
+    assert table["epoch"].tolist() == [1, 2, 5, 9]
+    assert table.iloc[1, 2] == pytest.approx(float(arrays["probabilities"][1, probe].max()))
     headline = next(m.value for m in at.markdown if m.value.startswith("**Epoch 2"))
     labels = runs.load_results(storied_run).labels
     expected = (arrays["probabilities"][1].astype(np.float32).argmax(1) == labels).mean()

@@ -146,11 +146,13 @@ st.markdown(
     f"True class **{CLASS_NAMES[int(story.labels[index])]}**. The run's default map ({markup.escape(method_label)}) "
     "for the class the network answered at each snapshot, each on its own scale:"
 )
-columns = st.columns(min(len(epochs), 5))
+per_row = min(len(epochs), 5)
 for number, e in enumerate(epochs):
+    if number % per_row == 0:  # a row of columns at a time: on a phone they stack in epoch order
+        columns = st.columns(per_row)
     f = story.frame(e)
     answer = int(probabilities[f].argmax())
-    with columns[number % len(columns)]:
+    with columns[number % per_row]:
         if split is not None:
             saliency = story.probe_map(f, row)
             peak = float(saliency.max())
@@ -163,7 +165,24 @@ for number, e in enumerate(epochs):
             )  # fmt: skip
         else:
             st.caption(f"epoch {e}: {CLASS_NAMES[answer]} {probabilities[f, answer]:.0%}")
-st.caption(learning.image_sentence(epochs, probabilities, int(story.labels[index]), CLASS_NAMES))
+st.caption("Its probabilities at each snapshot (on a wide screen one bar per snapshot; * the epoch chosen above):")
+image_sentence = learning.image_sentence(epochs, probabilities, int(story.labels[index]), CLASS_NAMES)
+display.chart(
+    charts.answers_over_epochs(epochs, probabilities, CLASS_NAMES, int(story.labels[index]), epoch),
+    f"Stacked bar chart of test image {index}'s probability for each class at each snapshot",
+    f"answers of image {index}",
+    image_sentence,
+    narrow=lambda: st.dataframe(  # ten colours need a legend a phone has no room for
+        learning.image_answers(epochs, probabilities, int(story.labels[index]), CLASS_NAMES),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            name: st.column_config.NumberColumn(format="percent")
+            for name in ("its probability", f"{CLASS_NAMES[int(story.labels[index])]} (true)")
+        },
+    ),
+    width="stretch",
+)
 
 with st.expander("What is happening, for a student"):
     st.markdown(learning.EXPLAINER)
