@@ -126,7 +126,7 @@ class Rerun:
     validation_accuracy: float
     trained_on: str  # from the run folder: user text, never markup
 
-    def sentence(self, test_accuracy: float, validation_accuracy: float, escape=str) -> str:
+    def sentence(self, test_accuracy: float, validation_accuracy: float, selected_epoch: int, escape=str) -> str:
         """What the reader must know before reading the story, in plain words; ``escape`` makes the text from the
         run folder safe for where it is shown (markup.escape for Markdown)."""
         return (
@@ -134,8 +134,9 @@ class Rerun:
             f"the same settings and seed, trained again with snapshots ({escape(self.trained_on)}). Training is not "
             "repeatable bit for bit, so the rerun is a sibling of this model, not the same network: it reached "
             f"{self.validation_accuracy:.2%} on the validation images and {self.test_accuracy:.2%} on the test "
-            f"images, this model {validation_accuracy:.2%} and {test_accuracy:.2%}. Its last frame is the rerun's "
-            "network, and its feature-space map is the rerun's own, not the Feature space page's."
+            f"images, this model {validation_accuracy:.2%} and {test_accuracy:.2%}. Its epoch {selected_epoch} is the "
+            "rerun's selected model (the best on validation), and its feature-space map is the rerun's own, not the "
+            "Feature space page's."
         )
 
 
@@ -246,6 +247,9 @@ class Story:
         return said
 
 
+LAG_LEFT = 0.15  # a moving average with less than this share of the random start left has caught up
+
+
 def average_lag_sentence(settings: dict, train_images: int, epochs, accuracy) -> str | None:
     """Why the first snapshots of a recipe that keeps a moving average of the weights answer so badly (None for a
     recipe without one). ``settings``: the run's recorded settings; ``accuracy``: test accuracy per snapshot."""
@@ -260,17 +264,19 @@ def average_lag_sentence(settings: dict, train_images: int, epochs, accuracy) ->
     if not 0 < momentum < 1 or steps_per_epoch <= 0:
         return None
     left = [momentum ** (steps_per_epoch * e) for e in epochs]
-    caught_up = next((e for e, share in zip(epochs, left) if share < 0.15), None)
+    if left[0] < LAG_LEFT:
+        return None  # the average has forgotten the start by the first snapshot: no lag to explain
+    caught_up = next((e for e, share in zip(epochs, left) if share < LAG_LEFT), None)
     said = (
         f"Why so few right at first? This recipe snapshots, validates and ships a moving average of the weights "
         f"(momentum {momentum:g} per step), not the weights being trained. The average starts at the random "
-        f"first weights and forgets them slowly: after epoch {epochs[0]} ({steps_per_epoch:,} steps) "
+        f"first weights and forgets them slowly: after epoch {epochs[0]} ({steps_per_epoch * epochs[0]:,} steps) "
         f"{left[0]:.0%} of it is still the random start, so the snapshot answers {accuracy[0]:.0%} of the test "
         "images right, while the weights being trained already do much better (the Learning curves page shows "
         "their training accuracy)."
     )
     if caught_up is not None:
-        said += f" By epoch {caught_up} less than 15% of the start is left, and the average has caught up."
+        said += f" By epoch {caught_up} less than {LAG_LEFT:.0%} of the start is left, and the average has caught up."
     return said
 
 
@@ -298,18 +304,21 @@ def learned_first_sentence(epochs, per_class: np.ndarray, class_names, precision
     which last."""
     learned = learned_at(epochs, per_class, precision=precision)
     known = [(e, c) for c, e in enumerate(learned) if e is not None]
+    never = [class_names[c] for c, e in enumerate(learned) if e is None]
+    measure = "accuracy and precision" if precision is not None else "accuracy"
+    unsettled = f" Never settled: {', '.join(never)}." if never else ""
     if not known:
-        return "No class settles near its final accuracy before the end."
+        return f"No class settles near its final {measure} before the end."
     first = min(e for e, _ in known)
     last = max(e for e, _ in known)
     firsts = [class_names[c] for e, c in known if e == first]
     lasts = [class_names[c] for e, c in known if e == last]
-    measure = "accuracy and precision" if precision is not None else "accuracy"
     if first == last:
-        return f"Every class reaches {LEARNED_SHARE:.0%} of its final {measure} by epoch {first} and stays there."
+        who = "Every class" if not never else "Every other class"
+        return f"{who} reaches {LEARNED_SHARE:.0%} of its final {measure} by epoch {first} and stays there.{unsettled}"
     return (
         f"Learned first (from epoch {first} on at {LEARNED_SHARE:.0%} or more of their final {measure}): "
-        f"{', '.join(firsts)}. Learned last (epoch {last}): {', '.join(lasts)}."
+        f"{', '.join(firsts)}. Learned last (epoch {last}): {', '.join(lasts)}.{unsettled}"
     )
 
 

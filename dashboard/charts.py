@@ -589,23 +589,28 @@ def feature_strip(features: np.ndarray) -> go.Figure:
 # --------------------------------------------------------------------------- Watch it learn
 
 
-def _epoch_axis(epochs) -> dict:
+def _epoch_axis(epochs, selected: int | None = None) -> dict:
     """Snapshots come thick early and thin late (1, 2, 3, 5, 8, ...): a log axis spreads them evenly, ticked
-    at the snapshots themselves; a tick too close to the next labelled one (29 beside 30) goes unlabelled."""
+    at the snapshots themselves. A tick too close to a labelled one (29 beside 30) goes unlabelled; the selected
+    epoch (the model the other pages show) and the last are labelled first."""
     epochs = [int(e) for e in epochs]
     log = max(epochs) > 8
-    where = [float(np.log10(e)) if log else float(e) for e in epochs]
-    gap = 0.04 * ((where[-1] - where[0]) or 1.0)
-    labels, shown = [str(e) for e in epochs], where[-1]
-    for i in range(len(epochs) - 2, -1, -1):  # from the last snapshot back: the last is always labelled
-        if shown - where[i] < gap:
-            labels[i] = ""
-        else:
-            shown = where[i]
-    return dict(title="epoch", type="log" if log else "linear", tickvals=epochs, ticktext=labels, automargin=True)
+    where = {e: float(np.log10(e)) if log else float(e) for e in epochs}
+    gap = 0.04 * ((where[epochs[-1]] - where[epochs[0]]) or 1.0)
+    first = [e for e in (selected, epochs[-1]) if e in where]
+    labelled: list[int] = []
+    for e in dict.fromkeys([*first, *reversed(epochs)]):  # in order of priority, each once
+        if all(abs(where[e] - where[other]) >= gap for other in labelled):
+            labelled.append(e)
+    labels = [str(e) if e in labelled else "" for e in epochs]
+    return dict(
+        title="epoch", type="log" if log else "linear", tickvals=epochs, ticktext=labels, automargin=True
+    )
 
 
-def class_accuracy_over_epochs(epochs, per_class: np.ndarray, class_names, chosen_epoch: int) -> go.Figure:
+def class_accuracy_over_epochs(
+    epochs, per_class: np.ndarray, class_names, chosen_epoch: int, selected: int | None = None
+) -> go.Figure:
     """Each class's test accuracy at each snapshot, the chosen epoch marked."""
     fig = go.Figure()
     for c, name in enumerate(class_names):
@@ -618,7 +623,7 @@ def class_accuracy_over_epochs(epochs, per_class: np.ndarray, class_names, chose
     fig.update_layout(
         height=360,
         margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=_epoch_axis(epochs),
+        xaxis=_epoch_axis(epochs, selected),
         yaxis=dict(title="test accuracy", range=[0, 1.02], tickformat=".0%", automargin=True),
         legend=dict(orientation="h", y=-0.25),
     )
@@ -655,7 +660,7 @@ def answers_over_epochs(epochs, probabilities: np.ndarray, class_names, label: i
     return fig
 
 
-def drift_chart(epochs, drift: dict, chosen_epoch: int) -> go.Figure:
+def drift_chart(epochs, drift: dict, chosen_epoch: int, selected: int | None = None) -> go.Figure:
     """Per snapshot: answers changed since the previous snapshot, answers already final, maps' rank
     correlation with the final maps."""
     fig = go.Figure()
@@ -669,7 +674,7 @@ def drift_chart(epochs, drift: dict, chosen_epoch: int) -> go.Figure:
     fig.update_layout(
         height=340,
         margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=_epoch_axis(epochs),
+        xaxis=_epoch_axis(epochs, selected),
         yaxis=dict(title="share / correlation", range=[-0.05, 1.05], automargin=True),
         legend=dict(orientation="h", y=-0.3),
     )

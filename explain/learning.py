@@ -100,12 +100,14 @@ def trained_on(folder: Path) -> str:
     """Where a run was trained, in words ('JAX on NVIDIA H200'), from its model card."""
     hardware = runs.read_json(Path(folder) / runs.CARD_FILE, default={}).get("hardware", {})
     backend = {"jax": "JAX", "tensorflow": "TensorFlow", "torch": "PyTorch"}.get(hardware.get("backend"), "Keras")
-    return f"{backend} on {hardware.get('device') or 'an unknown device'}"
+    return f"{backend} on {hardware.get('device') or 'an unknown device'}"[:200]  # learning.npz allows 200
 
 
 def rerun_problem(rerun: Path, folder: Path) -> str | None:
     """Why ``rerun`` cannot tell ``folder``'s story (None if it can): it must be a complete run of the same
     settings (recipe, seed, images), with snapshots."""
+    if Path(rerun).resolve() == Path(folder).resolve():
+        return "--from-rerun names the run itself: leave it out to build the run's own story."
     try:
         runs.load_results(rerun)
     except runs.RunFolderError as exc:
@@ -122,8 +124,8 @@ def rerun_problem(rerun: Path, folder: Path) -> str | None:
             f"--from-rerun {rerun} was trained with other settings than --run {folder} ({', '.join(differ)} "
             "differ): retrain it with the run's own settings."
         )
-    if Path(rerun).resolve() == Path(folder).resolve():
-        return "--from-rerun names the run itself: leave it out to build the run's own story."
+    if len(snapshots.recorded(folder)) >= 2:
+        return f"--run {folder} has snapshots of its own: build its own story (leave out --from-rerun)."
     return None
 
 
@@ -146,6 +148,9 @@ def compute(folder: Path, map_points_per_class: int = MAP_POINTS_PER_CLASS, reru
     else:
         story = _story(Path(folder), map_points_per_class)
     runs.write_npz_atomic(Path(folder) / runs.LEARNING_FILE, **story)
+    built = Path(rerun if rerun is not None else folder)  # where the frames were kept as they were done
+    (built / runs.LEARNING_PARTIAL_FILE).unlink(missing_ok=True)
+    (built / runs.LEARNING_PROGRESS_FILE).unlink(missing_ok=True)
     return story
 
 
@@ -237,9 +242,7 @@ def _story(folder: Path, map_points_per_class: int, method: str | None = None, l
         "snapshot_seconds": np.array(sum(snapshot_seconds)),
         "seconds": np.array(partial.seconds()),
     }
-    (folder / runs.LEARNING_PARTIAL_FILE).unlink(missing_ok=True)
-    progress.unlink(missing_ok=True)
-    return story
+    return story  # the partial results go once the story is written (compute)
 
 
 def main(argv=None) -> int:
@@ -266,6 +269,9 @@ def main(argv=None) -> int:
     def work():
         if args.from_rerun is None:
             return compute(args.run, args.map_points)
+        problem = rerun_problem(args.from_rerun, args.run)  # before its lock: it may name the run itself
+        if problem:
+            raise runs.RunFolderError(problem)
         with guard.folder_lock(args.from_rerun):  # its partial results are written there
             return compute(args.run, args.map_points, rerun=args.from_rerun)
 

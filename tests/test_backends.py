@@ -146,12 +146,17 @@ def test_the_gpu_benchmark_times_a_tiny_jax_run_whose_folder_is_valid(tmp_path):
     from training import snapshots
 
     assert snapshots.recorded(out) == [1, 2]
+    last = to_model_input(load_split("test").images[-200:])  # in the last 1,000-image chunk
     for epoch in (1, 2):
         snapshot = model.build_tiny_googlenet()
         snapshots.load_weights(snapshot, out, epoch)
         answers, seconds = snapshots.read_answers(out, epoch)
         assert np.abs(np.asarray(snapshot.predict_on_batch(x)) - answers[:200].astype(np.float32)).max() < 2e-3
+        assert np.abs(np.asarray(snapshot.predict_on_batch(last)) - answers[-200:].astype(np.float32)).max() < 2e-3
         assert answers.shape == (10_000, 10) and seconds > 0
+    # The selected epoch's snapshot is the shipped model: the weights validation saw (the averaged ones).
+    selected = snapshots.read_answers(out, int(results.metrics["best_epoch"]))[0].astype(np.float32)
+    assert np.abs(selected - results.probabilities).max() < 2e-3
 
 
 RESUME_ON_JAX = """

@@ -57,6 +57,15 @@ def test_a_class_answered_for_every_image_is_not_learned_yet():
         "At epoch 1 it answers sandal for 100% of the images: that class's line is high there"
     )
     assert learning.one_answer_sentence([1, 2, 3], frames[1:], names) == ""
+    # A class never answered at the end never settles, and the sentence says so instead of "every class".
+    never = np.stack([labels, np.where(labels == 2, 1, labels)])
+    said = learning.learned_first_sentence(
+        [1, 2],
+        learning.accuracy_per_class(never, labels, classes=4),
+        names,
+        learning.precision_per_class(never, labels, classes=4),
+    )
+    assert said.startswith("Every other class reaches") and said.endswith("Never settled: c.")
 
 
 def test_map_correlation_with_the_final_maps():
@@ -191,6 +200,14 @@ def test_a_rerun_tells_the_story_of_a_run_trained_without_snapshots(tiny_run, tm
         is None
     )
 
+    assert not (rerun / runs.LEARNING_PARTIAL_FILE).exists()  # its frames, kept as they were done, are gone
+    for argv, problem in (
+        (["--run", str(rerun), "--from-rerun", str(rerun)], "names the run itself"),
+        (["--run", str(rerun), "--from-rerun", str(target)], "has snapshots of its own"),
+    ):
+        capsys.readouterr()
+        assert build.main(argv) == 2
+        assert problem in capsys.readouterr().err
     card = runs.read_json(target / runs.CARD_FILE)
     card["settings"]["seed"] += 1
     runs.write_json_atomic(target / runs.CARD_FILE, card)
@@ -304,6 +321,7 @@ def test_a_reruns_story_says_so_and_is_checked(storied_run):
     notice = next(i.body for i in at.info if "rerun" in i.body)
     metrics = runs.read_json(storied_run / runs.METRICS_FILE)
     assert "92.14% on the validation images and 92.11% on the test images" in notice
+    assert "Its epoch 9 is the rerun's selected model" in notice
     assert f"this model {metrics['best_val_accuracy']:.2%} and {metrics['test_accuracy']:.2%}" in notice
     assert markup.escape("JAX on **NVIDIA H200**") in notice  # text from the run folder is not markup
     assert "the rerun's selected model" in next(m.value for m in at.markdown if m.value.startswith("**Epoch 9"))
@@ -408,11 +426,16 @@ def test_the_moving_maps_mistakes_are_its_points_answered_wrong(storied_run):
 def test_the_moving_averages_lag_is_explained_with_its_arithmetic():
     shipped = {"epochs": 30, "batch_size": 128, "ema_momentum": 0.999}  # 430 steps an epoch on 55,000 images
     said = learning.average_lag_sentence(shipped, 55_000, [1, 2, 3, 5, 8], [0.10, 0.19, 0.32, 0.88, 0.91])
-    assert f"{0.999**430:.0%} of it is still the random start" == "65% of it is still the random start"
+    # 0.999 ** 430 = 0.650: after epoch 1, 65% of the average is the random start; 0.999 ** 2150 = 12% < 15%.
     assert "after epoch 1 (430 steps) 65% of it is still the random start" in said and "answers 10% " in said
-    assert "By epoch 5 less than 15% of the start is left" in said  # 0.999 ** 1290 = 27%, ** 2150 = 12%
+    assert "By epoch 5 less than 15% of the start is left" in said
+    later = learning.average_lag_sentence(shipped, 55_000, [2, 5], [0.19, 0.88])  # a story from epoch 2
+    assert "after epoch 2 (860 steps) 42% of it is still the random start" in later
+    # A 5-epoch run caps the momentum (an average over at most a tenth of the run): 0.9953, so after epoch 1
+    # only 13% of the start is left: nothing to explain.
+    assert learning.average_lag_sentence({**shipped, "epochs": 5}, 55_000, [1, 2], [0.85, 0.88]) is None
     assert learning.average_lag_sentence({**shipped, "ema_momentum": 0.0}, 55_000, [1, 2], [0.5, 0.6]) is None
-    assert learning.average_lag_sentence({"optimizer": "rmsprop"}, 55_000, [1], [0.8]) is None  # no average
+    assert learning.average_lag_sentence({"epochs": 30}, 55_000, [1], [0.8]) is None  # recorded before averages
     assert learning.average_lag_sentence({**shipped, "batch_size": "x"}, 55_000, [1], [0.1]) is None
     assert learning.average_lag_sentence(shipped, None, [1], [0.1]) is None
 
@@ -420,7 +443,9 @@ def test_the_moving_averages_lag_is_explained_with_its_arithmetic():
 def test_the_epoch_axis_leaves_a_tick_unlabelled_where_labels_would_overlap():
     from dashboard import charts
 
-    axis = charts._epoch_axis([1, 2, 3, 5, 8, 12, 20, 29, 30])  # the shipped rerun: best epoch 29, last 30
+    axis = charts._epoch_axis([1, 2, 3, 5, 8, 12, 20, 29, 30])
     assert axis["type"] == "log" and axis["tickvals"] == [1, 2, 3, 5, 8, 12, 20, 29, 30]
     assert axis["ticktext"] == ["1", "2", "3", "5", "8", "12", "20", "", "30"]
+    # The shipped rerun: the selected model is epoch 29, and it keeps its label.
+    assert charts._epoch_axis([1, 2, 3, 5, 8, 12, 20, 29, 30], 29)["ticktext"][-2:] == ["29", ""]
     assert charts._epoch_axis([1, 2, 3])["ticktext"] == ["1", "2", "3"]

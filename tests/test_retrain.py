@@ -75,7 +75,7 @@ def test_cancel_then_resume_continues_from_the_checkpoint():
     assert jobs.cancel_job()
     assert jobs.wait_for(job, 300) == runs.STATE_CANCELLED
     done = runs.read_history_rows(job.folder / runs.HISTORY_FILE)
-    assert 1 <= len(done) < 8
+    assert 1 <= len(done) <= 8  # a cancel after the last epoch, while the results are written, resumes too
     assert "cancel-me" not in [r.name for r in runs.list_runs()]  # unfinished runs are not offered
 
     resumed = jobs.resume_job(job.folder)
@@ -228,7 +228,7 @@ def test_estimates_scale_with_epochs_and_images():
     half = device.estimate(TF_CPU, TrainConfig(epochs=10, limit=30_000, val_size=2_500))  # 27,500 to train
     assert half.seconds_per_epoch == pytest.approx(measured.seconds_per_epoch / 2)
     gpu = device.estimate(H200, TrainConfig(epochs=30))
-    assert gpu.seconds_per_epoch == pytest.approx(2.4) and gpu.seconds < 2.5 * 60  # "about a minute"
+    assert gpu.seconds_per_epoch == pytest.approx(2.4) and gpu.seconds < 2.5 * 60  # about two minutes
     assert device.estimate(device.BackendOption("jax", "CPU"), TrainConfig()) is None
 
 

@@ -37,7 +37,9 @@ except learning.LearningError as exc:
 rerun = story.rerun
 if rerun is not None:
     st.info(
-        rerun.sentence(results.metrics["test_accuracy"], results.metrics["best_val_accuracy"], markup.escape),
+        rerun.sentence(
+            results.metrics["test_accuracy"], results.metrics["best_val_accuracy"], story.selected_epoch, markup.escape
+        ),
         icon=":material/replay:",
     )
 epochs = story.epochs
@@ -69,7 +71,7 @@ st.subheader("When did it settle?")
 drift = story.drift()
 st.markdown(story.reading())
 display.chart(
-    charts.drift_chart(epochs, drift, epoch),
+    charts.drift_chart(epochs, drift, epoch, story.selected_epoch),
     "Line chart per snapshot of the share of answers changed since the previous snapshot, the share already "
     "equal to the final answer, and the maps' rank correlation with the final maps",
     "drift",
@@ -80,7 +82,7 @@ display.chart(
 st.subheader("Which classes are learned first?")
 per_class = story.accuracy_per_class()
 display.chart(
-    charts.class_accuracy_over_epochs(epochs, per_class, CLASS_NAMES, epoch),
+    charts.class_accuracy_over_epochs(epochs, per_class, CLASS_NAMES, epoch, story.selected_epoch),
     "Line chart of each class's test accuracy at each snapshot",
     "accuracy per class",
     " ".join(
