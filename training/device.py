@@ -124,6 +124,11 @@ class Measurement:
     first_epoch_extra: float  # what the first epoch takes on top (tracing, XLA compilation)
     overhead: float  # start-up, data loading, the final test-set evaluation and saving
     where: str  # the machine and date, in words
+    # The share of an epoch's time that is paid per step (the rest per image), from the two recipes timed on
+    # the same machine: batch 128 (430 steps) and batch 32 (1,719 steps) of the 55,000 images. The H200 with
+    # JAX: 2.4 and 7.8 s an epoch -> 0.75 (a small batch leaves a GPU idle). Not measured on the CPU (the two
+    # shipped runs trained on different days under different loads), so per image there.
+    step_share: float = 0.0
 
 
 # Measured figures per (backend, on a GPU). The CPU figures are the development machine's: other CPUs
@@ -141,9 +146,11 @@ MEASURED = {
         first_epoch_extra=24.0,
         overhead=30.0,  # start-up, data, the test set and the snapshots: 32 s in an 8-epoch run
         where="measured by benchmarks/gpu_epoch.py on an NVIDIA H200 (JAX 0.11.2), 2026-11-28",
+        step_share=0.75,
     ),
 }
 MEASURED_TRAIN_IMAGES = 55_000
+MEASURED_BATCH_SIZE = 128
 # The scorecard of a run started from the app (100 images, 20 for randomisation). Version 1 took 5.2 min on 2
 # cores; version 2 (seven tests, five randomisation draws) is estimated from the shipped run's phases (500 images
 # in 61 min, 50 for randomisation in 51 min, 2 cores shared) scaled to 100 and 20: about 25 min.
@@ -163,12 +170,15 @@ class Estimate:
 
 def estimate(option: BackendOption, config: TrainConfig, scorecard_images: int = 0) -> Estimate | None:
     """How long ``config`` will train with ``option``, from the measured figure for its backend and device
-    scaled by the number of training images; None without a measured figure."""
+    scaled by the number of training images and of steps (Measurement.step_share); None without a measured
+    figure."""
     measured = MEASURED.get((option.backend, option.gpu))
     if measured is None:
         return None
     images = (config.limit or 60_000) - config.effective_val_size
-    per_epoch = measured.seconds_per_epoch * images / MEASURED_TRAIN_IMAGES
+    steps = -(-images // config.batch_size) / -(-MEASURED_TRAIN_IMAGES // MEASURED_BATCH_SIZE)
+    share = measured.step_share
+    per_epoch = measured.seconds_per_epoch * ((1 - share) * images / MEASURED_TRAIN_IMAGES + share * steps)
     total = per_epoch * config.epochs + measured.first_epoch_extra + measured.overhead
     return Estimate(per_epoch, total, scorecard_images * SCORECARD_SECONDS_PER_IMAGE, measured.where)
 
