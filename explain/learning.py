@@ -119,6 +119,10 @@ def rerun_problem(rerun: Path, folder: Path) -> str | None:
 
     mine, theirs = settings(rerun), settings(folder)
     differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+    for same in ("data_md5", "validation_split_seed", "train_images"):  # the same images, split the same way
+        recorded = [runs.read_json(Path(run) / runs.CARD_FILE, default={}).get(same) for run in (rerun, folder)]
+        if recorded[0] != recorded[1]:
+            differ.append(same)
     if differ:
         return (
             f"--from-rerun {rerun} was trained with other settings than --run {folder} ({', '.join(differ)} "

@@ -215,6 +215,11 @@ def test_a_rerun_tells_the_story_of_a_run_trained_without_snapshots(tiny_run, tm
     assert build.main(["--run", str(target), "--from-rerun", str(rerun)]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "other settings" in error and "(seed differ)" in error
+    card["settings"]["seed"] -= 1
+    card["data_md5"] = {name: "0" * 32 for name in card["data_md5"]}  # other images
+    runs.write_json_atomic(target / runs.CARD_FILE, card)
+    assert build.main(["--run", str(target), "--from-rerun", str(rerun)]) == 2
+    assert "(data_md5 differ)" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- the page
