@@ -258,47 +258,30 @@ def trust_page_rerun(repeats: int = 5) -> float:
 
 def watch_it_learn_times(repeats: int = 5) -> tuple[float, float, float]:
     """(first render, a second session's first render, median warm slider step) of Watch it learn, server-side,
-    on a story of the real size (9 snapshots, the 10,000 test answers each, 2,000 moving points, 100 probe maps)
-    for a copy of the original recipe's run: the shipped runs were trained before snapshots existed. The first
-    render includes reading and validating learning.npz (shared by every session afterwards)."""
-    import shutil
-
+    on the shipped run's story (its rerun's: 9 frames, the 10,000 test answers each, 2,000 moving points, 100
+    probe maps). The first render includes reading and validating learning.npz (shared by every session
+    afterwards)."""
     from streamlit.testing.v1 import AppTest
 
-    from tests.test_learning import synthetic_story
+    def open_session():
+        at = AppTest.from_file(str(REPO_ROOT / "dashboard" / ui.PAGES["Watch it learn"]), default_timeout=120)
+        started = time.perf_counter()
+        at.run()
+        assert not at.exception, at.exception
+        assert at.select_slider(key="epoch").options, "the shipped run has no story"
+        return at, time.perf_counter() - started
 
-    with tempfile.TemporaryDirectory() as base:
-        folder = Path(base) / "storied"
-        shutil.copytree(runs.SHIPPED_RUNS["original-recipe"], folder, ignore=shutil.ignore_patterns(".*"))
-        synthetic_story(folder, epochs=(1, 2, 3, 5, 8, 12, 20, 28, 30), selected=28, points_per_class=200)
-        previous = os.environ.get(runs.RUNS_DIR_ENV)
-        os.environ[runs.RUNS_DIR_ENV] = base
-        try:
-
-            def open_session():
-                at = AppTest.from_file(str(REPO_ROOT / "dashboard" / ui.PAGES["Watch it learn"]), default_timeout=120)
-                at.session_state[ui.RUN_KEY] = "storied"
-                started = time.perf_counter()
-                at.run()
-                assert not at.exception, at.exception
-                return at, time.perf_counter() - started
-
-            _, first = open_session()  # the story read and validated, its figures built
-            at, new_session = open_session()  # another student: the story is shared
-            samples = []
-            epochs = list(at.select_slider(key="epoch").options)
-            for epoch in epochs:  # warm: each epoch's animated map is built once for every session
-                at.select_slider(key="epoch").set_value(int(epoch)).run()
-            for i in range(repeats):
-                started = time.perf_counter()
-                at.select_slider(key="epoch").set_value(int(epochs[i % len(epochs)])).run()
-                samples.append(time.perf_counter() - started)
-                assert not at.exception, at.exception
-        finally:
-            if previous is None:
-                os.environ.pop(runs.RUNS_DIR_ENV, None)
-            else:
-                os.environ[runs.RUNS_DIR_ENV] = previous
+    _, first = open_session()  # the story read and validated, its figures built
+    at, new_session = open_session()  # another student: the story is shared
+    samples = []
+    epochs = list(at.select_slider(key="epoch").options)
+    for epoch in epochs:  # warm: each epoch's animated map is built once for every session
+        at.select_slider(key="epoch").set_value(int(epoch)).run()
+    for i in range(repeats):
+        started = time.perf_counter()
+        at.select_slider(key="epoch").set_value(int(epochs[i % len(epochs)])).run()
+        samples.append(time.perf_counter() - started)
+        assert not at.exception, at.exception
     return first, new_session, statistics.median(samples)
 
 
