@@ -222,20 +222,29 @@ class Story:
         return self._drift
 
     def reading(self) -> str:
-        """The drift chart in plain words, computed from it."""
+        """The drift chart in plain words, computed from it. Agreement and correlation are measured against the
+        selected model, which matches itself by construction: settling only there is not settling."""
         drift = self.drift()
+        final = self.selected_epoch
         answers = first_epoch_reaching(self.epochs, drift["agreement"], SETTLED_SHARE)
         maps = first_epoch_reaching(self.epochs, drift["maps"], MAPS_SETTLED)
+        answers_settled = answers is not None and answers < final
+        maps_settled = maps is not None and maps < final
         said = (
             f"By epoch {answers} the answers have settled: {SETTLED_SHARE:.0%} of the test images already get the "
-            "answer the final model gives"
-            if answers is not None and answers < self.epochs[-1]
-            else f"The answers keep changing to the end: fewer than {SETTLED_SHARE:.0%} of the test images get "
-            "their final answer before the last snapshots"
+            "answer the final model gives, and keep it"
+            if answers_settled
+            else f"The answers keep changing until the final model (epoch {final}): at no earlier snapshot do "
+            f"{SETTLED_SHARE:.0%} of the test images get its answer and keep it"
         )
-        if maps is None:
-            said += f"; the maps never settle (their correlation with the final maps stays below {MAPS_SETTLED:g})."
-        elif answers is not None and maps > answers:
+        if not maps_settled:
+            said += (
+                f"; the maps keep changing until the final model{'' if answers_settled else ' too'}: no earlier "
+                f"snapshot's maps correlate with its maps at {MAPS_SETTLED:g} or more."
+            )
+            if answers_settled:
+                said += " The network goes on changing *why* after it has settled *what*."
+        elif answers_settled and maps > answers:
             said += (
                 f"; the maps keep changing until epoch {maps} (only then do they correlate with the final maps at "
                 f"{MAPS_SETTLED:g} or more): the network goes on changing *why* after it has settled *what*."

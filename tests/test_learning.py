@@ -270,7 +270,10 @@ def storied_run(tmp_path, monkeypatch, data_env):
 
     monkeypatch.setenv(runs.RUNS_DIR_ENV, str(tmp_path / "runs"))
     folder = tmp_path / "runs" / "storied"
-    shutil.copytree(runs.SHIPPED_RUNS["original-recipe"], folder, ignore=shutil.ignore_patterns(".*"))
+    # Without the shipped story: each test writes the story it needs (or none).
+    shutil.copytree(
+        runs.SHIPPED_RUNS["original-recipe"], folder, ignore=shutil.ignore_patterns(".*", runs.LEARNING_FILE)
+    )
     yield folder
     st.cache_resource.clear()
 
@@ -443,6 +446,35 @@ def test_the_moving_averages_lag_is_explained_with_its_arithmetic():
     assert learning.average_lag_sentence({"epochs": 30}, 55_000, [1], [0.8]) is None  # recorded before averages
     assert learning.average_lag_sentence({**shipped, "batch_size": "x"}, 55_000, [1], [0.1]) is None
     assert learning.average_lag_sentence(shipped, None, [1], [0.1]) is None
+
+
+def test_the_drift_reading_says_settled_only_before_the_final_model():
+    labels = np.repeat(np.arange(10), 10)
+    wrong = (labels + 1) % 10
+
+    def story(frames, maps_correlation):
+        # Probe maps built so that each frame's rank correlation with the final frame's is as given.
+        rng = np.random.default_rng(0)
+        final = rng.random((100, 28, 28))
+        maps = []
+        for r in maps_correlation:
+            noise = rng.random((100, 28, 28))
+            maps.append(final if r == 1 else (r * final + (1 - r) * noise))
+        arrays = {
+            "epochs": np.array([1, 2, 5, 9]),
+            "selected_epoch": np.array(9),
+            "probabilities": np.stack([np.eye(10)[f] for f in frames]).astype(np.float16),
+            "probe_maps": (np.stack(maps) * 255).astype(np.uint8),
+        }
+        return learning.Story(arrays, labels)
+
+    settled = story([wrong, labels, labels, labels], [0.0, 0.2, 0.99, 1])
+    assert settled.reading().startswith("By epoch 2 the answers have settled")
+    assert "the maps keep changing until epoch 5" in settled.reading()
+    late = story([wrong, wrong, wrong, labels], [0.0, 0.0, 0.0, 1])  # right only at the final model
+    assert late.reading().startswith("The answers keep changing until the final model (epoch 9)")
+    assert "the maps keep changing until the final model too" in late.reading()
+    assert "settle by epoch 9" not in late.reading()
 
 
 def test_the_epoch_axis_leaves_a_tick_unlabelled_where_labels_would_overlap():
