@@ -73,7 +73,7 @@ def test_cancel_then_resume_continues_from_the_checkpoint():
     live = [c.proto for c in at.get("plotly_chart")]  # the running job's curves, with alt text
     assert live and all(c.alt.startswith("Line charts of the running job's") for c in live), at.exception
     assert jobs.cancel_job()
-    assert jobs.wait_for(job, 300) == runs.STATE_CANCELLED
+    assert jobs.wait_for(job, 300) == runs.STATE_CANCELLED, (jobs.run_state(job.folder), jobs.log_tail(job.folder))
     done = runs.read_history_rows(job.folder / runs.HISTORY_FILE)
     assert 1 <= len(done) <= 8  # a cancel after the last epoch, while the results are written, resumes too
     assert "cancel-me" not in [r.name for r in runs.list_runs()]  # unfinished runs are not offered

@@ -50,6 +50,37 @@ class TrainingCancelled(Exception):
     """Raised by the SIGTERM handler so the run stops cleanly with a resumable checkpoint."""
 
 
+class _Cancellation:
+    """A SIGTERM (the Retrain page's Cancel) while files are being written must not interrupt the write: an
+    exception raised inside h5py's save of a checkpoint came out as another error, and the run was marked
+    failed instead of cancelled. So while ``deferred`` the handler only records the request, and training stops
+    at the next batch's end (CancelAtBatchEnd), a safe point; otherwise it stops at once."""
+
+    requested = False
+    deferred = False
+
+
+def _raise_cancelled(signum, frame):
+    _Cancellation.requested = True
+    if not _Cancellation.deferred:
+        raise TrainingCancelled()
+
+
+def make_cancel_callback():
+    import keras
+
+    class CancelAtBatchEnd(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if _Cancellation.requested:
+                raise TrainingCancelled()
+
+        def on_epoch_end(self, epoch, logs=None):  # after the epoch's checkpoint and snapshot (callbacks before)
+            if _Cancellation.requested:
+                raise TrainingCancelled()
+
+    return CancelAtBatchEnd()
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -621,13 +652,17 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
     # After the moving-average swap: the best weights and the snapshots hold the weights validation saw.
     callbacks.append(best_class(recorder))
     callbacks.append(make_snapshot_callback(folder, config.epochs, to_model_input(test.images)))
+    callbacks.append(make_cancel_callback())  # last: a cancel stops after the epoch's files are written
     print(
         f"Training Tiny GoogLeNet on {len(y_train)} images, validating on {len(y_val)}, with Keras on "
         f"{keras.backend.backend()}; run folder {shown_path(folder)}",
         flush=True,
     )
     runs.write_status(folder, runs.STATE_RUNNING, "Training", pid=os.getpid())
+    _Cancellation.deferred = True  # checkpoints and snapshots are written inside fit: stop between batches
     try:
+        if _Cancellation.requested:
+            raise TrainingCancelled()
         model.fit(
             train_batches,
             steps_per_epoch=steps_per_epoch,
@@ -640,6 +675,11 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
     except (KeyboardInterrupt, TrainingCancelled):
         _record_cancelled(folder, config.epochs)
         raise
+    finally:
+        _Cancellation.deferred = False
+    if _Cancellation.requested:  # asked during the last epoch's end
+        _record_cancelled(folder, config.epochs)
+        raise TrainingCancelled()
 
     best = folder / runs.CHECKPOINT_DIR / "best.weights.h5"
     if best.is_file():
@@ -651,8 +691,12 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
     )
     previous_seconds = sum(r["seconds"] for r in recorder.rows)
     wall = max(previous_seconds, time.time() - started)
-    metrics = write_results(folder, model, config, test, recorder, list(argv), wall, test.source, commit)
-    runs.write_status(folder, runs.STATE_COMPLETE, f"Test accuracy {metrics['test_accuracy']:.4f}")
+    _Cancellation.deferred = True  # the model file and results are written whole: a cancel now comes too late
+    try:
+        metrics = write_results(folder, model, config, test, recorder, list(argv), wall, test.source, commit)
+        runs.write_status(folder, runs.STATE_COMPLETE, f"Test accuracy {metrics['test_accuracy']:.4f}")
+    finally:
+        _Cancellation.deferred = False
     (folder / runs.PROGRESS_FILE).unlink(missing_ok=True)
     shutil.rmtree(folder / runs.CHECKPOINT_DIR, ignore_errors=True)
     print(
@@ -736,10 +780,6 @@ def score_maps_in_tensorflow(folder: Path, images: int, cascade_images: int, reb
     return 0
 
 
-def _raise_cancelled(signum, frame):
-    raise TrainingCancelled()
-
-
 def _record_cancelled(folder: Path, epochs: int) -> None:
     """Say 'cancelled' in the run's status, once: a cancel can come during training, or after it while the
     test set is evaluated and the results written (then Resume trains no more epochs and writes them)."""
@@ -773,6 +813,7 @@ def disk_full_message(folder: Path, exc: BaseException) -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     config, args = parse_args(argv)
+    _Cancellation.requested = _Cancellation.deferred = False
     signal.signal(signal.SIGTERM, _raise_cancelled)
     # One process per run folder: a second identical command must not train into the same checkpoint.
     # The OS releases this lock when the process ends, however it ends.
@@ -794,6 +835,9 @@ def main(argv=None) -> int:
 def _train_and_score(config: TrainConfig, args, argv) -> int:
     try:
         train(config, args.out, argv, force=args.force)
+        if _Cancellation.requested:  # came while the results were written: the run is complete, score nothing
+            print("Cancelled after training: the run is complete, without its scorecard.", flush=True)
+            return 130
         if args.scorecard_images and scores_in_process():
             score_maps(args.out, args.scorecard_images, args.scorecard_cascade_images)
         if args.learning:
