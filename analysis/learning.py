@@ -210,6 +210,14 @@ class Story:
     def precision_per_class(self) -> np.ndarray:
         return precision_per_class(self.predictions(), self.labels)
 
+    def classes_reading(self, class_names) -> str:
+        """The per-class chart in words: which classes are learned first and last, and any snapshot where one
+        class takes most answers (its line is high there without its being learned)."""
+        learned = learned_first_sentence(
+            self.epochs, self.accuracy_per_class(), class_names, self.precision_per_class()
+        )
+        return " ".join([learned, one_answer_sentence(self.epochs, self.predictions(), class_names)]).strip()
+
     def probe_map(self, frame: int, row: int) -> np.ndarray:
         """The raw map of probe image ``row`` at ``frame`` (the stored uint8 times its peak)."""
         return (

@@ -603,9 +603,7 @@ def _epoch_axis(epochs, selected: int | None = None) -> dict:
         if all(abs(where[e] - where[other]) >= gap for other in labelled):
             labelled.append(e)
     labels = [str(e) if e in labelled else "" for e in epochs]
-    return dict(
-        title="epoch", type="log" if log else "linear", tickvals=epochs, ticktext=labels, automargin=True
-    )
+    return dict(title="epoch", type="log" if log else "linear", tickvals=epochs, ticktext=labels, automargin=True)
 
 
 def class_accuracy_over_epochs(

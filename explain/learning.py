@@ -114,15 +114,14 @@ def rerun_problem(rerun: Path, folder: Path) -> str | None:
         return f"--from-rerun {rerun}: {exc}"
     from training.config import TrainConfig
 
-    def settings(run: Path) -> dict:  # as recorded, with settings added since at the value older runs used
-        return TrainConfig.from_dict(runs.read_json(Path(run) / runs.CARD_FILE, default={})["settings"]).to_dict()
+    def recorded(run: Path) -> dict:
+        card = runs.read_json(Path(run) / runs.CARD_FILE, default={})
+        # The settings with those added since at the value older runs used; the same images, split the same way.
+        settings = TrainConfig.from_dict(card["settings"]).to_dict()
+        return {**settings, **{k: card.get(k) for k in ("data_md5", "validation_split_seed", "train_images")}}
 
-    mine, theirs = settings(rerun), settings(folder)
+    mine, theirs = recorded(rerun), recorded(folder)
     differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
-    for same in ("data_md5", "validation_split_seed", "train_images"):  # the same images, split the same way
-        recorded = [runs.read_json(Path(run) / runs.CARD_FILE, default={}).get(same) for run in (rerun, folder)]
-        if recorded[0] != recorded[1]:
-            differ.append(same)
     if differ:
         return (
             f"--from-rerun {rerun} was trained with other settings than --run {folder} ({', '.join(differ)} "
@@ -137,11 +136,12 @@ def compute(folder: Path, map_points_per_class: int = MAP_POINTS_PER_CLASS, reru
     """Build (or continue) the run's learning.npz from its snapshots, or from those of ``rerun``, a rerun of
     its recipe (its frames and map; the run's default map for the probe images)."""
     if rerun is not None:
-        problem = rerun_problem(rerun, folder)
+        problem = rerun_problem(rerun, folder)  # before the rerun's lock: it may name the run itself
         if problem:
             raise runs.RunFolderError(problem)
         method, layer = default_map_choice(folder, runs.file_sha256(Path(folder) / runs.MODEL_FILE))
-        story = _story(Path(rerun), map_points_per_class, method, layer)
+        with guard.folder_lock(rerun):  # its frames are kept there as they are done
+            story = _story(Path(rerun), map_points_per_class, method, layer)
         metrics = runs.read_json(Path(rerun) / runs.METRICS_FILE)
         story.update(
             model_sha256=np.array(runs.file_sha256(Path(folder) / runs.MODEL_FILE)),
@@ -270,16 +270,12 @@ def main(argv=None) -> int:
     if not 1 <= args.map_points <= 1000:
         parser.error("--map-points must be between 1 and 1000")
 
-    def work():
-        if args.from_rerun is None:
-            return compute(args.run, args.map_points)
-        problem = rerun_problem(args.from_rerun, args.run)  # before its lock: it may name the run itself
-        if problem:
-            raise runs.RunFolderError(problem)
-        with guard.folder_lock(args.from_rerun):  # its partial results are written there
-            return compute(args.run, args.map_points, rerun=args.from_rerun)
-
-    code, story = guard.run_analysis("explain.learning", args.run, args.rebuild_shipped, work)
+    code, story = guard.run_analysis(
+        "explain.learning",
+        args.run,
+        args.rebuild_shipped,
+        lambda: compute(args.run, args.map_points, rerun=args.from_rerun),
+    )
     if code:
         return code
     print(

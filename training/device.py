@@ -176,9 +176,10 @@ def estimate(option: BackendOption, config: TrainConfig, scorecard_images: int =
     if measured is None:
         return None
     images = (config.limit or 60_000) - config.effective_val_size
-    steps = -(-images // config.batch_size) / -(-MEASURED_TRAIN_IMAGES // MEASURED_BATCH_SIZE)
+    step_ratio = -(-images // config.batch_size) / -(-MEASURED_TRAIN_IMAGES // MEASURED_BATCH_SIZE)
+    image_ratio = images / MEASURED_TRAIN_IMAGES
     share = measured.step_share
-    per_epoch = measured.seconds_per_epoch * ((1 - share) * images / MEASURED_TRAIN_IMAGES + share * steps)
+    per_epoch = measured.seconds_per_epoch * ((1 - share) * image_ratio + share * step_ratio)
     total = per_epoch * config.epochs + measured.first_epoch_extra + measured.overhead
     return Estimate(per_epoch, total, scorecard_images * SCORECARD_SECONDS_PER_IMAGE, measured.where)
 

@@ -11,6 +11,7 @@ resumes from the last complete epoch. See runfolder/runs.py for the folder forma
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import platform
@@ -64,6 +65,16 @@ def _raise_cancelled(signum, frame):
     _Cancellation.requested = True
     if not _Cancellation.deferred:
         raise TrainingCancelled()
+
+
+@contextlib.contextmanager
+def _cancel_deferred():
+    """While files are written (inside fit, and the results after it), a cancel only records its request."""
+    _Cancellation.deferred = True
+    try:
+        yield
+    finally:
+        _Cancellation.deferred = False
 
 
 def make_cancel_callback():
@@ -659,10 +670,7 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
         flush=True,
     )
     runs.write_status(folder, runs.STATE_RUNNING, "Training", pid=os.getpid())
-    _Cancellation.deferred = True  # checkpoints and snapshots are written inside fit: stop between batches
-    try:
-        if _Cancellation.requested:
-            raise TrainingCancelled()
+    with _cancel_deferred():  # checkpoints and snapshots are written inside fit: stop between batches
         model.fit(
             train_batches,
             steps_per_epoch=steps_per_epoch,
@@ -672,13 +680,7 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
             callbacks=callbacks,
             verbose=1 if sys.stdout.isatty() else 2,
         )
-    except (KeyboardInterrupt, TrainingCancelled):
-        _record_cancelled(folder, config.epochs)
-        raise
-    finally:
-        _Cancellation.deferred = False
-    if _Cancellation.requested:  # asked during the last epoch's end
-        _record_cancelled(folder, config.epochs)
+    if _Cancellation.requested:  # asked after the last epoch's end (the caller records 'cancelled')
         raise TrainingCancelled()
 
     best = folder / runs.CHECKPOINT_DIR / "best.weights.h5"
@@ -691,12 +693,9 @@ def train(config: TrainConfig, folder: Path, argv=(), force: bool = False) -> di
     )
     previous_seconds = sum(r["seconds"] for r in recorder.rows)
     wall = max(previous_seconds, time.time() - started)
-    _Cancellation.deferred = True  # the model file and results are written whole: a cancel now comes too late
-    try:
+    with _cancel_deferred():  # the model file and results are written whole: a cancel now comes too late
         metrics = write_results(folder, model, config, test, recorder, list(argv), wall, test.source, commit)
         runs.write_status(folder, runs.STATE_COMPLETE, f"Test accuracy {metrics['test_accuracy']:.4f}")
-    finally:
-        _Cancellation.deferred = False
     (folder / runs.PROGRESS_FILE).unlink(missing_ok=True)
     shutil.rmtree(folder / runs.CHECKPOINT_DIR, ignore_errors=True)
     print(

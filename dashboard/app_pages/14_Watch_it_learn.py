@@ -85,12 +85,7 @@ display.chart(
     charts.class_accuracy_over_epochs(epochs, per_class, CLASS_NAMES, epoch, story.selected_epoch),
     "Line chart of each class's test accuracy at each snapshot",
     "accuracy per class",
-    " ".join(
-        [
-            learning.learned_first_sentence(epochs, per_class, CLASS_NAMES, story.precision_per_class()),
-            learning.one_answer_sentence(epochs, story.predictions(), CLASS_NAMES),
-        ]
-    ).strip(),
+    story.classes_reading(CLASS_NAMES),
     width="stretch",
 )
 
@@ -169,19 +164,17 @@ for number, e in enumerate(epochs):
             st.caption(f"epoch {e}: {CLASS_NAMES[answer]} {probabilities[f, answer]:.0%}")
 st.caption("Its probabilities at each snapshot (on a wide screen one bar per snapshot; * the epoch chosen above):")
 image_sentence = learning.image_sentence(epochs, probabilities, int(story.labels[index]), CLASS_NAMES)
+answers = learning.image_answers(epochs, probabilities, int(story.labels[index]), CLASS_NAMES)  # epoch, answer, %
 display.chart(
     charts.answers_over_epochs(epochs, probabilities, CLASS_NAMES, int(story.labels[index]), epoch),
     f"Stacked bar chart of test image {index}'s probability for each class at each snapshot",
     f"answers of image {index}",
     image_sentence,
     narrow=lambda: st.dataframe(  # ten colours need a legend a phone has no room for
-        learning.image_answers(epochs, probabilities, int(story.labels[index]), CLASS_NAMES),
+        answers,
         hide_index=True,
         width="stretch",
-        column_config={
-            name: st.column_config.NumberColumn(format="percent")
-            for name in ("its probability", f"{CLASS_NAMES[int(story.labels[index])]} (true)")
-        },
+        column_config={name: st.column_config.NumberColumn(format="percent") for name in list(answers[0])[2:]},
     ),
     width="stretch",
 )
