@@ -125,6 +125,27 @@ def wait_for_app(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_timeout(300)  # let the last deltas paint
 
 
+DRAWN = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (app?.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    if (document.querySelector('[data-testid="stSkeleton"], [data-stale="true"]')) return false;
+    const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
+    if (Array.from(charts).some(chart => !chart.querySelector('.main-svg'))) return false;
+    return Array.from(document.images).every(img => img.complete);
+}"""
+NEXT_PAINT = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"
+
+
+def wait_until_drawn(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the page is drawn: its script finished, nothing left stale, every Plotly chart drawn (its SVG
+    there) and every picture loaded, then until the browser has painted that (two animation frames: the
+    browser's main thread is free, so no chart is still being laid out). What a user sees as "it's there";
+    ``wait_for_app``'s fixed pause is a cruder stand-in for the same."""
+    page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
+    page.wait_for_function(DRAWN, timeout=timeout_ms, polling=20)
+    page.evaluate(NEXT_PAINT)
+
+
 def tile_centre(page, index: int, columns: int, count: int, tile: int, gap: int = 2) -> tuple[float, float]:
     """Screen position of the centre of tile ``index`` in the first tile grid on the page (charts.tile_grid:
     ``count`` tiles of ``tile`` px, ``columns`` to a row, ``gap`` px apart)."""

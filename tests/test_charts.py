@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from analysis import calibration
 from dashboard import charts
@@ -85,3 +86,25 @@ def test_reliability_diagram_draws_one_bar_per_bin_and_the_diagonal():
     np.testing.assert_allclose(bars.y, [1.0, 0.5])
     assert list(bars.text) == ["1", "2"]
     assert list(diagonal.x) == [0, 1] and list(diagonal.y) == [0, 1]
+
+
+def test_the_moving_map_is_a_valid_plotly_figure_starting_at_its_frame():
+    """Its traces skip Plotly's validation when built (for speed): validate the whole figure here."""
+    import plotly.graph_objects as go
+
+    rng = np.random.default_rng(0)
+    epochs, points = [1, 2, 5], 40
+    positions = rng.normal(size=(len(epochs), points, 2))
+    labels = np.arange(points) % 4
+    wrong = rng.random((len(epochs), points)) < 0.3
+    fig = charts.moving_map(epochs, positions, labels, wrong, ["a", "b", "c", "d"], start_frame=1)
+    checked = go.Figure(fig.to_dict())  # raises on any invalid property or value
+    assert [frame.name for frame in checked.frames] == ["1", "2", "5"]
+    assert checked.layout.sliders[0].active == 1
+    first = fig.data[0]  # class "a" at the start frame, its mistakes drawn as crosses
+    assert np.allclose(first.x, positions[1, labels == 0, 0])
+    assert list(first.marker.symbol) == ["x" if w else "circle" for w in wrong[1, labels == 0]]
+    bad = fig.to_dict()
+    bad["frames"][0]["data"][0]["marker"]["symbol"] = ["star-of-nothing"] * int((labels == 0).sum())
+    with pytest.raises(ValueError):
+        go.Figure(bad)

@@ -99,3 +99,20 @@ print("runfolder.artefacts" in sys.modules)
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_watch_it_learn_imports_neither_scipy_nor_tensorflow(data_env):
+    """Its drift chart ranks the maps with NumPy: importing scipy.stats cost the page's first visit 0.6 s."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+from tests.conftest import open_page
+page = open_page("dashboard/app_pages/14_Watch_it_learn.py", epoch="5")
+assert not page.exception and page.select_slider(key="epoch").value == 5
+print(sorted(m for m in ('tensorflow', 'scipy', 'keras') if m in sys.modules))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -420,6 +420,14 @@ def test_the_vectorised_map_correlation_is_the_scorecards_spearman():
     assert np.allclose(learning.map_correlation_with_final(maps), expected)
 
 
+@pytest.mark.parametrize("shape, values", [((3, 5, 784), 4), ((7,), 3), ((2, 10), 1000), ((4, 1), 2), ((6, 9), 1)])
+def test_average_ranks_are_scipys_with_ties(shape, values):
+    from scipy.stats import rankdata
+
+    x = np.random.default_rng(values).integers(0, values, size=shape).astype(np.float64)
+    assert np.array_equal(learning.average_ranks(x), rankdata(x, axis=-1))
+
+
 def test_the_moving_maps_mistakes_are_its_points_answered_wrong(storied_run):
     arrays = synthetic_story(storied_run)
     labels_all = runs.load_results(storied_run).labels
