@@ -369,7 +369,7 @@ def test_a_run_without_a_story_or_with_a_bad_one_says_so(storied_run):
 
 @pytest.mark.browser
 def test_in_a_browser_the_slider_moves_the_story_and_the_map_plays(storied_run, tmp_path):
-    from tests.browser import browser, chromium_path, streamlit_server, wait_for_app
+    from tests.browser import browser, chromium_path, streamlit_server, wait_for_app, wait_until_drawn
     from tests.conftest import real_data_dir
 
     if chromium_path() is None:
@@ -391,7 +391,10 @@ def test_in_a_browser_the_slider_moves_the_story_and_the_map_plays(storied_run, 
         page.keyboard.press("ArrowRight")
         page.get_by_text("Epoch 2:").wait_for(timeout=60_000)
         page.wait_for_function("location.search.includes('epoch=2')", timeout=30_000)  # the link follows
-        wait_for_app(page)  # the rerun has drawn its charts anew: find the map's only after it
+        wait_until_drawn(page)  # the rerun has drawn its charts anew: find the map's only after it
+        charts = "[data-testid=stPlotlyChart]"
+        drawn = f"Array.from(document.querySelectorAll('{charts}')).map(c => !!c.querySelector('.main-svg'))"
+        assert page.evaluate(drawn) == [True] * 5  # drift, classes, confusion, the moving map, one image's answers
         # The feature map's own animation: play moves its slider past the first frame.
         chart = page.locator(".js-plotly-plot").nth(3)
         chart.scroll_into_view_if_needed()
