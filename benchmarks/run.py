@@ -32,7 +32,7 @@ import psutil
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from dashboard import ui  # noqa: E402
+from dashboard import model_cache, ui  # noqa: E402
 from runfolder import runs  # noqa: E402
 from tests.browser import (  # noqa: E402
     SCRIPT_FINISHED,
@@ -595,11 +595,19 @@ def main(argv=None) -> int:
         )
     )
 
-    fast_times, fast = walk(env, FAST_PAGES)
+    # The TensorFlow-free pages with the background warm-up off (a share that only shows them); every page with
+    # the app's default (the warm-up imports TensorFlow a few seconds after the first visit).
+    fast_times, fast = walk({**env, model_cache.WARM_UP_ENV: "0"}, FAST_PAGES)
     all_times, every = walk(env, FAST_PAGES + MODEL_PAGES)
     for name, seconds in all_times.items():
         lines.append(row(f"first render: {name}", f"{seconds:.2f} s", "in a fresh server, pages in menu order"))
-    lines.append(row("peak server RSS, TensorFlow-free pages", f"{fast.peak_mb:.0f} MB", "target 300 MB"))
+    lines.append(
+        row(
+            "peak server RSS, TensorFlow-free pages",
+            f"{fast.peak_mb:.0f} MB",
+            f"the warm-up off ({model_cache.WARM_UP_ENV}=0); target 300 MB",
+        )
+    )
     lines.append(row("peak server RSS, every page", f"{every.peak_mb:.0f} MB", f"target {TARGETS['walk_mb']:.0f} MB"))
     capped = capped_walk(env, FAST_PAGES + MODEL_PAGES)
     if capped is not None:

@@ -12,5 +12,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 from dashboard import model_cache, ui  # noqa: E402
 from runfolder import runs  # noqa: E402
 
-model_cache.warm_up_in_background(str(runs.SHIPPED_RUNS[runs.DEFAULT_RUN]))  # TensorFlow ready before it is asked
+if model_cache.warm_up_wanted(ui.secrets()):
+    model_cache.warm_up_in_background(str(runs.SHIPPED_RUNS[runs.DEFAULT_RUN]))  # TensorFlow ready before it's asked
 ui.navigation().run()

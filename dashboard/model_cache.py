@@ -11,6 +11,7 @@ from dashboard import ui
 from runfolder import runs
 
 WARM_UP_DELAY_S = 5.0  # after the server's first page view
+WARM_UP_ENV = "TGN_WARM_UP"  # "0" (or the secret warm_up_model = false) keeps TensorFlow out until a page needs it
 
 # tf-keras-vis feeds the model a tuple where Keras expects a tensor; harmless, but noisy.
 warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
@@ -52,6 +53,19 @@ def explainers(folder: str):
     from explain.saliency import build_explainers
 
     return build_explainers(load_model(folder))
+
+
+def warm_up_wanted(secrets: dict | None = None) -> bool:
+    """Whether to warm the model up in the background (the default). The environment variable or the Streamlit
+    secret ``warm_up_model`` set to 0 / false / no / off turns it off, either one enough: a share that will only
+    show the pages that need no TensorFlow (the curves, the confusion matrix, the quiz, Watch it learn) then
+    keeps the server about 600 MB smaller until someone opens a page that computes."""
+    import os
+
+    def off(value) -> bool:
+        return str(value).strip().lower() in ("0", "false", "no", "off")
+
+    return not (off(os.environ.get(WARM_UP_ENV, "")) or off((secrets or {}).get("warm_up_model", "")))
 
 
 @st.cache_resource(show_spinner=False)

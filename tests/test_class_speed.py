@@ -1,6 +1,7 @@
 """What makes the app hold a class (issue 23), checked where it can fail: no per-click work that is the same
 for everybody. (How fast it is, is measured by benchmarks/classroom.py, not here.)"""
 
+import os
 import tomllib
 
 import pytest
@@ -116,3 +117,43 @@ print(sorted(m for m in ('tensorflow', 'scipy', 'keras') if m in sys.modules))
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_warm_up_switch_reads_the_environment_and_the_secret(monkeypatch):
+    from dashboard import model_cache
+
+    monkeypatch.delenv(model_cache.WARM_UP_ENV, raising=False)
+    assert model_cache.warm_up_wanted({}) and model_cache.warm_up_wanted(None)
+    assert model_cache.warm_up_wanted({"warm_up_model": True})
+    assert not model_cache.warm_up_wanted({"warm_up_model": False})
+    assert not model_cache.warm_up_wanted({"warm_up_model": "off"})
+    monkeypatch.setenv(model_cache.WARM_UP_ENV, "0")
+    assert not model_cache.warm_up_wanted({"warm_up_model": True})  # either one is enough to turn it off
+    monkeypatch.setenv(model_cache.WARM_UP_ENV, "1")
+    assert model_cache.warm_up_wanted({})
+
+
+@pytest.mark.parametrize("setting", ["1", "0"])
+def test_home_starts_the_warm_up_unless_it_is_switched_off(data_env, setting):
+    """Switched off, no TensorFlow is imported after the warm-up's delay; on, its thread is waiting."""
+    import subprocess
+    import sys
+
+    code = """
+import sys, threading, time
+from streamlit.testing.v1 import AppTest
+from dashboard import model_cache
+at = AppTest.from_file("dashboard/Home.py", default_timeout=120).run()
+assert not at.exception, at.exception
+started = any(t.name == "tgn-warm-up" for t in threading.enumerate())
+if not started:
+    time.sleep(model_cache.WARM_UP_DELAY_S + 1.5)
+print(started, "tensorflow" in sys.modules)
+"""
+    env = {**os.environ, "TGN_WARM_UP": setting}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    started, tensorflow = done.stdout.split()[-2:]
+    assert (started, tensorflow) == (("True", "False") if setting == "1" else ("False", "False"))
