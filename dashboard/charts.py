@@ -757,11 +757,14 @@ def moving_map(
         for e in epochs
     ]
     fig.update_layout(
-        height=620,
-        margin=dict(l=10, r=10, t=40, b=10),
+        height=660,
+        # The slider sits just below the map and the legend at the figure's foot, in a margin kept for both: a
+        # legend placed by a share of the plot's height ran into the slider's labels once a phone's width
+        # wrapped it into four rows.
+        margin=dict(l=10, r=10, t=40, b=170),
         xaxis=dict(visible=False, range=span[0]),
         yaxis=dict(visible=False, range=span[1], scaleanchor="x"),
-        legend=dict(orientation="h", y=-0.22),
+        legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left"),
         updatemenus=[
             dict(
                 type="buttons",
@@ -789,6 +792,10 @@ def moving_map(
                 ],
             )
         ],
-        sliders=[dict(active=start_frame, currentvalue=dict(prefix="epoch "), steps=steps, pad=dict(t=10), y=0)],
+        sliders=[
+            dict(
+                active=start_frame, currentvalue=dict(prefix="epoch "), steps=steps, pad=dict(t=10), y=0, yanchor="top"
+            )
+        ],
     )
     return fig
