@@ -152,6 +152,12 @@ def picture(
         download_png(lambda: pixels, download)
 
 
+def pictures(images: list[np.ndarray], alts: list[str], captions: list[str], width: int) -> None:
+    """Images side by side in one row that wraps to the screen's width (a phone gets as many to a line as fit,
+    in order), each with its own alt text and caption."""
+    st.image(images, caption=captions, width=width, alt=alts, output_format="PNG")
+
+
 def download_png(make: Callable[[], np.ndarray], title: str, label: str = "PNG", key: str | None = None) -> None:
     """A small button that saves ``make()`` (an image array) as ``title``.png, made only when pressed."""
     st.download_button(

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import learning, markup
+from dataset.fashion_mnist import CLASS_NAMES
 from runfolder import artefacts, runs
 from tests.conftest import REPO_ROOT, app_pages, run_training
 from training import snapshots
@@ -300,6 +301,12 @@ def test_the_page_tells_the_story_with_deep_links_and_refuses_bad_values(storied
     )
     true = int(runs.load_results(storied_run).labels[probe])
     assert bars[true]["name"].endswith("(true class)") and bars[true]["marker"]["line"]["width"] == 2
+    pictures = at.get("image")[0].proto.imgs  # its map at every snapshot, in one row that wraps, in epoch order
+    answers = arrays["probabilities"][:, probe].astype(np.float32).argmax(axis=1)
+    assert [p.caption.split(":")[0] for p in pictures] == ["epoch 1", "epoch 2", "epoch 5", "epoch 9"]
+    assert [p.alt for p in pictures] == [
+        f"Test image {probe} with the epoch {e} map for {CLASS_NAMES[a]}" for e, a in zip([1, 2, 5, 9], answers)
+    ]
     table = at.dataframe[0].value  # the phone's version: the answer at each snapshot
     assert table["epoch"].tolist() == [1, 2, 5, 9]
     assert table.iloc[1, 2] == pytest.approx(float(arrays["probabilities"][1, probe].max()))

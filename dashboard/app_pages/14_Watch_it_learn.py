@@ -143,25 +143,25 @@ st.markdown(
     f"True class **{CLASS_NAMES[int(story.labels[index])]}**. The run's default map ({markup.escape(method_label)}) "
     "for the class the network answered at each snapshot, each on its own scale:"
 )
-per_row = min(len(epochs), 5)
-for number, e in enumerate(epochs):
-    if number % per_row == 0:  # a row of columns at a time: on a phone they stack in epoch order
-        columns = st.columns(per_row)
-    f = story.frame(e)
-    answer = int(probabilities[f].argmax())
-    with columns[number % per_row]:
-        if split is not None:
-            saliency = story.probe_map(f, row)
-            peak = float(saliency.max())
-            display.picture(
-                overlay.overlay(split.images[index], saliency / peak if peak > 0 else saliency, 0.5, 112,
-                                colour_map=display.heat_colours()),
-                f"Test image {index} with the epoch {e} map for {CLASS_NAMES[answer]}",
-                caption=f"epoch {e}: {CLASS_NAMES[answer]} {probabilities[f, answer]:.0%}",
-                width=112,  # fixed: with "content" a longer caption widened its picture
-            )  # fmt: skip
-        else:
-            st.caption(f"epoch {e}: {CLASS_NAMES[answer]} {probabilities[f, answer]:.0%}")
+answers_at = [int(probabilities[story.frame(e)].argmax()) for e in epochs]
+captions = [f"epoch {e}: {CLASS_NAMES[a]} {probabilities[story.frame(e), a]:.0%}" for e, a in zip(epochs, answers_at)]
+if split is not None:
+    pictures = []
+    for e in epochs:
+        saliency = story.probe_map(story.frame(e), row)
+        peak = float(saliency.max())
+        pictures.append(
+            overlay.overlay(split.images[index], saliency / peak if peak > 0 else saliency, 0.5, 112,
+                            colour_map=display.heat_colours())
+        )  # fmt: skip
+    display.pictures(  # one row that wraps: a phone gets three to a line, in epoch order
+        pictures,
+        [f"Test image {index} with the epoch {e} map for {CLASS_NAMES[a]}" for e, a in zip(epochs, answers_at)],
+        captions,
+        width=112,  # fixed: with "content" a longer caption widened its picture
+    )
+else:
+    st.caption(" · ".join(captions))
 st.caption("Its probabilities at each snapshot (on a wide screen one bar per snapshot; * the epoch chosen above):")
 image_sentence = learning.image_sentence(epochs, probabilities, int(story.labels[index]), CLASS_NAMES)
 answers = learning.image_answers(epochs, probabilities, int(story.labels[index]), CLASS_NAMES)  # epoch, answer, %
