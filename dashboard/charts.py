@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import textwrap
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -263,12 +266,26 @@ def faithfulness_chart(
                 name=f"{method_label} · AUC {auc(curve):.3f}",
             )
         )
+    fig.add_annotation(
+        text=f"{'higher' if higher else 'lower'} area is better",
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=1,
+        xanchor="left",
+        yanchor="bottom",
+        showarrow=False,
+        font=dict(size=12),
+    )
     fig.update_layout(
-        height=350,
-        margin=dict(l=10, r=10, t=60, b=10),
-        # two short lines: a long title ran under the chart's toolbar and was cut off at half a page's width
+        height=350 + TOOLBAR_MARGIN,
+        margin=dict(l=10, r=10, t=60 + TOOLBAR_MARGIN, b=10),
+        # the title and below it which area is better, just above the plot from its left edge (clear of the y
+        # axis's labels) and below the toolbar: a long title ran under the chart's toolbar and was cut off at half
+        # a page's width, at a phone's width the toolbar covered even a short one, and a second line of the title
+        # (or Plotly's subtitle) was set inside the plot, over its top line
         title=dict(
-            text=f"{title or test.capitalize()}<br><sub>{'higher' if higher else 'lower'} area is better</sub>", x=0
+            text=title or test.capitalize(), xref="paper", x=0, yref="paper", y=1, yanchor="bottom", pad=dict(b=20)
         ),
         legend=dict(orientation="h", y=-0.3),
         xaxis=dict(title=TEST_AXES[test], tickformat=".0%"),
@@ -295,13 +312,25 @@ def randomisation_chart(cascade: pd.DataFrame, highlight: str | None = None) -> 
             )
         )
     fig.add_hline(y=0.5, line=dict(color="#ef4444", dash="dot"), annotation_text="pass line (0.5)")
+    stages = [str(stage) for stage in cascade.index]
     fig.update_layout(
-        height=380,
-        margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(title="re-initialised, from the top down", automargin=True),
+        height=470,
+        # The legend at the figure's foot, in a margin kept for it; the stages' names broken into short lines
+        # and never turned: at 400 px wide, turned names ran into the axis title and the legend into both.
+        margin=dict(l=10, r=10, t=10, b=150),
+        xaxis=dict(
+            title="re-initialised, from the top down",
+            automargin=True,
+            tickvals=stages,
+            ticktext=[
+                "<br>".join(textwrap.wrap(html.escape(stage.removeprefix("+ ")), 6, break_long_words=False))
+                for stage in stages
+            ],
+            tickangle=0,
+        ),
         # a short title: the long one was cut off at the chart's top and bottom
         yaxis=dict(title="Spearman with the trained maps", range=[-0.3, 1.05], automargin=True),
-        legend=dict(orientation="h", y=-0.3),
+        legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left"),
     )
     return fig
 

@@ -21,7 +21,7 @@ def test_faithfulness_chart_labels_every_order_with_its_auc():
     )
     names = [trace.name for trace in fig.data]
     assert names == ["a random order · AUC 1.000", "garment · AUC 0.750", "Grad-CAM · AUC 0.500"]
-    assert fig.layout.yaxis.title.text == "P(Bag)" and "lower area is better" in fig.layout.title.text
+    assert fig.layout.yaxis.title.text == "P(Bag)" and fig.layout.annotations[0].text == "lower area is better"
 
 
 def test_randomisation_chart_draws_one_line_per_method_and_the_pass_line():
@@ -31,6 +31,10 @@ def test_randomisation_chart_draws_one_line_per_method_and_the_pass_line():
     fig = charts.randomisation_chart(cascade, highlight="B")
     assert [t.name for t in fig.data] == ["A", "B"] and fig.data[1].line.width == 4
     assert list(fig.data[0].x) == ["output layer", "+ dense layer"]
+    # Its stages' names in short lines that fit a phone, never turned; a name from the file stays text.
+    assert list(fig.layout.xaxis.ticktext) == ["output<br>layer", "dense<br>layer"] and fig.layout.xaxis.tickangle == 0
+    odd = charts.randomisation_chart(pd.DataFrame({"A": [0.5]}, index=["<b>x</b>"]))
+    assert list(odd.layout.xaxis.ticktext) == ["&lt;b&gt;x&lt;/b&gt;"]
 
 
 def test_knockout_chart_groups_before_and_after():
