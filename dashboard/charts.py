@@ -170,7 +170,10 @@ def learning_curves(histories: dict[str, pd.DataFrame], best_epochs: dict[str, i
     fig.update_yaxes(range=loss_range, row=1, col=1)
     fig.update_yaxes(range=accuracy_range, row=1, col=2)
     fig.update_layout(
-        height=420, margin=dict(l=10, r=10, t=40, b=10), hovermode="closest", legend=dict(orientation="h", y=-0.2)
+        height=420 + TOOLBAR_MARGIN,
+        margin=dict(l=10, r=10, t=40 + TOOLBAR_MARGIN, b=10),  # the subplots' titles below the toolbar
+        hovermode="closest",
+        legend=dict(orientation="h", y=-0.2),
     )
     return fig
 
@@ -397,9 +400,11 @@ def reliability_diagram(bins: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        height=340,
-        margin=dict(l=10, r=10, t=10, b=10),
-        legend=dict(orientation="h", y=1.12),
+        height=380 + TOOLBAR_MARGIN,
+        # the toolbar above the plot and the legend at the figure's foot: above the plot, on a phone's width the
+        # legend wrapped into two rows and the toolbar covered the first
+        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=90),
+        legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left"),
         xaxis=dict(title="confidence of the top answer", range=[0, 1], tickformat=".0%"),
         yaxis=dict(title="share of those answers that are right", range=[0, 1], tickformat=".0%"),
         bargap=0,
