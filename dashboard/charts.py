@@ -216,7 +216,11 @@ def probability_bars(
             hovertemplate="%{y}: %{x:.2%}<extra></extra>",
         )
     )
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(range=[0, 1], tickformat=".0%"))
+    fig.update_layout(  # room above the bars for the toolbar, which covered the top answer's bar and figure
+        height=height + TOOLBAR_MARGIN,
+        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=10),
+        xaxis=dict(range=[0, 1], tickformat=".0%"),
+    )
     return fig
 
 
@@ -361,10 +365,10 @@ def knockout_chart(
         fig.add_trace(go.Bar(x=list(class_names), y=changed, name=changed_label, marker_color=ACCENT))
     fig.update_layout(
         barmode="group",
-        height=320,
-        margin=dict(l=10, r=10, t=10, b=10),
+        height=320 + TOOLBAR_MARGIN,
+        margin=dict(l=10, r=10, t=40 + TOOLBAR_MARGIN, b=10),  # the legend above the plot, below the toolbar
         yaxis=dict(range=[0, 1], tickformat=".0%", title="probability"),
-        legend=dict(orientation="h", y=1.12),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom"),
     )
     return fig
 
