@@ -153,6 +153,21 @@ def test_the_colour_blind_safe_map_is_ordered_and_differs_from_the_default():
     assert not np.array_equal(ramp, overlay.colourise(np.linspace(0, 1, 11)).astype(int))
 
 
+def test_the_display_settings_sit_in_the_sidebars_popover_and_keep_the_choice(isolated_runs):
+    from dashboard import display
+    from explain import overlay
+
+    at = open_page(app_pages()["Watch it learn"])
+    assert [p.proto.popover.label for p in at.sidebar.get("popover")] == ["Display"]
+    controls = {b.label: b for b in at.sidebar.get("button_group")}
+    assert {"Chart downloads", "Heat-map colours"} <= set(controls)
+    assert controls["Heat-map colours"].value == overlay.DEFAULT_COLOUR_MAP
+    controls["Heat-map colours"].set_value("cividis").run()
+    assert at.session_state[display.HEAT_COLOURS] == "cividis"
+    at.select_slider(key="epoch").set_value(1).run()  # another rerun: the choice is kept
+    assert {b.label: b.value for b in at.sidebar.get("button_group")}["Heat-map colours"] == "cividis"
+
+
 def _figures(at) -> tuple[list, list]:
     """Every image and Plotly chart proto the page drew (AppTest has no typed accessor for charts)."""
     images, charts = [], []
