@@ -218,14 +218,23 @@ def test_painting_over_a_test_image_changes_the_prediction(page, app_url):
     _own_image_page(page, app_url, "Edit a test image")
     before = _prediction(page)
     box = _canvas_box(page)
-    for row in range(20, 270, 25):  # wide white stripes over the whole image
-        page.mouse.move(box["x"] + 5, box["y"] + row)
-        page.mouse.down()
-        page.mouse.move(box["x"] + 275, box["y"] + row, steps=8)
-        page.mouse.up()
-    page.wait_for_timeout(1500)
-    wait_for_app(page)
-    after = _prediction(page)
+    # As in the drawing test, the component can miss strokes made in its first moments, and on a busy machine
+    # the rerun can start after a fixed wait has ended: paint again, as a person would, and wait for the answer.
+    after = before
+    for attempt in range(3):
+        for row in range(20, 270, 25):  # wide white stripes over the whole image
+            page.mouse.move(box["x"] + 5, box["y"] + row)
+            page.mouse.down()
+            page.mouse.move(box["x"] + 275, box["y"] + row, steps=8)
+            page.mouse.up()
+        for _ in range(20):
+            page.wait_for_timeout(1000)
+            wait_for_app(page)
+            after = _prediction(page)
+            if after != before:
+                break
+        if after != before:
+            break
     assert after != before, (before, after)
     page.screenshot(path=str(SHOTS / "Your_own_image_edited.png"), full_page=True)
 
