@@ -168,6 +168,14 @@ def time_to_first_render(script: Path | None, env: dict, path: str = "") -> floa
             return time.perf_counter() - started
 
 
+def timed_visit(page, url: str, wait) -> float:
+    """Seconds from opening ``url`` (a new session) until ``wait(page)`` returns."""
+    started = time.perf_counter()
+    page.goto(url)
+    wait(page)
+    return time.perf_counter() - started
+
+
 def walk(env: dict, pages: list[str]) -> tuple[dict, PeakMemory]:
     """First-render time per page and the server's peak memory over the walk."""
     times = {}
@@ -175,10 +183,7 @@ def walk(env: dict, pages: list[str]) -> tuple[dict, PeakMemory]:
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
         with streamlit_server(env) as (url, process), PeakMemory(process.pid) as memory:
             for name in pages:
-                started = time.perf_counter()
-                page.goto(f"{url}/{name}")
-                wait_for_app(page)
-                times[name or "Home"] = time.perf_counter() - started
+                times[name or "Home"] = timed_visit(page, f"{url}/{name}", wait_for_app)
     return times, memory
 
 
@@ -202,17 +207,11 @@ def page_first_renders(env: dict, pages: list[str], students: int = 3) -> dict[s
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
         with streamlit_server(env) as (url, process):
             for name in pages:
-                started = time.perf_counter()
-                page.goto(f"{url}/{name}")
-                wait_until_drawn(page)
-                first[name] = time.perf_counter() - started
+                first[name] = timed_visit(page, f"{url}/{name}", wait_until_drawn)
             wait_until_idle(process)
             for _ in range(students):
                 for name in pages:
-                    started = time.perf_counter()
-                    page.goto(f"{url}/{name}")
-                    wait_until_drawn(page)
-                    later[name].append(time.perf_counter() - started)
+                    later[name].append(timed_visit(page, f"{url}/{name}", wait_until_drawn))
     return {name: (first[name], statistics.median(later[name])) for name in pages}
 
 

@@ -218,11 +218,10 @@ def test_painting_over_a_test_image_changes_the_prediction(page, app_url):
     _own_image_page(page, app_url, "Edit a test image")
     before = _prediction(page)
     box = _canvas_box(page)
-    # As in the drawing test, the component can miss strokes made in its first moments, and on a busy machine
-    # the rerun can start after a fixed wait has ended: paint again, as a person would, and wait for the answer.
-    after = before
-    for attempt in range(3):
-        for row in range(20, 270, 25):  # wide white stripes over the whole image
+
+    def paint_and_read() -> str:
+        """Wide white stripes over the whole image, then the answer once it differs (or after 20 s)."""
+        for row in range(20, 270, 25):
             page.mouse.move(box["x"] + 5, box["y"] + row)
             page.mouse.down()
             page.mouse.move(box["x"] + 275, box["y"] + row, steps=8)
@@ -230,10 +229,14 @@ def test_painting_over_a_test_image_changes_the_prediction(page, app_url):
         for _ in range(20):
             page.wait_for_timeout(1000)
             wait_for_app(page)
-            after = _prediction(page)
-            if after != before:
+            if (answer := _prediction(page)) != before:
                 break
-        if after != before:
+        return answer
+
+    # As in the drawing test, the component can miss strokes made in its first moments, and on a busy machine
+    # the rerun can start after a fixed wait has ended: paint again, as a person would, and wait for the answer.
+    for _ in range(3):
+        if (after := paint_and_read()) != before:
             break
     assert after != before, (before, after)
     page.screenshot(path=str(SHOTS / "Your_own_image_edited.png"), full_page=True)

@@ -143,12 +143,13 @@ st.markdown(
     f"True class **{CLASS_NAMES[int(story.labels[index])]}**. The run's default map ({markup.escape(method_label)}) "
     "for the class the network answered at each snapshot, each on its own scale:"
 )
-answers_at = [int(probabilities[story.frame(e)].argmax()) for e in epochs]
-captions = [f"epoch {e}: {CLASS_NAMES[a]} {probabilities[story.frame(e), a]:.0%}" for e, a in zip(epochs, answers_at)]
+frames = [story.frame(e) for e in epochs]
+answers_at = [int(probabilities[f].argmax()) for f in frames]
+captions = [f"epoch {e}: {CLASS_NAMES[a]} {probabilities[f, a]:.0%}" for e, f, a in zip(epochs, frames, answers_at)]
 if split is not None:
     pictures = []
-    for e in epochs:
-        saliency = story.probe_map(story.frame(e), row)
+    for f in frames:
+        saliency = story.probe_map(f, row)
         peak = float(saliency.max())
         pictures.append(
             overlay.overlay(split.images[index], saliency / peak if peak > 0 else saliency, 0.5, 112,
