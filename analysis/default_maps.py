@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explain import faithfulness as fa
+from explain.methods import expand_cam
 
 
 class StoredVerdict(fa.ImageVerdict):
@@ -62,4 +63,5 @@ class DefaultMaps:
 
 
 def _raw(levels: np.ndarray, peak) -> np.ndarray:
-    return np.asarray(levels, dtype=np.float32) / 255.0 * np.float32(peak)
+    # A CAM is stored at its layer's resolution: stretched to the image as tf-keras-vis does it.
+    return expand_cam(np.asarray(levels, dtype=np.float32) / 255.0 * np.float32(peak))

@@ -25,6 +25,10 @@ INPUT_LAYER = "input"  # the "layer" of the gradient and occlusion maps, which e
 # one test image in five (12 of the first 60, image 0 among them); Grad-CAM++ was blank for none of them.
 DEFAULT_METHOD = "gradcam++"
 DEFAULT_LAYER = "block3"  # 7x7: fine enough to locate parts of a 28x28 garment, late enough to be semantic
+# The side of a map as a method computes it: a CAM at its layer's resolution (the stem and block 1 work on the
+# whole 28x28 image, each later block after a 2x2 pooling), the pixel-level methods on the 28x28 image.
+IMAGE_SIDE = 28
+MAP_SIDE = {"stem": 28, "block1": 28, "block2": 14, "block3": 7, "block4": 4, INPUT_LAYER: IMAGE_SIDE}
 
 
 def layer_label(key: str) -> str:
@@ -79,3 +83,21 @@ def blank_map_reason(method: str, layer: str) -> str:
             "('Can the maps be trusted?' says which hold up on this model)."
         )
     return f"{name} finds no location that raises the score of this class; try another method or layer."
+
+
+def expand_cam(maps: np.ndarray, side: int = IMAGE_SIDE) -> np.ndarray:
+    """(..., n, n) maps stretched to (..., side, side) as tf-keras-vis expands a CAM to the image: linear
+    interpolation on a grid whose corners meet the image's corners (``scipy.ndimage.zoom(order=1)``), in
+    NumPy so that a page reading stored maps needs neither SciPy nor TensorFlow."""
+    maps = np.asarray(maps, dtype=np.float32)
+    n = maps.shape[-1]
+    if maps.shape[-2] != n:
+        raise ValueError(f"maps must be square, not {maps.shape[-2:]}")
+    if n == side:
+        return maps
+    where = np.arange(side) * ((n - 1) / (side - 1)) if n > 1 else np.zeros(side)
+    low = np.minimum(where.astype(int), max(n - 2, 0))
+    high = np.minimum(low + 1, n - 1)
+    part = where - low
+    rows = maps[..., low, :] * (1 - part)[:, None] + maps[..., high, :] * part[:, None]
+    return (rows[..., low] * (1 - part) + rows[..., high] * part).astype(np.float32)

@@ -28,6 +28,7 @@ from explain.methods import (  # noqa: F401  (the names the rest of the app impo
     DEFAULT_LAYER,
     DEFAULT_METHOD,
     INPUT_LAYER,
+    MAP_SIDE,
     METHODS,
     blank_map_reason,
     is_blank,
@@ -106,11 +107,14 @@ def saliency_maps(
     layer: str = DEFAULT_LAYER,
     progress=None,
     normalize: bool = True,
+    expand: bool = True,
 ) -> np.ndarray:
     """(N, 28, 28) maps for N images, each for its own class, computed in one batch.
 
     With ``normalize`` each map is stretched to [0, 1] (a blank map stays all zero); without, maps
     keep the method's own units, all non-negative, so two maps of one method on one image compare.
+    Without ``expand`` a CAM keeps its layer's resolution, (N, side, side) with side ``MAP_SIDE[layer]``:
+    ``methods.expand_cam`` stretches it to the (N, 28, 28) map exactly as tf-keras-vis does.
     """
     if method not in METHODS:
         raise ValueError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -121,7 +125,8 @@ def saliency_maps(
         raise ValueError(f"target classes must be 0-9, not {targets}")
     x = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
     score = CategoricalScore(targets)
-    cam_args = dict(penultimate_layer=TARGET_LAYERS.get(layer), seek_penultimate_conv_layer=False, normalize_cam=False)
+    cam_args = dict(penultimate_layer=TARGET_LAYERS.get(layer), seek_penultimate_conv_layer=False)
+    cam_args.update(normalize_cam=False, expand_cam=expand)
     if method == "gradcam":
         result = explainers.gradcam(score, x, **cam_args)
     elif method == "gradcam++":
@@ -145,7 +150,8 @@ def saliency_maps(
         result = occlusion_maps(lambda batch: predict_in_chunks(explainers.model, batch), x, targets)
     else:
         result = _smoothgrad(explainers.saliency, score, x, progress) * x[..., 0]
-    maps = np.clip(np.nan_to_num(np.asarray(result, dtype=np.float32).reshape(-1, 28, 28)), 0.0, None)
+    side = 28 if expand or method not in CAM_METHODS else MAP_SIDE[layer]
+    maps = np.clip(np.nan_to_num(np.asarray(result, dtype=np.float32).reshape(-1, side, side)), 0.0, None)
     return np.stack([_unit_range(m) for m in maps]) if normalize else maps
 
 

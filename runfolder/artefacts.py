@@ -428,13 +428,13 @@ def read_default_maps(folder: Path, model_sha256: str, labels: np.ndarray, predi
             "layer": ((), "U"),
             "model_sha256": ((), "U"),
             "targets": ((count,), "iu"),
-            "map_u8": ((count, 28, 28), "u"),
+            "map_u8": ((count, None, None), "u"),
             "map_peak": ((count,), "f"),
             "curves": ((count, len(TESTS), orders, None), "f"),
             "aucs": ((count, len(TESTS), orders), "f"),
             "other_index": ((len(wrong),), "iu"),
             "other_target": ((len(wrong),), "iu"),
-            "other_u8": ((len(wrong), 28, 28), "u"),
+            "other_u8": ((len(wrong), None, None), "u"),
             "other_peak": ((len(wrong),), "f"),
         },
         DefaultMapsError,
@@ -444,8 +444,14 @@ def read_default_maps(folder: Path, model_sha256: str, labels: np.ndarray, predi
     if str(arrays["method"]) not in METHODS or str(arrays["layer"]) not in LAYERS:
         raise DefaultMapsError(f"{path.name} names an unknown method or layer.")
     _finite(arrays, ["map_peak", "curves", "aucs", "other_peak"], path, DefaultMapsError)
+    # A map is stored at its layer's resolution (version 2) or stretched to the image (version 1).
+    sides = {methods.MAP_SIDE[str(arrays["layer"])], methods.IMAGE_SIDE}
     problem = None
-    if not np.array_equal(arrays["targets"], predictions):
+    if any(arrays[name].shape[1:] not in {(side, side) for side in sides} for name in ("map_u8", "other_u8")):
+        problem = f"its maps must be square, {' or '.join(f'{s}x{s}' for s in sorted(sides))} at this layer"
+    elif arrays["map_u8"].shape[1:] != arrays["other_u8"].shape[1:]:
+        problem = "its predicted-class and true-class maps differ in size"
+    elif not np.array_equal(arrays["targets"], predictions):
         problem = "its targets are not the run's predicted classes"
     elif not np.array_equal(arrays["other_index"], wrong) or not np.array_equal(arrays["other_target"], labels[wrong]):
         problem = "its true-class maps are not those of the run's misclassified images"

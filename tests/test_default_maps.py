@@ -8,6 +8,7 @@ import streamlit as st
 
 from analysis.default_maps import DefaultMaps
 from explain import faithfulness as fa
+from explain import methods
 from runfolder import artefacts, runs
 from tests.conftest import open_page
 from tests.test_hardening import copy_run
@@ -64,6 +65,14 @@ def test_each_shipped_run_stores_its_default_map_for_every_test_image(name):
     assert maps.map(0, (int(results.predictions[0]) + 1) % 10) is None  # any other class: not stored
 
 
+@pytest.mark.parametrize("name", list(runs.SHIPPED_RUNS))
+def test_each_shipped_run_commits_at_most_15_mb(name):
+    folder = runs.SHIPPED_RUNS[name]
+    # Hidden files are a run's resume state and lock, which git ignores (.gitignore); the rest is committed.
+    committed = {path.name: path.stat().st_size for path in folder.iterdir() if not path.name.startswith(".")}
+    assert runs.MODEL_FILE in committed and sum(committed.values()) <= 15_000_000, committed
+
+
 def test_stored_maps_and_verdicts_are_what_the_page_computes_live(live):
     from explain.saliency import saliency_maps
 
@@ -76,7 +85,7 @@ def test_stored_maps_and_verdicts_are_what_the_page_computes_live(live):
         predicted = int(results.predictions[index])
         raw = saliency_maps(explainers, x, maps.method, [predicted], maps.layer, normalize=False)[0]
         kept = maps.map(index, predicted)
-        assert np.abs(kept - raw).max() <= raw.max() / 255 * 0.51 + 1e-7  # uint8 of its own peak
+        assert np.abs(kept - raw).max() <= half_level(maps, index)
         verdict = fa.image_verdict(predict, x[0], raw, predicted, seed=index)
         kept_verdict = maps.verdict(index, predicted)
         for test_name in fa.TESTS:
@@ -89,7 +98,8 @@ def test_stored_maps_and_verdicts_are_what_the_page_computes_live(live):
     true = int(results.labels[wrong])
     x = to_model_input(test.images[wrong : wrong + 1])
     raw = saliency_maps(explainers, x, maps.method, [true], maps.layer, normalize=False)[0]
-    assert np.abs(maps.map(wrong, true) - raw).max() <= raw.max() / 255 * 0.51 + 1e-7
+    row = int(np.searchsorted(maps.arrays["other_index"], wrong))
+    assert np.abs(maps.map(wrong, true) - raw).max() <= maps.arrays["other_peak"][row] / 255 * 0.51 + 1e-7
 
 
 # --------------------------------------------------------------------------- computing: small, then resumed
@@ -137,8 +147,46 @@ def test_compute_writes_the_maps_and_resumes_after_an_interruption(tmp_path, mon
         predicted = int(results.predictions[index])
         x = to_model_input(test.images[index : index + 1])
         raw = saliency_maps(explainers, x, maps.method, [predicted], maps.layer, normalize=False)[0]
-        assert np.abs(maps.map(index, predicted) - raw).max() <= raw.max() / 255 * 0.51 + 1e-7
+        assert np.abs(maps.map(index, predicted) - raw).max() <= half_level(maps, index)
     assert len(arrays["other_index"]) == int((results.predictions != results.labels).sum())
+    side = methods.MAP_SIDE[maps.layer]
+    assert arrays["map_u8"].shape == (count, side, side) and str(arrays["version"]) == default_maps.VERSION
+
+    # --maps-only turns a version-1 file (every map stretched to 28x28) into this one, keeping its tests
+    version_one = dict(arrays)
+    for which in ("map", "other"):
+        stretched = methods.expand_cam(arrays[f"{which}_u8"] / 255.0 * arrays[f"{which}_peak"][:, None, None])
+        version_one[f"{which}_u8"], version_one[f"{which}_peak"] = default_maps.quantise(stretched)
+    version_one.update(version=np.array("default-maps-1"), curves=arrays["curves"] * np.float16(0.5))
+    runs.write_npz_atomic(folder / runs.DEFAULT_MAPS_FILE, **version_one)
+    third = int(results.predictions[3])
+    read_back = DefaultMaps(version_one).map(3, third)  # a version-1 file still reads
+    assert read_back.shape == (28, 28) and np.abs(read_back - maps.map(3, third)).max() <= 2 * half_level(maps, 3)
+    calls.clear()
+    again = default_maps.store_native_maps(folder)
+    assert not calls  # no test was run again
+    assert str(again["version"]) == default_maps.VERSION and again["map_u8"].shape == arrays["map_u8"].shape
+    assert np.array_equal(again["curves"], version_one["curves"])  # the file's own tests, kept
+    for which in ("map", "other"):
+        assert np.abs(again[f"{which}_u8"].astype(int) - arrays[f"{which}_u8"]).max(initial=0) <= 1
+        assert np.allclose(again[f"{which}_peak"], arrays[f"{which}_peak"], rtol=1e-4)
+    assert stored(folder).map(0, int(results.predictions[0])).shape == (28, 28)
+
+
+def half_level(maps: DefaultMaps, index: int) -> float:
+    """How far a stored map may be from the live one: half of one of its 255 levels (of its layer-resolution
+    peak, which can exceed the 28x28 map's own: tf-keras-vis samples between the layer's cells)."""
+    return float(maps.arrays["map_peak"][index]) / 255 * 0.51 + 1e-7
+
+
+def test_maps_only_needs_an_existing_file(tmp_path, capsys):
+    from explain import default_maps
+
+    folder = copy_run(SHIPPED, tmp_path / "run")
+    (folder / runs.DEFAULT_MAPS_FILE).unlink(missing_ok=True)
+    assert default_maps.main(["--run", str(folder), "--maps-only"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "default_maps.npz is missing" in err and "without --maps-only" in err
 
 
 # --------------------------------------------------------------------------- a broken file
@@ -160,6 +208,8 @@ def _edit(folder, change):
         (lambda a: a["aucs"].__setitem__((3, 0, 0), 4.0), "probabilities"),
         (lambda a: a.update(other_index=a["other_index"][::-1].copy()), "misclassified"),
         (lambda a: a.update(map_u8=a["map_u8"][:100]), "has shape"),
+        (lambda a: a.update(map_u8=a["map_u8"][:, :10, :10].copy()), "must be square, 14x14 or 28x28"),
+        (lambda a: a.update(other_u8=np.zeros((len(a["other_u8"]), 28, 28), np.uint8)), "differ in size"),
         (lambda a: a.update(method=np.array("magic")), "unknown method"),
         (lambda a: a.update(model_sha256=np.array("0" * 64)), "another model"),
     ],

@@ -8,7 +8,7 @@ from tf_keras_vis.utils.scores import CategoricalScore
 
 import model as tgn
 from dataset.fashion_mnist import load_split, to_model_input
-from explain import branches, overlay, saliency
+from explain import branches, methods, overlay, saliency
 from runfolder import runs
 from tests.conftest import blank_grad_cam_images, needs_data
 
@@ -152,6 +152,30 @@ def test_maps_come_raw_or_stretched_and_batched_maps_match_single_ones(explainer
     np.testing.assert_allclose(unit, (raw - raw.min()) / (raw.max() - raw.min()), atol=1e-5)
     batch = saliency.saliency_maps(explainers, x[:3], "layercam", [0, 1, 2], "block3")
     np.testing.assert_allclose(batch[1], saliency.saliency_map(explainers, x[1], "layercam", 1, "block3"), atol=1e-5)
+
+
+@pytest.mark.parametrize("layer", list(saliency.TARGET_LAYERS))
+def test_a_cam_at_its_layers_resolution_stretches_to_the_map_the_app_shows(net, explainers, test_images, layer):
+    side = methods.MAP_SIDE[layer]
+    assert net.get_layer(saliency.TARGET_LAYERS[layer]).output.shape[1:3] == (side, side)
+    x, labels = test_images
+    for method in ("gradcam++", "layercam"):
+        native = saliency.saliency_maps(explainers, x[:3], method, labels[:3], layer, normalize=False, expand=False)
+        shown = saliency.saliency_maps(explainers, x[:3], method, labels[:3], layer, normalize=False)
+        assert native.shape == (3, side, side) and shown.shape == (3, 28, 28)
+        np.testing.assert_allclose(methods.expand_cam(native), shown, rtol=1e-5, atol=1e-6 * shown.max())
+
+
+@pytest.mark.parametrize("side", [2, 4, 7, 14, 28])
+def test_expand_cam_is_scipy_zoom_of_order_one_as_tf_keras_vis_uses_it(side):
+    from scipy.ndimage import zoom
+
+    maps = np.random.default_rng(side).random((3, side, side)).astype(np.float32)
+    expected = zoom(maps, (1, 28 / side, 28 / side), order=1)
+    np.testing.assert_allclose(methods.expand_cam(maps), expected, rtol=1e-6, atol=1e-7)
+    assert methods.expand_cam(maps[0]).shape == (28, 28)
+    with pytest.raises(ValueError, match="square"):
+        methods.expand_cam(maps[..., :1])
 
 
 def test_smoothgrad_times_input_puts_nothing_on_the_background(explainers, test_images):
