@@ -46,9 +46,8 @@ def words_on_this_page() -> str:
     return "\n".join(f"- **{word}**: {define(word)}" for word in PAGE_WORDS)
 
 
-def entry_in_detail(card: dict, entry: dict) -> None:
-    """A version-2 entry: where it holds, its head-random draws, the curves of a chosen fill and order against
-    the controls, and its paired advantage over a chosen control in every test, with intervals."""
+def entry_figures(card: dict, entry: dict) -> None:
+    """A version-2 entry in four figures: its clear wins, its head-random draws, its noise ceiling, its blanks."""
     from explain import faithfulness as fa
 
     held = trust.held_tests(entry)
@@ -78,6 +77,12 @@ def entry_in_detail(card: dict, entry: dict) -> None:
             f"{markup.escape(entry['method_label'])} agrees with itself, redrawn, at only {ceiling:.2f}: its "
             f"head-random correlation of {head:.2f} is {head / ceiling:.0%} of that ceiling."
         )
+
+
+def entry_curves(card: dict, entry: dict) -> None:
+    """A version-2 entry's curves of a chosen fill and order against the controls, and its paired advantage over
+    a chosen control in every test, with intervals."""
+    from explain import faithfulness as fa
 
     left, right = st.columns(2)
     fill = ui.segmented(
@@ -154,17 +159,84 @@ def _tests_table(entry: dict, control: str) -> None:
     )
 
 
-def entry_in_detail_v1(card: dict, entry: dict) -> None:
-    """A version-1 entry: the shares of images on which it beats the garment control, one randomisation draw,
-    and its mean deletion and insertion curves against the controls."""
-    from explain.faithfulness import CONTROL_LABELS, TESTS
+# The trust page's two kinds of evidence about the chosen method, one tab each.
+EVIDENCE_TABS = ["Faithfulness", "Sensitivity"]  # short: both labels fit a phone's width
 
+
+def entry_sensitivity(card: dict, entry: dict, second_version: bool) -> None:
+    """The randomisation cascade at a chosen layer, the chosen entry highlighted."""
+    st.markdown("**Does the map change when the model is destroyed?**")
+    layers = [name for name in trust.LAYER_LABELS if name != "input"]
+    layer = (
+        st.segmented_control(
+            "CAM layer",
+            layers,
+            default=entry["layer"] if entry["layer"] in layers else "block3",
+            format_func=trust.LAYER_LABELS.get,
+            key="cascade_layer",
+        )
+        or "block3"
+    )
+    pixels = "all"
+    if second_version:
+        pixels = ui.segmented(
+            "Pixels compared",
+            ["garment", "all"],
+            "garment",
+            {"garment": "the garment's pixels", "all": "all pixels"},
+            key="cascade_pixels",
+            help="Two maps that are both zero on the black background agree there for free, which makes the "
+            "correlation over all pixels look higher than it is. The rule uses the garment's pixels.",
+        )
+    cascade = trust.cascade_frame(card, layer, pixels)
+    display.chart(
+        charts.randomisation_chart(cascade, highlight=entry["label"]),
+        f"Line chart of each method's map correlation with the trained model's map as the network is randomised "
+        f"from the top down, {entry['label']} highlighted",
+        f"randomisation {layer}",
+        trust.cascade_summary(cascade, entry["method_label"]),
+        width="stretch",
+    )
+    if second_version:
+        st.caption(
+            f"Each point is the mean over {card['settings']['randomisation_draws']} independent draws of the "
+            "random weights; the rule asks every draw to stay below 0.5 once the head is random. "
+            + trust.draws_sentence(entry)
+        )
+    runner_up = entry.get("runner_up_correlation")
+    st.markdown(
+        f"Methods at {trust.LAYER_LABELS.get(layer, layer)} and the pixel-level methods. From left to right the "
+        "network is re-initialised from the top down (Adebayo et al., 2018): a map that still looks the same once "
+        "the head is random is explaining the image, not the model. "
+        + (
+            f"{markup.escape(entry['label'])}'s maps for the predicted and the runner-up class correlate at "
+            f"{runner_up:.2f}: "
+            + (
+                "nearly the same map for two different answers."
+                if runner_up > 0.7
+                else "different answers, different maps."
+            )
+            if runner_up is not None
+            else ""
+        )
+    )
+
+
+def entry_figures_v1(card: dict, entry: dict) -> None:
+    """A version-1 entry in four figures: the shares of images on which it beats the garment control, one
+    randomisation draw, its blanks."""
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Beats the garment control: deletion", ui.percent(entry["beats"]["deletion"]["garment"] or 0))
     c2.metric("…and insertion", ui.percent(entry["beats"]["insertion"]["garment"] or 0))
     head = entry["randomisation"].get(trust.RULE["head_random_stage"])
     c3.metric("Correlation, head random", "n/a" if head is None else f"{head:.2f}", help="Below 0.5 passes.")
     c4.metric("Blank maps", ui.percent(entry["blank_rate"]))
+
+
+def entry_curves_v1(card: dict, entry: dict) -> None:
+    """A version-1 entry's mean deletion and insertion curves against the controls."""
+    from explain.faithfulness import CONTROL_LABELS, TESTS
+
     controls = card["controls"]
     for column, test in zip(st.columns(2), TESTS):
         curves = {name: controls[name]["curves"][test] for name in controls}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard import ui
+from dashboard import trust_widgets, ui
 from dataset.fashion_mnist import CLASS_NAMES
 from runfolder import artefacts, runs
 from tests.browser import browser, chromium_path, tile_centre, wait_for_app
@@ -139,7 +139,15 @@ def test_the_trust_page_shows_the_scorecard_and_follows_a_link_from_saliency(pag
     no_exception(page)
     assert "Can the maps be trusted?" in page.inner_text("h1")
     assert page.locator("[data-testid='stDataFrame']").count() >= 1
-    assert page.locator(".js-plotly-plot").count() == 3  # deletion, insertion, randomisation
+    assert page.locator(".js-plotly-plot").count() == 2  # deletion and insertion: the open tab only
+    page.get_by_role("tab", name=trust_widgets.EVIDENCE_TABS[1]).click()
+    page.get_by_text("re-initialised, from the top down").first.wait_for(timeout=30_000)  # the cascade's axis
+    wait_for_app(page)
+    no_exception(page)
+    assert page.locator(".js-plotly-plot").count() == 1
+    page.get_by_role("tab", name=trust_widgets.EVIDENCE_TABS[0]).click()
+    page.get_by_text("Fill for deleted pixels").first.wait_for(timeout=30_000)
+    wait_for_app(page)
     body = page.inner_text("body")
     nothing_passes = "no map passes every test" if card.get("version", 1) >= 2 else "No method passes"
     assert (nothing_passes in body) == (not card["any_passes"])

@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analysis import trust
-from dashboard import ui
+from dashboard import trust_widgets, ui
 from runfolder import artefacts, runs
 from tests.conftest import REPO_ROOT, app_pages
 
@@ -176,7 +176,14 @@ def test_trust_page_shows_the_verdict_table_and_the_default_up_close(name):
     assert set(table.columns) == {"Stem", "Block 1", "Block 2", "Block 3", "Block 4", "Pixels"}
     assert table.loc["Grad-CAM++", "Block 3"] == trust.BADGES[card["entries"]["gradcam++@block3"]["verdict"]]
     assert at.selectbox(key="entry").value == card["default"]["key"]
-    assert len(at.get("plotly_chart")) == 3  # deletion, insertion, randomisation cascade
+    assert len(at.get("plotly_chart")) == 2  # deletion and insertion; the cascade is drawn in its own tab
+    at.session_state["trust_evidence"] = trust_widgets.EVIDENCE_TABS[1]
+    at.run()
+    charts = at.get("plotly_chart")  # only the open tab is drawn: the randomisation cascade
+    assert not at.exception and len(charts) == 1 and "re-initialised, from the top down" in charts[0].proto.spec
+    assert at.segmented_control(key="cascade_layer").value in trust.LAYER_LABELS
+    at.session_state["trust_evidence"] = trust_widgets.EVIDENCE_TABS[0]
+    at.run()
     assert "Why beating a random order is not enough" in at.expander[0].markdown[0].value
     if trust.version(card) >= 2:  # a student's answer first, then the detail
         summary = next(m.value for m in at.markdown if m.value.startswith("**On this model"))

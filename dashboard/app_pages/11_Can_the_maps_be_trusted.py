@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analysis import markup, trust
-from dashboard import charts, display, trust_widgets, ui
+from dashboard import display, trust_widgets, ui
 
 run, _ = ui.run_page(
     "Can the maps be trusted?", ":material/verified:"
@@ -56,65 +56,21 @@ key = st.selectbox(
 entry = card["entries"][key]
 st.query_params["entry"] = key
 st.markdown(f"**{trust.BADGES[entry['verdict']]}.** {markup.escape(trust.reason(entry))}")
-if second_version:
-    trust_widgets.entry_in_detail(card, entry)
-else:
-    trust_widgets.entry_in_detail_v1(card, entry)
+(trust_widgets.entry_figures if second_version else trust_widgets.entry_figures_v1)(card, entry)
 
-st.subheader("Does the map change when the model is destroyed?")
-layers = [name for name in trust.LAYER_LABELS if name != "input"]
-layer = (
-    st.segmented_control(
-        "CAM layer",
-        layers,
-        default=entry["layer"] if entry["layer"] in layers else "block3",
-        format_func=trust.LAYER_LABELS.get,
-        key="cascade_layer",
-    )
-    or "block3"
-)
-pixels = "all"
-if second_version:
-    pixels = ui.segmented(
-        "Pixels compared",
-        ["garment", "all"],
-        "garment",
-        {"garment": "the garment's pixels", "all": "all pixels"},
-        key="cascade_pixels",
-        help="Two maps that are both zero on the black background agree there for free, which makes the "
-        "correlation over all pixels look higher than it is. The rule uses the garment's pixels.",
-    )
-cascade = trust.cascade_frame(card, layer, pixels)
-display.chart(
-    charts.randomisation_chart(cascade, highlight=entry["label"]),
-    f"Line chart of each method's map correlation with the trained model's map as the network is randomised "
-    f"from the top down, {entry['label']} highlighted",
-    f"randomisation {layer}",
-    trust.cascade_summary(cascade, entry["method_label"]),
-    width="stretch",
-)
-if second_version:
-    st.caption(
-        f"Each point is the mean over {card['settings']['randomisation_draws']} independent draws of the random "
-        "weights; the rule asks every draw to stay below 0.5 once the head is random. " + trust.draws_sentence(entry)
-    )
-runner_up = entry.get("runner_up_correlation")
-st.markdown(
-    f"Methods at {trust.LAYER_LABELS.get(layer, layer)} and the pixel-level methods. From left to right the network is "
-    "re-initialised from the top down (Adebayo et al., 2018): a map that still looks the same once the head is random "
-    "is explaining the image, not the model. "
-    + (
-        f"{markup.escape(entry['label'])}'s maps for the predicted and the runner-up class correlate at "
-        f"{runner_up:.2f}: "
-        + (
-            "nearly the same map for two different answers."
-            if runner_up > 0.7
-            else "different answers, different maps."
+# The two kinds of evidence, one at a time: only the open tab is drawn, which keeps a student's first view of
+# the page to two charts (each costs their browser about 0.1 s to draw).
+faithfulness_tab, sensitivity_tab = st.tabs(trust_widgets.EVIDENCE_TABS, key="trust_evidence", on_change="rerun")
+if faithfulness_tab.open:
+    with faithfulness_tab:
+        st.markdown(
+            "**Does the answer fall sooner when the map's pixels go first, and come back sooner when they return "
+            "first?**"
         )
-        if runner_up is not None
-        else ""
-    )
-)
+        (trust_widgets.entry_curves if second_version else trust_widgets.entry_curves_v1)(card, entry)
+if sensitivity_tab.open:
+    with sensitivity_tab:
+        trust_widgets.entry_sensitivity(card, entry, second_version)
 
 with st.expander("What these tests mean, for a student"):
     st.markdown(trust.EXPLAINER)
