@@ -167,16 +167,8 @@ def entry_sensitivity(card: dict, entry: dict, second_version: bool) -> None:
     """The randomisation cascade at a chosen layer, the chosen entry highlighted."""
     st.markdown("**Does the map change when the model is destroyed?**")
     layers = [name for name in trust.LAYER_LABELS if name != "input"]
-    layer = (
-        st.segmented_control(
-            "CAM layer",
-            layers,
-            default=entry["layer"] if entry["layer"] in layers else "block3",
-            format_func=trust.LAYER_LABELS.get,
-            key="cascade_layer",
-        )
-        or "block3"
-    )
+    shown_layer = entry["layer"] if entry["layer"] in layers else "block3"  # a pixel-level method: block 3's CAMs
+    layer = ui.segmented("CAM layer", layers, shown_layer, trust.LAYER_LABELS, key="cascade_layer")
     pixels = "all"
     if second_version:
         pixels = ui.segmented(
