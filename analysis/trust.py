@@ -346,7 +346,7 @@ def tests_frame(entry: dict, control: str = "garment"):
                 "images won": paired["win_share"],
                 "sign test p": paired["sign_p"],
                 "clear": "yes" if ci is not None and ci[0] > 0 else "no",
-                "in the rule": "yes" if key in RULE_TESTS else "no (shown for information)",
+                "in the rule": "yes" if key in RULE_TESTS else "no",
             }
         )
     return pd.DataFrame(rows)
@@ -450,19 +450,34 @@ def default_reason(card: dict) -> str:
     )
 
 
-def cascade_summary(frame, method_label: str) -> str:
-    """The randomisation chart's main fact for one method: its correlation at the first and last stage."""
+def cascade_summary(frame, method_label: str, head_stage: str | None = None) -> str:
+    """The randomisation chart's main fact for one method, read as the rule reads it: its correlation once the
+    head (stage ``head_stage``, a row of ``frame``; the first row if absent) is random, against the 0.5 line,
+    then with the whole network random."""
     if method_label not in frame.columns:
         return "This method has no randomisation test at this layer."
-    values = [(stage, v) for stage, v in frame[method_label].items() if v is not None and v == v]
+    values = {stage: v for stage, v in frame[method_label].items() if v is not None and v == v}
     if not values:
         return f"{markup.escape(method_label)} has no randomisation result."
-    (first_stage, first), (_, last) = values[0], values[-1]
-    return (
-        f"{markup.escape(method_label)}: its maps correlate {first:.2f} with the trained model's once the "
-        f"{first_stage.removeprefix('+ ')} is random, and {last:.2f} with the whole network random "
-        "(near 0: the map depends on what the model learned)."
+    stage = head_stage if head_stage in values else next(iter(values))
+    head, whole = values[stage], list(values.values())[-1]
+    line = RULE_V2["max_correlation_head_random"]
+    reading = (
+        "above the line: they barely change when what the head learned is destroyed, so they show the image more "
+        "than the model's reasoning"
+        if head >= line
+        else "below the line: they change when what the head learned is destroyed, as maps of the model should"
     )
+    return (
+        f"{markup.escape(method_label)}: once the {stage.removeprefix('+ ')} and everything above it are random, "
+        f"its maps correlate {_plain(head)} with the trained model's, {reading}. With the whole network random: "
+        f"{_plain(whole)}."
+    )
+
+
+def _plain(value: float) -> str:
+    """A correlation to two decimals, never "-0.00"."""
+    return f"{value:.2f}".replace("-0.00", "0.00")
 
 
 def summary_sentence(card: dict) -> str:

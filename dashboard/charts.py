@@ -244,10 +244,12 @@ def faithfulness_chart(
     control_labels: dict,
     title: str | None = None,
     higher_is_better: bool | None = None,
+    x_title: str | None = None,
 ) -> go.Figure:
     """One test's curves: the map's order (bold) against each model-free control, AUCs in the legend.
 
-    ``test`` is "deletion" or "insertion" (the x axis); ``title`` names a scorecard-v2 test (a fill, an order).
+    ``test`` is "deletion" or "insertion" (the x axis, unless ``x_title`` names it: a scorecard-v2 test's fill
+    and order); ``title`` names a scorecard-v2 test.
     ``map_curve`` and each control are probabilities at evenly spaced fractions 0..1 (None: no curve)."""
     from explain.faithfulness import auc
 
@@ -295,7 +297,7 @@ def faithfulness_chart(
             text=title or test.capitalize(), xref="paper", x=0, yref="paper", y=1, yanchor="bottom", pad=dict(b=20)
         ),
         legend=dict(orientation="h", y=-0.3),
-        xaxis=dict(title=TEST_AXES[test], tickformat=".0%"),
+        xaxis=dict(title=x_title or TEST_AXES[test], tickformat=".0%"),
         yaxis=dict(title=f"P({class_name})", range=[0, 1.02]),
     )
     return fig
@@ -321,10 +323,11 @@ def randomisation_chart(cascade: pd.DataFrame, highlight: str | None = None) -> 
     fig.add_hline(y=0.5, line=dict(color="#ef4444", dash="dot"), annotation_text="pass line (0.5)")
     stages = [str(stage) for stage in cascade.index]
     fig.update_layout(
-        height=470,
+        height=470 + TOOLBAR_MARGIN,
         # The legend at the figure's foot, in a margin kept for it; the stages' names broken into short lines
-        # and never turned: at 400 px wide, turned names ran into the axis title and the legend into both.
-        margin=dict(l=10, r=10, t=10, b=150),
+        # and never turned: at 400 px wide, turned names ran into the axis title and the legend into both. The
+        # toolbar above the plot: it covered the top line's points on a phone.
+        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=150),
         xaxis=dict(
             title="re-initialised, from the top down",
             automargin=True,
@@ -656,9 +659,9 @@ def class_accuracy_over_epochs(
             )
         )
     fig.add_vline(x=chosen_epoch, line=dict(color="#1f2333", dash="dot"))
-    fig.update_layout(
-        height=360,
-        margin=dict(l=10, r=10, t=10, b=10),
+    fig.update_layout(  # room above the plot for the toolbar, which covered the 100% line on a phone
+        height=360 + TOOLBAR_MARGIN,
+        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=10),
         xaxis=_epoch_axis(epochs, selected),
         yaxis=dict(title="test accuracy", range=[0, 1.02], tickformat=".0%", automargin=True),
         legend=dict(orientation="h", y=-0.25),
@@ -685,8 +688,8 @@ def answers_over_epochs(epochs, probabilities: np.ndarray, class_names, label: i
         )
     fig.update_layout(
         barmode="stack",
-        height=340,
-        margin=dict(l=10, r=10, t=10, b=10),
+        height=340 + TOOLBAR_MARGIN,
+        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=10),  # the toolbar above the bars, not over them
         # No axis title (the page says "epoch; * the one chosen above"): below the bars it collided with the
         # legend at a phone's width. Legend entries of a fixed width wrap into rows that fit any screen.
         xaxis=dict(type="category", automargin=True),
@@ -707,9 +710,9 @@ def drift_chart(epochs, drift: dict, chosen_epoch: int, selected: int | None = N
     ):
         fig.add_trace(go.Scatter(x=list(epochs), y=drift[key], mode="lines+markers", name=name, line=style))
     fig.add_vline(x=chosen_epoch, line=dict(color="#1f2333", dash="dot"))
-    fig.update_layout(
-        height=340,
-        margin=dict(l=10, r=10, t=10, b=10),
+    fig.update_layout(  # room above the plot for the toolbar, which covered its top line on a phone
+        height=340 + TOOLBAR_MARGIN,
+        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=10),
         xaxis=_epoch_axis(epochs, selected),
         yaxis=dict(title="share / correlation", range=[-0.05, 1.05], automargin=True),
         legend=dict(orientation="h", y=-0.3),

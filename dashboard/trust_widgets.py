@@ -117,6 +117,7 @@ def entry_curves(card: dict, entry: dict) -> None:
                     fa.CONTROL_LABELS,
                     title=test.short_label,
                     higher_is_better=test.higher_is_better,
+                    x_title=test.axis_title,
                 ),
                 trust.curves_alt(test.kind, entry["label"]),
                 f"{entry['label']} {test_key} curves",
@@ -126,6 +127,11 @@ def entry_curves(card: dict, entry: dict) -> None:
                 width="stretch",
                 key=f"curves_{test_key}",
             )
+    if least and fill == "blur":
+        st.caption(
+            "With the blur fill the two charts mirror each other: removing the least relevant pixels first into the "
+            "blur passes through the same images as putting the most relevant ones back into it, in reverse order."
+        )
 
     control = ui.segmented(
         "Compared with", fa.CONTROLS, "garment", fa.CONTROL_LABELS, key="detail_control", help=define("garment control")
@@ -138,7 +144,7 @@ def entry_curves(card: dict, entry: dict) -> None:
     st.caption(
         "Averages over the sampled images (blank maps left out). Advantage: the map's area under the curve minus "
         "the control's, signed so that positive means the map did better; 'clear' when its whole 95% interval "
-        "lies above zero. The last three rows are not in the rule: they are insertion into each fill, read "
+        "lies above zero. The last three tests are not in the rule: they are insertion into each fill, read "
         "backwards."
     )
 
@@ -155,6 +161,9 @@ def _tests_table(entry: dict, control: str) -> None:
             "images won": st.column_config.NumberColumn("images won", format="percent"),
             "sign test p": st.column_config.NumberColumn("sign test p", format="%.3f", help=define("sign test")),
             "95% interval": st.column_config.TextColumn("95% interval", help=define("bootstrap")),
+            "in the rule": st.column_config.TextColumn(
+                "in the rule", help="Whether the pass rule uses this test; the others are shown for information."
+            ),
         },
     )
 
@@ -181,12 +190,12 @@ def entry_sensitivity(card: dict, entry: dict, second_version: bool) -> None:
             "correlation over all pixels look higher than it is. The rule uses the garment's pixels.",
         )
     cascade = trust.cascade_frame(card, layer, pixels)
-    display.chart(
-        charts.randomisation_chart(cascade, highlight=entry["label"]),
+    display.chart(  # the chart's lines are methods at one layer: the chosen method's is drawn bold
+        charts.randomisation_chart(cascade, highlight=entry["method_label"]),
         f"Line chart of each method's map correlation with the trained model's map as the network is randomised "
-        f"from the top down, {entry['label']} highlighted",
+        f"from the top down, {entry['method_label']} highlighted",
         f"randomisation {layer}",
-        trust.cascade_summary(cascade, entry["method_label"]),
+        trust.cascade_summary(cascade, entry["method_label"], card["stages"].get(trust.RULE["head_random_stage"])),
         width="stretch",
     )
     if second_version:

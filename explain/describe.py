@@ -27,8 +27,8 @@ def position(row: float, col: float, height: int, width: int) -> str:
 def describe_map(values: np.ndarray, name: str = "The map") -> str:
     """Where ``values`` (a 2-D map, larger = more important) is strongest and how concentrated it is.
 
-    'The map is strongest at the top left (peak at row 3, column 5); its strongest tenth of the pixels
-    holds 62% of its total: concentrated.'"""
+    'The map is strongest at the top left: its strongest tenth of the pixels is centred there and holds 62% of its
+    total (concentrated). Its single highest pixel: row 3, column 5 of 28 x 28.'"""
     v = np.asarray(values, dtype=np.float64)
     if v.ndim != 2 or not np.isfinite(v).all():
         return f"{name} cannot be described: it is not a finite 2-D map."
@@ -45,8 +45,10 @@ def describe_map(values: np.ndarray, name: str = "The map") -> str:
     centre_row, centre_col = np.average(rows, weights=weights), np.average(cols, weights=weights)
     place = position(centre_row + 0.5, centre_col + 0.5, *v.shape)
     spread = "concentrated" if share >= 0.5 else "spread out" if share < 0.25 else "moderately concentrated"
+    # Where the strongest tenth lies, and apart from it the single highest pixel, which can lie elsewhere (a
+    # lone bright pixel in a corner): "strongest in the centre (peak at row 3, column 3)" read as a contradiction.
     return (
-        f"{name} is strongest {'in the' if place == 'centre' else 'at the'} {place} "
-        f"(peak at row {peak_row + 1}, column {peak_col + 1} of {v.shape[0]} x {v.shape[1]}); its strongest "
-        f"tenth of the pixels holds {share:.0%} of its total: {spread}."
+        f"{name} is strongest {'in the' if place == 'centre' else 'at the'} {place}: its strongest tenth of the "
+        f"pixels is centred there and holds {share:.0%} of its total ({spread}). Its single highest pixel: row "
+        f"{peak_row + 1}, column {peak_col + 1} of {v.shape[0]} x {v.shape[1]}."
     )

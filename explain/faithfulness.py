@@ -206,6 +206,15 @@ class Test:
         return f"{'Least relevant first' if self.least_first else 'Deletion'} · {FILL_NAMES[self.fill]} fill"
 
     @property
+    def axis_title(self) -> str:
+        """The x axis of this test's curves: what removed pixels become (the order is in ``short_label``; an
+        axis title longer than about 50 characters is cut off at a phone's width)."""
+        if self.kind == "insertion":
+            return "fraction of pixels put back into the blurred image"
+        becomes = {"black": "set to black", "blur": "replaced by the blur", "road": "imputed by ROAD"}[self.fill]
+        return f"fraction of pixels removed ({becomes})"
+
+    @property
     def label(self) -> str:
         if self.kind == "insertion":
             return "insertion (from the blur)"

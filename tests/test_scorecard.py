@@ -1,6 +1,7 @@
 """The shipped runs' faithfulness scorecards: their structure, their rule, numbers recomputed on a few
 images, the randomisation cascade, and the pages that read them."""
 
+import json
 import shutil
 
 import numpy as np
@@ -181,6 +182,8 @@ def test_trust_page_shows_the_verdict_table_and_the_default_up_close(name):
     at.run()
     charts = at.get("plotly_chart")  # only the open tab is drawn: the randomisation cascade
     assert not at.exception and len(charts) == 1 and "re-initialised, from the top down" in charts[0].proto.spec
+    bold = [t["name"] for t in json.loads(charts[0].proto.spec)["data"] if t.get("line", {}).get("width") == 4]
+    assert bold == [card["entries"][card["default"]["key"]]["method_label"]]  # the chosen method's line
     assert at.segmented_control(key="cascade_layer").value in trust.LAYER_LABELS
     at.session_state["trust_evidence"] = trust_widgets.EVIDENCE_TABS[0]
     at.run()

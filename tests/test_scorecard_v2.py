@@ -78,6 +78,12 @@ def test_each_fill_and_order_removes_the_pixels_it_says():
     assert np.array_equal(road[order[count:]], image.reshape(-1)[order[count:]]) and road[first].max() > 0
     inserted = fa.perturbed_images(image, order, fa.TESTS_V2["insertion_blur"], rng)
     assert np.array_equal(inserted, fa.insertion_images(image, order))
+    # and each chart's x axis says the same (it said "set to black" under every fill)
+    axes = {key: test.axis_title for key, test in fa.TESTS_V2.items()}
+    assert axes["deletion_black"].endswith("(set to black)") and axes["deletion_road"].endswith("(imputed by ROAD)")
+    assert axes["lerf_blur"] == "fraction of pixels removed (replaced by the blur)"  # the order: in the title
+    assert axes["insertion_blur"] == "fraction of pixels put back into the blurred image"
+    assert max(len(axis) for axis in axes.values()) <= 50  # longer is cut off at a phone's width
 
 
 def test_deleting_the_least_relevant_into_the_blur_is_insertion_read_backwards():

@@ -130,10 +130,10 @@ def test_a_map_is_described_where_its_strength_really_is():
     blob = np.zeros((28, 28))
     blob[2:6, 20:25] = 1.0  # a block at the top right
     text = describe_map(blob)
-    assert "strongest at the top right" in text and "peak at row 3, column 21 of 28 x 28" in text
-    assert "holds 100% of its total: concentrated" in text
+    assert "strongest at the top right" in text and "highest pixel: row 3, column 21 of 28 x 28" in text
+    assert "holds 100% of its total (concentrated)" in text
     flat = np.ones((28, 28))
-    assert "spread out" in describe_map(flat) and "holds 10%" in describe_map(flat)
+    assert "(spread out)" in describe_map(flat) and "holds 10%" in describe_map(flat)
     centre = np.zeros((28, 28))
     centre[13, 13] = 5.0
     assert "strongest in the centre" in describe_map(centre, "Grad-CAM")
@@ -279,9 +279,16 @@ def test_the_curve_charts_are_summarised_from_their_areas():
     )
     insertion = trust.curves_summary("insertion", np.full((steps,), 0.2), controls, "Grad-CAM", labels)
     assert insertion.endswith("Best: a random order.")
-    frame = pd.DataFrame({"Occlusion": [0.9, 0.4, None]}, index=["output layer", "+ dense layer", "+ stem"])
-    assert trust.cascade_summary(frame, "Occlusion") == (
-        "Occlusion: its maps correlate 0.90 with the trained model's once the output layer is random, and 0.40 "
-        "with the whole network random (near 0: the map depends on what the model learned)."
+    frame = pd.DataFrame(
+        {"Occlusion": [0.9, 0.4, -0.001], "Score-CAM": [0.95, 0.86, 0.2]},
+        index=["output layer", "+ dense layer", "+ stem"],
     )
+    assert trust.cascade_summary(frame, "Occlusion", "+ dense layer") == (
+        "Occlusion: once the dense layer and everything above it are random, its maps correlate 0.40 with the "
+        "trained model's, below the line: they change when what the head learned is destroyed, as maps of the "
+        "model should. With the whole network random: 0.00."
+    )
+    ignores = trust.cascade_summary(frame, "Score-CAM", "+ dense layer")  # the sentence follows the verdict's reading
+    assert "correlate 0.86" in ignores and "above the line: they barely change" in ignores
+    assert "correlate 0.95" in trust.cascade_summary(frame, "Score-CAM")  # no head stage named: the first row
     assert "no randomisation test" in trust.cascade_summary(frame, "Grad-CAM")
