@@ -70,7 +70,7 @@ def entry_figures(card: dict, entry: dict) -> None:
         "n/a" if ceiling is None else f"{ceiling:.2f}",
         help=define("noise ceiling") + " Only maps made with random noise have one.",
     )
-    c4.metric("Blank maps", ui.percent(entry["blank_rate"]))
+    c4.metric("Blank maps", f"{entry['blank_rate']:.1%}")  # a share of a few hundred images
     if ceiling and draws:
         head = sum(draws) / len(draws)
         st.caption(
@@ -231,7 +231,7 @@ def entry_figures_v1(card: dict, entry: dict) -> None:
     c2.metric("…and insertion", ui.percent(entry["beats"]["insertion"]["garment"] or 0))
     head = entry["randomisation"].get(trust.RULE["head_random_stage"])
     c3.metric("Correlation, head random", "n/a" if head is None else f"{head:.2f}", help="Below 0.5 passes.")
-    c4.metric("Blank maps", ui.percent(entry["blank_rate"]))
+    c4.metric("Blank maps", f"{entry['blank_rate']:.1%}")  # a share of a few hundred images
 
 
 def entry_curves_v1(card: dict, entry: dict) -> None:
