@@ -366,7 +366,7 @@ def tests_lines(entry: dict, control: str = "garment") -> list[str]:
         clear = "clear" if low > 0 else ("clearly worse" if high < 0 else "not clear")
         lines.append(
             f"**{test.short_label}**: {paired['difference']:+.3f} ({low:+.3f} to {high:+.3f}), "
-            f"{paired['win_share']:.0%} of images won; {clear}" + ("" if key in RULE_TESTS else " (not in the rule)")
+            f"{paired['win_share']:.1%} of images won; {clear}" + ("" if key in RULE_TESTS else " (not in the rule)")
         )
     return lines
 
