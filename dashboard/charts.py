@@ -562,7 +562,11 @@ def class_profile(means: np.ndarray, class_names, highlight: list[int]) -> go.Fi
     fig = go.Figure(
         go.Bar(x=list(class_names), y=means, marker_color=colours, hovertemplate="%{x}: %{y:.4f}<extra></extra>")
     )
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(title="mean activation"))
+    fig.update_layout(  # the toolbar above the bars: it covered the tallest ones
+        height=260 + TOOLBAR_MARGIN,
+        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=10),
+        yaxis=dict(title="mean activation"),
+    )
     return fig
 
 
@@ -574,10 +578,10 @@ def channel_knockout(accuracy_change: np.ndarray, probability_change: np.ndarray
     fig.add_trace(go.Bar(x=list(class_names), y=probability_change * 100, name="P(true class)", marker_color="#9ca3af"))
     fig.update_layout(
         barmode="group",
-        height=280,
-        margin=dict(l=10, r=10, t=10, b=10),
+        height=280 + TOOLBAR_MARGIN,
+        margin=dict(l=10, r=10, t=40 + TOOLBAR_MARGIN, b=10),  # the legend above the bars, below the toolbar
         yaxis=dict(title="change (percentage points)", zeroline=True),
-        legend=dict(orientation="h", y=1.15),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom"),
     )
     return fig
 
@@ -597,10 +601,11 @@ def value_map(values: np.ndarray, position: tuple[int, int], title: str) -> go.F
         type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5, line=dict(color="#ef4444", width=3)
     )
     fig.update_layout(
-        title=dict(text=title, font=dict(size=13)),
-        height=300,
+        # the title below the toolbar, which covered it
+        title=dict(text=title, font=dict(size=13), y=1, yref="paper", yanchor="bottom", pad=dict(b=8)),
+        height=300 + TOOLBAR_MARGIN,
         width=320,
-        margin=dict(l=10, r=10, t=30, b=10),
+        margin=dict(l=10, r=10, t=30 + TOOLBAR_MARGIN, b=10),
         xaxis=dict(visible=False, constrain="domain"),
         yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"),
     )
@@ -617,9 +622,9 @@ def feature_strip(features: np.ndarray) -> go.Figure:
             hovertemplate="feature %{x}: %{y:.4f}<extra></extra>",
         )
     )
-    fig.update_layout(
-        height=200,
-        margin=dict(l=10, r=10, t=10, b=10),
+    fig.update_layout(  # the toolbar above the bars: it covered the tallest ones
+        height=200 + TOOLBAR_MARGIN,
+        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=10),
         xaxis=dict(title="feature (after batch normalisation)"),
         yaxis=dict(title="value"),
         bargap=0,

@@ -26,8 +26,13 @@ HEAT_MAPS = {
 }
 
 # Printing (Ctrl-P) gives the page's content only: no menu, sidebar, toolbar or controls.
-PRINT_CSS = """
+# Every page's own style: long labels of page links and switches in the page wrap instead of ending in "…" (a
+# phone showed six words of each of Home's guide entries), and a printout keeps the content only.
+PAGE_CSS = """
 <style>
+[data-testid="stMain"] [data-testid="stPageLink-NavLink"] *, [data-testid="stMain"] [data-testid="stCheckbox"] label * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+}
 @media print {
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
   [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stElementToolbar"],
@@ -62,7 +67,7 @@ def settings() -> None:
             help="Cividis stays readable with red-green colour blindness and in grey print.",
         )
         st.session_state[HEAT_COLOURS] = colours or heat_colours()
-    st.html(PRINT_CSS)
+    st.html(PAGE_CSS)
 
 
 def heat_colours() -> str:

@@ -257,9 +257,19 @@ def block_step(trace, pixels: np.ndarray, filter: int, row: int, col: int, block
     field3, jump = layer_geometry(f"block{block}_3x3")
     field5, _ = layer_geometry(f"block{block}_5x5")
     with left:
-        boxed_image(pixels, receptive_box(r, c, field3, jump), 6, f"The 3x3 branch's unit sees {min(field3, 28)} px")
+        boxed_image(
+            pixels,
+            receptive_box(r, c, field3, jump),
+            6,
+            f"The 3x3 branch's unit sees {min(field3, 28)}x{min(field3, 28)} px",
+        )
     with middle:
-        boxed_image(pixels, receptive_box(r, c, field5, jump), 6, f"The 5x5 branch's unit sees {min(field5, 28)} px")
+        boxed_image(
+            pixels,
+            receptive_box(r, c, field5, jump),
+            6,
+            f"The 5x5 branch's unit sees {min(field5, 28)}x{min(field5, 28)} px",
+        )
     with right:
         concat = trace.outputs[layer("concat")]
         st.markdown(
