@@ -475,6 +475,19 @@ def cascade_summary(frame, method_label: str, head_stage: str | None = None) -> 
     )
 
 
+def runner_up_sentence(entry: dict) -> str:
+    """Whether the entry's maps for the predicted and the runner-up class differ ("" where not measured)."""
+    runner_up = entry.get("runner_up_correlation")
+    if runner_up is None:
+        return ""
+    same = runner_up > 0.7
+    verdict = "nearly the same map for two different answers" if same else "different answers, different maps"
+    return (
+        f"{markup.escape(entry['label'])}'s maps for the predicted and the runner-up class correlate at "
+        f"{runner_up:.2f}: {verdict}."
+    )
+
+
 def _plain(value: float) -> str:
     """A correlation to two decimals, never "-0.00"."""
     return f"{value:.2f}".replace("-0.00", "0.00")

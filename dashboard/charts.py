@@ -18,6 +18,12 @@ RUN_COLOURS = ["#4f46e5", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2",
 TOOLBAR_MARGIN = 32  # px above a figure whose toolbar is shown, so it covers nothing
 
 
+def below_toolbar(height: int, top: int = 10, bottom: int = 10) -> dict:
+    """A figure's height and margins with TOOLBAR_MARGIN px above the plot: the toolbar sits there instead of over
+    the top of the plot (its title, its top line or tallest bars, a legend above it)."""
+    return dict(height=height + TOOLBAR_MARGIN, margin=dict(l=10, r=10, t=top + TOOLBAR_MARGIN, b=bottom))
+
+
 def _box(fig, x0, x1, y0, y1, text, fill, line="#1f2333", font_size=13, hover=None):
     fig.add_shape(
         type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=fill, line=dict(color=line, width=1.5), layer="below"
@@ -170,8 +176,7 @@ def learning_curves(histories: dict[str, pd.DataFrame], best_epochs: dict[str, i
     fig.update_yaxes(range=loss_range, row=1, col=1)
     fig.update_yaxes(range=accuracy_range, row=1, col=2)
     fig.update_layout(
-        height=420 + TOOLBAR_MARGIN,
-        margin=dict(l=10, r=10, t=40 + TOOLBAR_MARGIN, b=10),  # the subplots' titles below the toolbar
+        **below_toolbar(420, top=40),  # the subplots' titles below the toolbar
         hovermode="closest",
         legend=dict(orientation="h", y=-0.2),
     )
@@ -217,8 +222,7 @@ def probability_bars(
         )
     )
     fig.update_layout(  # room above the bars for the toolbar, which covered the top answer's bar and figure
-        height=height + TOOLBAR_MARGIN,
-        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=10),
+        **below_toolbar(height),
         xaxis=dict(range=[0, 1], tickformat=".0%"),
     )
     return fig
@@ -287,8 +291,7 @@ def faithfulness_chart(
         font=dict(size=12),
     )
     fig.update_layout(
-        height=350 + TOOLBAR_MARGIN,
-        margin=dict(l=10, r=10, t=60 + TOOLBAR_MARGIN, b=10),
+        **below_toolbar(350, top=60),
         # the title and below it which area is better, just above the plot from its left edge (clear of the y
         # axis's labels) and below the toolbar: a long title ran under the chart's toolbar and was cut off at half
         # a page's width, at a phone's width the toolbar covered even a short one, and a second line of the title
@@ -323,11 +326,10 @@ def randomisation_chart(cascade: pd.DataFrame, highlight: str | None = None) -> 
     fig.add_hline(y=0.5, line=dict(color="#ef4444", dash="dot"), annotation_text="pass line (0.5)")
     stages = [str(stage) for stage in cascade.index]
     fig.update_layout(
-        height=470 + TOOLBAR_MARGIN,
         # The legend at the figure's foot, in a margin kept for it; the stages' names broken into short lines
         # and never turned: at 400 px wide, turned names ran into the axis title and the legend into both. The
         # toolbar above the plot: it covered the top line's points on a phone.
-        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=150),
+        **below_toolbar(470, bottom=150),
         xaxis=dict(
             title="re-initialised, from the top down",
             automargin=True,
@@ -368,8 +370,7 @@ def knockout_chart(
         fig.add_trace(go.Bar(x=list(class_names), y=changed, name=changed_label, marker_color=ACCENT))
     fig.update_layout(
         barmode="group",
-        height=320 + TOOLBAR_MARGIN,
-        margin=dict(l=10, r=10, t=40 + TOOLBAR_MARGIN, b=10),  # the legend above the plot, below the toolbar
+        **below_toolbar(320, top=40),  # the legend above the plot, below the toolbar
         yaxis=dict(range=[0, 1], tickformat=".0%", title="probability"),
         legend=dict(orientation="h", y=1.02, yanchor="bottom"),
     )
@@ -407,10 +408,9 @@ def reliability_diagram(bins: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        height=380 + TOOLBAR_MARGIN,
         # the toolbar above the plot and the legend at the figure's foot: above the plot, on a phone's width the
         # legend wrapped into two rows and the toolbar covered the first
-        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=90),
+        **below_toolbar(380, bottom=90),
         legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left"),
         xaxis=dict(title="confidence of the top answer", range=[0, 1], tickformat=".0%"),
         yaxis=dict(title="share of those answers that are right", range=[0, 1], tickformat=".0%"),
@@ -563,8 +563,7 @@ def class_profile(means: np.ndarray, class_names, highlight: list[int]) -> go.Fi
         go.Bar(x=list(class_names), y=means, marker_color=colours, hovertemplate="%{x}: %{y:.4f}<extra></extra>")
     )
     fig.update_layout(  # the toolbar above the bars: it covered the tallest ones
-        height=260 + TOOLBAR_MARGIN,
-        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=10),
+        **below_toolbar(260),
         yaxis=dict(title="mean activation"),
     )
     return fig
@@ -578,8 +577,7 @@ def channel_knockout(accuracy_change: np.ndarray, probability_change: np.ndarray
     fig.add_trace(go.Bar(x=list(class_names), y=probability_change * 100, name="P(true class)", marker_color="#9ca3af"))
     fig.update_layout(
         barmode="group",
-        height=280 + TOOLBAR_MARGIN,
-        margin=dict(l=10, r=10, t=40 + TOOLBAR_MARGIN, b=10),  # the legend above the bars, below the toolbar
+        **below_toolbar(280, top=40),  # the legend above the bars, below the toolbar
         yaxis=dict(title="change (percentage points)", zeroline=True),
         legend=dict(orientation="h", y=1.02, yanchor="bottom"),
     )
@@ -603,9 +601,8 @@ def value_map(values: np.ndarray, position: tuple[int, int], title: str) -> go.F
     fig.update_layout(
         # the title below the toolbar, which covered it
         title=dict(text=title, font=dict(size=13), y=1, yref="paper", yanchor="bottom", pad=dict(b=8)),
-        height=300 + TOOLBAR_MARGIN,
+        **below_toolbar(300, top=30),
         width=320,
-        margin=dict(l=10, r=10, t=30 + TOOLBAR_MARGIN, b=10),
         xaxis=dict(visible=False, constrain="domain"),
         yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"),
     )
@@ -623,8 +620,7 @@ def feature_strip(features: np.ndarray) -> go.Figure:
         )
     )
     fig.update_layout(  # the toolbar above the bars: it covered the tallest ones
-        height=200 + TOOLBAR_MARGIN,
-        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=10),
+        **below_toolbar(200),
         xaxis=dict(title="feature (after batch normalisation)"),
         yaxis=dict(title="value"),
         bargap=0,
@@ -665,8 +661,7 @@ def class_accuracy_over_epochs(
         )
     fig.add_vline(x=chosen_epoch, line=dict(color="#1f2333", dash="dot"))
     fig.update_layout(  # room above the plot for the toolbar, which covered the 100% line on a phone
-        height=360 + TOOLBAR_MARGIN,
-        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=10),
+        **below_toolbar(360),
         xaxis=_epoch_axis(epochs, selected),
         yaxis=dict(title="test accuracy", range=[0, 1.02], tickformat=".0%", automargin=True),
         legend=dict(orientation="h", y=-0.25),
@@ -693,8 +688,7 @@ def answers_over_epochs(epochs, probabilities: np.ndarray, class_names, label: i
         )
     fig.update_layout(
         barmode="stack",
-        height=340 + TOOLBAR_MARGIN,
-        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=10),  # the toolbar above the bars, not over them
+        **below_toolbar(340),  # the toolbar above the bars, not over them
         # No axis title (the page says "epoch; * the one chosen above"): below the bars it collided with the
         # legend at a phone's width. Legend entries of a fixed width wrap into rows that fit any screen.
         xaxis=dict(type="category", automargin=True),
@@ -716,8 +710,7 @@ def drift_chart(epochs, drift: dict, chosen_epoch: int, selected: int | None = N
         fig.add_trace(go.Scatter(x=list(epochs), y=drift[key], mode="lines+markers", name=name, line=style))
     fig.add_vline(x=chosen_epoch, line=dict(color="#1f2333", dash="dot"))
     fig.update_layout(  # room above the plot for the toolbar, which covered its top line on a phone
-        height=340 + TOOLBAR_MARGIN,
-        margin=dict(l=10, r=10, t=10 + TOOLBAR_MARGIN, b=10),
+        **below_toolbar(340),
         xaxis=_epoch_axis(epochs, selected),
         yaxis=dict(title="share / correlation", range=[-0.05, 1.05], automargin=True),
         legend=dict(orientation="h", y=-0.3),

@@ -47,8 +47,11 @@ def words_on_this_page() -> str:
 
 
 def entry_figures(card: dict, entry: dict) -> None:
-    """A version-2 entry in four figures: its clear wins, its head-random draws, its noise ceiling, its blanks."""
+    """An entry in four figures: (version 2) its clear wins, its head-random draws, its noise ceiling, its blanks."""
     from explain import faithfulness as fa
+
+    if trust.version(card) < 2:
+        return _entry_figures_v1(entry)
 
     held = trust.held_tests(entry)
     draws = trust.head_correlations(entry)
@@ -80,9 +83,12 @@ def entry_figures(card: dict, entry: dict) -> None:
 
 
 def entry_curves(card: dict, entry: dict) -> None:
-    """A version-2 entry's curves of a chosen fill and order against the controls, and its paired advantage over
-    a chosen control in every test, with intervals."""
+    """An entry's curves (version 2: of a chosen fill and order) against the controls, and its paired advantage
+    over a chosen control in every test, with intervals."""
     from explain import faithfulness as fa
+
+    if trust.version(card) < 2:
+        return _entry_curves_v1(card, entry)
 
     left, right = st.columns(2)
     fill = ui.segmented(
@@ -172,8 +178,9 @@ def _tests_table(entry: dict, control: str) -> None:
 EVIDENCE_TABS = ["Faithfulness", "Sensitivity"]  # short: both labels fit a phone's width
 
 
-def entry_sensitivity(card: dict, entry: dict, second_version: bool) -> None:
+def entry_sensitivity(card: dict, entry: dict) -> None:
     """The randomisation cascade at a chosen layer, the chosen entry highlighted."""
+    second_version = trust.version(card) >= 2
     st.markdown("**Does the map change when the model is destroyed?**")
     layers = [name for name in trust.LAYER_LABELS if name != "input"]
     shown_layer = entry["layer"] if entry["layer"] in layers else "block3"  # a pixel-level method: block 3's CAMs
@@ -204,26 +211,14 @@ def entry_sensitivity(card: dict, entry: dict, second_version: bool) -> None:
             "random weights; the rule asks every draw to stay below 0.5 once the head is random. "
             + trust.draws_sentence(entry)
         )
-    runner_up = entry.get("runner_up_correlation")
     st.markdown(
         f"Methods at {trust.LAYER_LABELS.get(layer, layer)} and the pixel-level methods. From left to right the "
         "network is re-initialised from the top down (Adebayo et al., 2018): a map that still looks the same once "
-        "the head is random is explaining the image, not the model. "
-        + (
-            f"{markup.escape(entry['label'])}'s maps for the predicted and the runner-up class correlate at "
-            f"{runner_up:.2f}: "
-            + (
-                "nearly the same map for two different answers."
-                if runner_up > 0.7
-                else "different answers, different maps."
-            )
-            if runner_up is not None
-            else ""
-        )
+        "the head is random is explaining the image, not the model. " + trust.runner_up_sentence(entry)
     )
 
 
-def entry_figures_v1(card: dict, entry: dict) -> None:
+def _entry_figures_v1(entry: dict) -> None:
     """A version-1 entry in four figures: the shares of images on which it beats the garment control, one
     randomisation draw, its blanks."""
     c1, c2, c3, c4 = st.columns(4)
@@ -234,7 +229,7 @@ def entry_figures_v1(card: dict, entry: dict) -> None:
     c4.metric("Blank maps", f"{entry['blank_rate']:.1%}")  # a share of a few hundred images
 
 
-def entry_curves_v1(card: dict, entry: dict) -> None:
+def _entry_curves_v1(card: dict, entry: dict) -> None:
     """A version-1 entry's mean deletion and insertion curves against the controls."""
     from explain.faithfulness import CONTROL_LABELS, TESTS
 

@@ -48,7 +48,7 @@ ORDERS = ("map", *fa.CONTROLS)  # rows of the stored curves: the map, then each 
 def quantise(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 maps, float32 peaks): each map as a fraction of its own peak in 255 levels."""
     maps = np.clip(np.asarray(maps, dtype=np.float32), 0.0, None)
-    peaks = maps.reshape(len(maps), maps[0].size if len(maps) else 0).max(axis=1, initial=0.0)
+    peaks = maps.max(axis=(1, 2), initial=0.0)
     scaled = np.divide(maps, peaks[:, None, None], out=np.zeros_like(maps), where=peaks[:, None, None] > 0)
     return np.round(scaled * 255).astype(np.uint8), peaks.astype(np.float32)
 
@@ -184,10 +184,9 @@ def store_native_maps(folder: Path) -> dict:
         ("map", np.arange(len(arrays["targets"])), arrays["targets"]),
         ("other", arrays["other_index"], arrays["other_target"]),
     ):
-        chunks = [slice(i, i + PREDICT_CHUNK) for i in range(0, len(index), PREDICT_CHUNK)]
-        native = [default_maps(to_model_input(images[index[c]]), targets[c]) for c in chunks]
-        side = methods.MAP_SIDE[layer]
-        arrays[f"{which}_u8"], arrays[f"{which}_peak"] = quantise(np.concatenate([np.zeros((0, side, side)), *native]))
+        chunks = [slice(i, i + PREDICT_CHUNK) for i in range(0, max(len(index), 1), PREDICT_CHUNK)]  # one if none
+        native = np.concatenate([default_maps(to_model_input(images[index[c]]), targets[c]) for c in chunks])
+        arrays[f"{which}_u8"], arrays[f"{which}_peak"] = quantise(native)
     arrays.update(version=np.array(VERSION), seconds=np.array(float(arrays["seconds"]) + time.time() - started))
     runs.write_npz_atomic(folder / runs.DEFAULT_MAPS_FILE, **arrays)
     return arrays

@@ -292,3 +292,13 @@ def test_the_curve_charts_are_summarised_from_their_areas():
     assert "correlate 0.86" in ignores and "above the line: they barely change" in ignores
     assert "correlate 0.95" in trust.cascade_summary(frame, "Score-CAM")  # no head stage named: the first row
     assert "no randomisation test" in trust.cascade_summary(frame, "Grad-CAM")
+    same = trust.runner_up_sentence({"label": "LayerCAM", "runner_up_correlation": 0.91})
+    assert same == (
+        "LayerCAM's maps for the predicted and the runner-up class correlate at 0.91: nearly the same map "
+        "for two different answers."
+    )
+    assert trust.runner_up_sentence({"label": "Occlusion", "runner_up_correlation": 0.3}).endswith(
+        "different answers, different maps."
+    )
+    assert trust.runner_up_sentence({"label": "Occlusion"}) == ""  # not measured: nothing said
+    assert "Score\\-CAM" in trust.runner_up_sentence({"label": "Score-CAM", "runner_up_correlation": 0.5})  # text

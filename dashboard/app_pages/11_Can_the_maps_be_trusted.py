@@ -56,7 +56,7 @@ key = st.selectbox(
 entry = card["entries"][key]
 st.query_params["entry"] = key
 st.markdown(f"**{trust.BADGES[entry['verdict']]}.** {markup.escape(trust.reason(entry))}")
-(trust_widgets.entry_figures if second_version else trust_widgets.entry_figures_v1)(card, entry)
+trust_widgets.entry_figures(card, entry)
 
 # The two kinds of evidence, one at a time: only the open tab is drawn, which keeps a student's first view of
 # the page to two charts (each costs their browser about 0.1 s to draw).
@@ -67,10 +67,10 @@ if faithfulness_tab.open:
             "**Does the answer fall sooner when the map's pixels go first, and come back sooner when they return "
             "first?**"
         )
-        (trust_widgets.entry_curves if second_version else trust_widgets.entry_curves_v1)(card, entry)
+        trust_widgets.entry_curves(card, entry)
 if sensitivity_tab.open:
     with sensitivity_tab:
-        trust_widgets.entry_sensitivity(card, entry, second_version)
+        trust_widgets.entry_sensitivity(card, entry)
 
 with st.expander("What these tests mean, for a student"):
     st.markdown(trust.EXPLAINER)
