@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dataset.fashion_mnist import CLASS_NAMES
+from dataset.fashion_mnist import CLASS_ABBREVIATIONS, CLASS_NAMES
 
 
 def row_normalised(confusion: np.ndarray) -> np.ndarray:
@@ -18,13 +18,24 @@ def row_normalised(confusion: np.ndarray) -> np.ndarray:
 TRUE_AXIS, PREDICTED_AXIS = "True class ↓", "Predicted class →"
 
 
-def confusion_frame(confusion: np.ndarray, normalise: bool = False) -> pd.DataFrame:
-    """Rows: true classes, columns: predicted classes, with the axes named (a table shows the rows' name in
-    its corner, the columns' name above them)."""
+def confusion_frame(confusion: np.ndarray, normalise: bool = False, abbreviated: bool = False) -> pd.DataFrame:
+    """Rows: true classes, columns: predicted classes (``abbreviated``: named in three letters, for a phone), with the
+    axes named (a table shows the rows' name in its corner, the columns' name above them)."""
     values = row_normalised(confusion) if normalise else np.asarray(confusion)
-    frame = pd.DataFrame(values, index=list(CLASS_NAMES), columns=list(CLASS_NAMES))
-    frame.index.name, frame.columns.name = TRUE_AXIS, PREDICTED_AXIS
+    names = list(CLASS_ABBREVIATIONS if abbreviated else CLASS_NAMES)
+    frame = pd.DataFrame(values, index=names, columns=names)
+    frame.index.name, frame.columns.name = ("True", PREDICTED_AXIS) if abbreviated else (TRUE_AXIS, PREDICTED_AXIS)
     return frame
+
+
+def class_index(name: str) -> int:
+    """The class of a confusion frame's row or column, by its name or its abbreviation."""
+    return CLASS_NAMES.index(name) if name in CLASS_NAMES else CLASS_ABBREVIATIONS.index(name)
+
+
+def abbreviations_legend() -> str:
+    """'Top T-shirt/top · Tro Trouser · ...': what the phone's column headings stand for."""
+    return " · ".join(f"{short} {name}" for short, name in zip(CLASS_ABBREVIATIONS, CLASS_NAMES))
 
 
 def most_confused_pairs(confusion: np.ndarray, top: int = 10) -> pd.DataFrame:

@@ -3,6 +3,8 @@ real numbers of this image through the real weights (``explain.lesson.trace``, `
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -24,6 +26,10 @@ STEPS = {
     "head": "6 · The answer",
 }
 DECIMALS = 4
+PHONE_NUMBER_PX = 62  # a column of 4-decimal numbers that still fits five to a phone's width (looked at, 400 px)
+BATCH_NORM_PHONE_PX = 56  # five features beside the rows' names
+BATCH_NORM_PHONE_ROWS = {"x (after ReLU)": "x", "moving mean": "mean", "moving variance": "variance"}
+SOFTMAX_PHONE_HEADINGS = {"logit": "logit", "logit - max": "- max", "exp(logit - max)": "exp", "probability": "P"}
 FORMAT = f"%.{DECIMALS}f"
 
 
@@ -340,10 +346,21 @@ def head_step(trace, **_) -> None:
             "result": normalised.result[strongest],
         }
     )
-    st.dataframe(
-        bn,
-        hide_index=True,
-        column_config={k: st.column_config.NumberColumn(format=FORMAT) for k in bn.columns if k != "feature"},
+    phone_column = partial(st.column_config.NumberColumn, format=FORMAT, width=BATCH_NORM_PHONE_PX)
+    display.two_versions(  # a phone gets the table turned: one column per feature, read from x down to result
+        "batch_norm_table",
+        lambda: st.dataframe(
+            bn,
+            hide_index=True,
+            column_config={k: st.column_config.NumberColumn(format=FORMAT) for k in bn.columns if k != "feature"},
+        ),
+        lambda: st.dataframe(
+            bn.set_index(bn["feature"].map("#{}".format)).drop(columns="feature").T.rename(index=BATCH_NORM_PHONE_ROWS),
+            column_config={
+                "_index": st.column_config.TextColumn(width=64),  # "variance"
+                **{f"#{k}": phone_column(help=f"feature {k}") for k in strongest},
+            },
+        ),
     )
     st.caption(
         f"result = gamma x (x - mean) / sqrt(variance + {trace.constants['head_batchnorm']['epsilon']:g}) + beta. "
@@ -361,10 +378,24 @@ def head_step(trace, **_) -> None:
         }
     )
     st.markdown("**Logits and softmax**, most likely first", help=define("softmax"))
-    st.dataframe(
-        frame,
-        hide_index=True,
-        column_config={k: st.column_config.NumberColumn(format=FORMAT) for k in frame.columns if k != "class"},
+    display.two_versions(  # a phone gets short headings and narrow columns: the probabilities stay in sight
+        "softmax_table",
+        lambda: st.dataframe(
+            frame,
+            hide_index=True,
+            column_config={k: st.column_config.NumberColumn(format=FORMAT) for k in frame.columns if k != "class"},
+        ),
+        lambda: st.dataframe(
+            frame,
+            hide_index=True,
+            column_config={
+                "class": st.column_config.TextColumn("class", width=84),
+                **{
+                    name: st.column_config.NumberColumn(short, format=FORMAT, width=PHONE_NUMBER_PX, help=name)
+                    for name, short in SOFTMAX_PHONE_HEADINGS.items()
+                },
+            },
+        ),
     )
     top = order[0]
     kernel, bias = trace.weights["predictions"]

@@ -38,6 +38,8 @@ CLASS_NAMES: tuple[str, ...] = (
     "Ankle boot",
 )
 NUM_CLASSES = len(CLASS_NAMES)
+# Three letters each, where ten columns must fit a phone (the confusion matrix's headings); no two alike.
+CLASS_ABBREVIATIONS: tuple[str, ...] = ("Top", "Tro", "Pul", "Dre", "Coa", "San", "Shi", "Sne", "Bag", "Ank")
 IMAGE_SHAPE = (28, 28)
 
 ENV_DIR = "FASHION_MNIST_DIR"

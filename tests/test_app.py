@@ -137,6 +137,26 @@ def test_confusion_cell_selection_filters_the_gallery():
     assert at.query_params["true"] == "4" and at.query_params["predicted"] == "2"
 
 
+def test_a_cell_picked_in_the_phones_matrix_filters_the_gallery_too():
+    """The phone's matrix (display.two_versions) names the classes in three letters and holds the same counts;
+    a cell picked there (true Coat, predicted "Pul") shows that cell's images, as the wide table's does."""
+    from analysis import confusion as cm
+    from dataset.fashion_mnist import CLASS_ABBREVIATIONS
+
+    at = AppTest.from_file(str(REPO_ROOT / PAGES["Confusion matrix"]), default_timeout=180)
+    at.session_state["confusion_cell_phone"] = {"selection": {"rows": [], "columns": [], "cells": [[4, "Pul"]]}}
+    at.run()
+    assert not at.exception
+    wide, phone = at.dataframe[0].value, at.dataframe[1].value
+    assert list(phone.columns) == list(phone.index) == list(CLASS_ABBREVIATIONS)
+    np.testing.assert_array_equal(phone.to_numpy(), wide.to_numpy())
+    assert len(set(CLASS_ABBREVIATIONS)) == 10 and all(len(a) == 3 for a in CLASS_ABBREVIATIONS)
+    assert cm.class_index("Pul") == cm.class_index("Pullover") == 2
+    assert at.subheader[0].value == "True Coat, predicted Pullover"
+    assert at.query_params["true"] == "4" and at.query_params["predicted"] == "2"
+    assert any("Coa Coat" in c.value for c in at.caption)  # the legend of the headings
+
+
 def test_confusion_page_tables():
     at = app("Confusion matrix")
     matrix = at.dataframe[0].value

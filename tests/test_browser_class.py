@@ -98,6 +98,38 @@ def test_every_page_fits_a_phone(chromium, app_url):
     assert not problems, problems
 
 
+TABLES_WIDER_THAN_THEIR_BOX = """() => [...document.querySelectorAll("[data-testid='stDataFrame']")]
+    .filter(table => table.offsetParent !== null)  // the one of two versions the screen shows
+    .map(table => table.querySelector('.dvn-scroller'))
+    .filter(scroller => scroller && scroller.scrollWidth > scroller.clientWidth + 1)
+    .map(scroller => `${scroller.scrollWidth} > ${scroller.clientWidth}`)"""
+
+
+def test_a_phone_sees_every_column_of_the_lessons_answer_and_of_the_confusion_matrix(chromium, app_url):
+    """At 400 px no table of the lesson's last step, and not the confusion matrix, needs a sideways swipe; a tap
+    on the phone's matrix picks its cell (true Coat, predicted Pullover) as a click does on a desktop."""
+    context = chromium.new_context(viewport={"width": 400, "height": 800}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{app_url}/How_it_computes?index=0&step=head")
+    wait_for_app(page, 180_000)
+    page.get_by_text("Logits and softmax").first.wait_for()
+    assert page.evaluate(TABLES_WIDER_THAN_THEIR_BOX) == []
+    page.goto(f"{app_url}/Confusion_matrix")
+    wait_for_app(page)
+    grid = page.locator("[data-testid='stDataFrame']:visible").first
+    grid.scroll_into_view_if_needed()
+    assert page.evaluate(TABLES_WIDER_THAN_THEIR_BOX) == []
+    assert "Top T-shirt/top" in page.inner_text("body")  # the headings' legend
+    box = grid.bounding_box()
+    cell = (box["width"] - 8) / 10.25  # the rows' names take a quarter cell more (PHONE_CELL_PX + 8)
+    page.touchscreen.tap(box["x"] + 1.25 * cell + 2.5 * cell, box["y"] + 35 * 5.5)  # column Pul, row Coa
+    page.wait_for_url("**predicted=2**", timeout=30_000)
+    wait_for_app(page)
+    assert page.get_by_text("True Coat, predicted Pullover").count() == 1 and "true=4" in page.url
+    page.screenshot(path=str(SHOTS / "phone_confusion_cell.png"))
+    context.close()
+
+
 def test_the_quiz_can_be_answered_with_the_keyboard_alone(chromium, app_url):
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()

@@ -185,6 +185,29 @@ def test_step_5_normalises_and_pools_the_value_it_computed(isolated_runs):
     assert shown.loc["channel 2", "input"] == f"{mix.loc['channel 2', 'input']:.4f}"
 
 
+def test_the_answer_step_gives_a_phone_the_same_numbers_in_tables_that_fit(isolated_runs):
+    """Step 6's batch-normalisation and softmax tables each come twice (display.two_versions): a phone gets the
+    batch-normalisation table turned (one column per feature) and short softmax headings in narrow columns, so the
+    results and probabilities are not off-screen at 400 px (looked at); the numbers are the wide tables'."""
+    from dashboard import lesson_widgets as lw
+
+    at = page(LESSON, index="0", step="head")
+    assert not at.exception
+    wide_bn, phone_bn, wide_softmax, phone_softmax = (d.value for d in at.dataframe)
+    assert list(phone_bn.index) == ["x", "mean", "variance", "gamma", "beta", "result"]
+    assert list(phone_bn.columns) == [f"#{k}" for k in wide_bn["feature"]]
+    np.testing.assert_array_equal(phone_bn.loc["result"].to_numpy(), wide_bn["result"].to_numpy())
+    np.testing.assert_array_equal(phone_bn.loc["mean"].to_numpy(), wide_bn["moving mean"].to_numpy())
+    assert phone_softmax.equals(wide_softmax) and wide_softmax["probability"].sum() == pytest.approx(1, abs=1e-6)
+    headings = at.dataframe[3].proto.columns  # the phone's column settings (JSON): short headings, fixed widths
+    import json
+
+    config = json.loads(headings)
+    assert {config[name]["label"] for name in lw.SOFTMAX_PHONE_HEADINGS} == {"logit", "- max", "exp", "P"}
+    assert all(config[name]["width"] <= lw.PHONE_NUMBER_PX for name in lw.SOFTMAX_PHONE_HEADINGS)
+    assert 84 + len(lw.SOFTMAX_PHONE_HEADINGS) * lw.PHONE_NUMBER_PX <= 400 - 2 * 16  # a phone's width less margins
+
+
 @pytest.mark.parametrize(
     "query, notice",
     [({"step": "softmax"}, "step=softmax"), ({"filter": "16"}, "between 0 and 15"), ({"row": "x"}, "whole number")],

@@ -9,7 +9,8 @@ from dataset.fashion_mnist import CLASS_NAMES
 from training.config import TrainConfig
 
 GALLERY_SIZE = 18
-MATRIX_KEY = "confusion_cell"
+MATRIX_KEY, PHONE_MATRIX_KEY = "confusion_cell", "confusion_cell_phone"
+PHONE_CELL_PX = 32
 
 run, results = ui.run_page("Confusion matrix", ":material/grid_on:")
 confusion = results.confusion
@@ -21,13 +22,12 @@ st.markdown(
 )
 
 normalise = st.toggle("Show each row as shares of its true class", value=False)
-frame = cm.confusion_frame(confusion, normalise=normalise)
 shares = cm.row_normalised(confusion)
 
 
 def shade(row):
     # Colour by the row share in both views, so small off-diagonal cells stay visible.
-    true = CLASS_NAMES.index(row.name)
+    true = cm.class_index(row.name)
     return [
         f"background-color: rgba(79, 70, 229, {min(0.08 + shares[true, p] ** 0.5 * 0.85, 0.93):.2f});"
         f"color: {'white' if shares[true, p] > 0.45 else '#1f2333'}"
@@ -35,22 +35,51 @@ def shade(row):
     ]
 
 
-styled = frame.style.apply(shade, axis=1).format("{:.1%}" if normalise else "{:,.0f}")
+def matrix(key: str, phone: bool):
+    """The matrix as a table whose cells can be picked; a phone's names the classes in three letters, in columns
+    of PHONE_CELL_PX, with no decimals, so all ten fit 400 px (looked at)."""
+    frame = cm.confusion_frame(confusion, normalise=normalise, abbreviated=phone)
+    number = "{:,.0f}"
+    if phone:  # no room for a % sign or a thousands comma: the legend says percent
+        number = (lambda share: f"{share * 100:.0f}") if normalise else "{:.0f}"
+    elif normalise:
+        number = "{:.1%}"
+    config = None
+    if phone:
+        config = {"_index": st.column_config.Column(width=PHONE_CELL_PX + 8)}
+        config |= {c: st.column_config.Column(width=PHONE_CELL_PX) for c in frame.columns}
+    return st.dataframe(
+        frame.style.apply(shade, axis=1).format(number),
+        key=key,
+        on_select="rerun",
+        selection_mode="single-cell",
+        width="stretch",
+        height=35 * 11 + 3,
+        column_config=config,
+    )
+
+
 # The axes' titles: the columns' above the table (a table has no row for it), the rows' in its corner.
-st.markdown(f"**{frame.columns.name}**", text_alignment="center")
-event = st.dataframe(
-    styled, key=MATRIX_KEY, on_select="rerun", selection_mode="single-cell", width="stretch", height=35 * 11 + 3
-)
+st.markdown(f"**{cm.PREDICTED_AXIS}**", text_alignment="center")
+events = []
+
+
+def phone_matrix():
+    events.append(matrix(PHONE_MATRIX_KEY, phone=True))
+    st.caption(("Percent of each row. " if normalise else "") + cm.abbreviations_legend())
+
+
+display.two_versions("confusion_matrix", lambda: events.append(matrix(MATRIX_KEY, phone=False)), phone_matrix)
 
 reader = ui.query_reader()
 pairs = cm.most_confused_pairs(confusion, top=10)
 true_class = reader.class_index("true", int(pairs.iloc[0]["true_index"]) if len(pairs) else 0)
 predicted_class = reader.class_index("predicted", int(pairs.iloc[0]["predicted_index"]) if len(pairs) else 0)
 ui.show_notices(reader)
-cells = event.selection.cells if event is not None else []
-if cells:
+cells = [cell for event in events if event is not None for cell in event.selection.cells]
+if cells:  # a cell picked in the table on screen (a wide or a phone's, never both)
     row, column = cells[0]
-    true_class, predicted_class = int(row), CLASS_NAMES.index(column)
+    true_class, predicted_class = int(row), cm.class_index(column)
     st.query_params.update(true=str(true_class), predicted=str(predicted_class))
 
 indices = cm.cell_indices(results.labels, results.predictions, true_class, predicted_class, results.probabilities)
