@@ -458,13 +458,28 @@ def adopt_link(name: str, key: str, value) -> None:
         st.session_state[seen] = raw
 
 
-def sync_query(**values) -> None:
-    """Write the current view into the URL (only values that changed, to avoid needless reruns)."""
-    wanted = {k: str(v) for k, v in values.items() if v is not None}
-    changed = {k: v for k, v in wanted.items() if st.query_params.get(k) != v}
+def sync_query(defaults: dict | None = None, **values) -> None:
+    """Make the URL say the current view, changing as little as it can: a value that differs from its entry in
+    ``defaults`` (what the page shows when the URL does not say) is written; a default is not added, and stays
+    if the link already said it; a value of None (not part of this view) is removed.
+
+    The browser gets a new history entry whenever the URL changes, so a page that wrote its defaults into the URL
+    on arrival took two presses of Back to leave (Mistakes to Saliency and back, found in review). Now a link's URL
+    stays as it came unless the view differs from it, and a copied link still opens the same view."""
+    defaults = {k: str(v) for k, v in (defaults or {}).items()}
+    shown = {k: str(v) for k, v in values.items() if v is not None}
+    stale = [
+        name
+        for name in values
+        if name in st.query_params
+        and (name not in shown or (shown[name] == defaults.get(name) and st.query_params[name] != shown[name]))
+    ]
+    for name in stale:
+        del st.query_params[name]
+    changed = {k: v for k, v in shown.items() if v != defaults.get(k) and st.query_params.get(k) != v}
     if changed:
         st.query_params.update(changed)
-    for name, value in wanted.items():
+    for name, value in shown.items():
         st.session_state[LINK_SEEN.format(name)] = value
 
 

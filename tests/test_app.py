@@ -239,8 +239,45 @@ def test_saliency_deep_link_reproduces_the_view():
     assert len(images) >= 2  # why predicted and why true, side by side
     assert "misclassified" in texts(at)
     assert "AUC" in texts(at) or at.get("plotly_chart")
-    at.selectbox(key="method").set_value("layercam").run()
-    assert at.query_params["method"] == "layercam" and at.query_params["index"] == str(wrong)
+    at.selectbox(key="method").set_value("occlusion").run()
+    assert at.query_params["method"] == "occlusion" and at.query_params["index"] == str(wrong)
+
+
+def query(at) -> dict:
+    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+@pytest.mark.parametrize(
+    "page, link",
+    [
+        ("Saliency", {"index": "12"}),
+        ("Saliency", {"index": "12", "method": "gradcam++", "target": "true"}),
+        ("Mistakes", {}),
+        ("Mistakes", {"true": "6", "page": "2"}),
+        ("How it computes", {"index": "3", "step": "conv"}),
+        ("Inception branches", {"index": "5"}),
+        ("Feature space", {}),
+        ("Can the maps be trusted?", {}),
+        ("Channel atlas", {"layer": "block3_3x3", "channel": "18"}),
+    ],
+)
+def test_arriving_by_a_link_leaves_its_address_as_it_came(page, link):
+    """The browser adds a history entry whenever a page changes its URL, so a page that wrote its defaults into
+    the URL on arrival needed Back twice to leave (ui.sync_query): a link's address stays as it came."""
+    at = app(page, **link)
+    assert not at.exception and query(at) == link
+
+
+def test_the_address_follows_the_view_and_drops_what_went_back_to_its_default():
+    at = app("Saliency", index="12", method="gradcam++")
+    at.selectbox(key="method").set_value("occlusion").run()
+    assert query(at) == {"index": "12", "method": "occlusion"}
+    at.selectbox(key="method").set_value(shipped_default_method()).run()  # back to what a bare link shows
+    assert query(at) == {"index": "12"}
+    at = app("Mistakes", true="6")
+    at.selectbox(key="mistakes_true").select_index(0).run()  # any class: the old filter leaves the address
+    at.radio(key="mistakes_sort").set_value("margin").run()
+    assert query(at) == {"sort": "margin"}
 
 
 def test_saliency_explains_a_blank_grad_cam_map_instead_of_showing_nothing():

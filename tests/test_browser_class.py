@@ -130,6 +130,27 @@ def test_a_phone_sees_every_column_of_the_lessons_answer_and_of_the_confusion_ma
     context.close()
 
 
+def test_one_press_of_back_returns_from_an_explanation_to_the_mistakes(chromium, app_url):
+    """Pages no longer write their defaults into the URL on arrival (each change of the URL is a history entry):
+    from a Mistakes gallery to Saliency and back is one press of Back, and the address stays as the link made it
+    until the student changes the view."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{app_url}/Mistakes")
+    wait_for_app(page)
+    page.locator("[data-testid='stPageLink'] a", has_text="explain").first.click()
+    page.wait_for_url("**/Saliency?index=*", timeout=30_000)
+    wait_for_app(page, 120_000)
+    arrived = page.url
+    page.wait_for_timeout(500)
+    assert page.url == arrived and "method=" not in arrived
+    page.go_back()
+    page.wait_for_url("**/Mistakes*", timeout=30_000)
+    wait_for_app(page)
+    assert page.locator("h1", has_text="Mistakes browser").count() == 1
+    context.close()
+
+
 def test_the_quiz_can_be_answered_with_the_keyboard_alone(chromium, app_url):
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()

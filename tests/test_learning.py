@@ -316,7 +316,9 @@ def test_the_page_tells_the_story_with_deep_links_and_refuses_bad_values(storied
     assert f"{expected:.1%}".replace(".", "\\.") in headline or f"{expected:.1%}" in headline
     at.select_slider(key="epoch").set_value(9).run()
     assert "the selected model" in next(m.value for m in at.markdown if m.value.startswith("**Epoch 9"))
-    assert at.query_params["epoch"] == "9"
+    assert "epoch" not in at.query_params  # the selected epoch: what a link without one shows (ui.sync_query)
+    at.select_slider(key="epoch").set_value(5).run()
+    assert at.query_params["epoch"] in ("5", ["5"])
     at = open_learning(epoch="4", index="x`[y](http://e.x)")  # neither is a snapshot or a probe image
     assert not at.exception and at.select_slider(key="epoch").value == 9
     assert sum("Ignored" in i.body for i in at.info) == 2

@@ -74,7 +74,13 @@ if not layer_applies:
 opacity = c4.slider("Opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
 target = {"predicted": predicted, "true": true}.get(target_choice)
 target = int(target_choice) if target is None else target
-ui.sync_query(index=image.index, method=method, layer=layer, target=target_choice)
+ui.sync_query(
+    index=image.index,
+    method=method,
+    layer=layer,
+    target=target_choice,
+    defaults=dict(index=image_picker.DEFAULT_INDEX, method=default_method, layer=default_layer, target="predicted"),
+)
 folder = str(run.folder)
 
 

@@ -54,7 +54,7 @@ key = st.selectbox(
     key="entry",
 )
 entry = card["entries"][key]
-st.query_params["entry"] = key
+ui.sync_query(entry=key, defaults={"entry": card["default"]["key"]})
 st.markdown(f"**{trust.BADGES[entry['verdict']]}.** {markup.escape(trust.reason(entry))}")
 trust_widgets.entry_figures(card, entry)
 

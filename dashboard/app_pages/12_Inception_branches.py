@@ -48,7 +48,7 @@ colour_map = c3.selectbox(
     format_func=branches.colour_choice,
     help="How a channel's activation becomes a colour, from no response to the strongest.",
 )
-ui.sync_query(index=image.index, block=block)
+ui.sync_query(index=image.index, block=block, defaults={"index": image_picker.DEFAULT_INDEX, "block": 1})
 
 net = model_cache.load_model_or_stop(run.folder)
 acts = branches.branch_activations(net, image.model_input, block)

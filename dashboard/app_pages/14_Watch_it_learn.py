@@ -57,7 +57,7 @@ epoch = st.select_slider(
     help="The snapshots, from the first epoch to the last; the selected model is the epoch with the best "
     "validation accuracy.",
 )
-st.query_params["epoch"] = str(epoch)
+ui.sync_query(epoch=epoch, defaults={"epoch": story.selected_epoch})
 frame = story.frame(epoch)
 accuracy = story.accuracy()
 selected = "the rerun's selected model" if rerun else "the selected model, which the other pages show"
@@ -134,7 +134,7 @@ index = st.selectbox(
     format_func=lambda i: f"#{i} · {CLASS_NAMES[int(story.labels[i])]}",
     key="index",
 )
-st.query_params["index"] = str(index)
+ui.sync_query(index=index, defaults={"index": probe[0]})
 row = probe.index(int(index))
 split = ui.test_split_or_none()
 method_label = methods.method_label(str(story.arrays["method"]), str(story.arrays["layer"]))

@@ -13,11 +13,12 @@ from dashboard import lesson_widgets as lw
 
 view = image_picker.explanation_page("How it computes", "How it computes", ":material/calculate:")
 run, reader, image = view.run, view.reader, view.image
-ui.adopt_link("step", "lesson_step", lambda: reader.choice("step", list(lw.STEPS), "image"))
-ui.adopt_link("filter", "lesson_filter", lambda: reader.integer("filter", 0, 0, 15))
-ui.adopt_link("row", "lesson_row", lambda: reader.integer("row", 14, 0, 27))
-ui.adopt_link("col", "lesson_col", lambda: reader.integer("col", 14, 0, 27))
-ui.adopt_link("block", "lesson_block", lambda: reader.integer("block", 1, 1, len(tgn.BLOCKS)))
+LINK_DEFAULTS = {"step": "image", "filter": 0, "row": 14, "col": 14, "block": 1}  # what a link that omits them shows
+ui.adopt_link("step", "lesson_step", lambda: reader.choice("step", list(lw.STEPS), LINK_DEFAULTS["step"]))
+ui.adopt_link("filter", "lesson_filter", lambda: reader.integer("filter", LINK_DEFAULTS["filter"], 0, 15))
+ui.adopt_link("row", "lesson_row", lambda: reader.integer("row", LINK_DEFAULTS["row"], 0, 27))
+ui.adopt_link("col", "lesson_col", lambda: reader.integer("col", LINK_DEFAULTS["col"], 0, 27))
+ui.adopt_link("block", "lesson_block", lambda: reader.integer("block", LINK_DEFAULTS["block"], 1, len(tgn.BLOCKS)))
 ui.show_notices(reader)
 image_picker.image_header(image)
 st.markdown(
@@ -37,7 +38,15 @@ else:
         st.session_state[k] for k in ("lesson_filter", "lesson_row", "lesson_col", "lesson_block")
     )
 block = block or st.session_state.get("lesson_block") or 1
-ui.sync_query(index=image.index, step=step, filter=filter, row=row, col=col, block=block if step == "block" else None)
+ui.sync_query(
+    index=image.index,
+    step=step,
+    filter=filter,
+    row=row,
+    col=col,
+    block=block if step == "block" else None,
+    defaults={"index": image_picker.DEFAULT_INDEX, **LINK_DEFAULTS},
+)
 
 trace = model_cache.lesson_trace(str(run.folder), image.pixels)
 lw.VIEWS[step](trace, pixels=image.pixels, filter=int(filter), row=int(row), col=int(col), block=int(block))

@@ -23,7 +23,7 @@ class_options = [ANY, *range(len(CLASS_NAMES))]
 defaults = {
     "true": reader.class_index("true"),
     "predicted": reader.class_index("predicted"),
-    "sort": reader.choice("sort", list(mistakes.SORT_ORDERS), "confidence"),
+    "sort": reader.choice("sort", list(mistakes.SORT_ORDERS), "confidence"),  # as sync_query's defaults below
     "page": reader.integer("page", 1, 1, 10_000),
 }
 ui.show_notices(reader)
@@ -57,12 +57,8 @@ page_number = st.number_input(
     f"Page (of {pages})", min_value=1, max_value=pages, value=min(defaults["page"], pages), step=1, key="mistakes_page"
 )
 page = mistakes.paginate(selected, page_number, PER_PAGE)
-st.query_params.update(
-    {
-        k: str(v)
-        for k, v in {"true": true_class, "predicted": predicted_class, "sort": sort, "page": page.number}.items()
-        if v is not None
-    }
+ui.sync_query(
+    true=true_class, predicted=predicted_class, sort=sort, page=page.number, defaults={"sort": "confidence", "page": 1}
 )
 for key in ("true", "predicted"):
     if {"true": true_class, "predicted": predicted_class}[key] is None and key in st.query_params:

@@ -31,7 +31,7 @@ colour_by = (
     st.segmented_control("Colour by", list(COLOURINGS), default=colour_by, format_func=COLOURINGS.get, key="colour")
     or colour_by
 )
-st.query_params["colour"] = colour_by
+ui.sync_query(colour=colour_by, defaults={"colour": "true"})
 
 user = None
 user_features = own_image.user_features()

@@ -51,7 +51,7 @@ kind = (
 channel = int(
     c3.number_input("Channel", min_value=0, max_value=count - 1, step=1, key=aw.CHANNEL_KEY, help=f"0 to {count - 1}")
 )
-ui.sync_query(layer=layer, channel=channel)
+ui.sync_query(layer=layer, channel=channel, defaults={"layer": default, "channel": 0})
 
 st.caption(aw.layer_caption(atlas, layer) + ". Click a tile to open its channel.")
 split = ui.test_split_or_none()
