@@ -114,15 +114,14 @@ def top_images(atlas: Atlas, layer: str, row: int, split: Split) -> None:
         width=3 * 28 * TOP_SCALE + 8,
     )
     display.download_png(lambda: picture, f"{layer} channel {atlas.channel(layer, row)} top images")
-    # Page links keep this browser session (a Markdown link opened a new tab and a new session).
-    cells = st.columns(3)
+    # Page links keep this browser session (a Markdown link opened a new tab and a new session). One list in the
+    # picture's reading order: in three columns a phone stacked them 1, 4, 7, 2, ... and a desktop cut them short.
     for rank, index in enumerate(atlas["top_index"][row]):
-        with cells[rank % 3]:
-            ui.page_link(
-                "Saliency",
-                f"{rank + 1}. #{int(index)} {classes[rank]} · {atlas['top_value'][row, rank]:.3f}",
-                query=f"index={int(index)}",
-            )
+        ui.page_link(
+            "Saliency",
+            f"{rank + 1}. #{int(index)} {classes[rank]} · {atlas['top_value'][row, rank]:.3f}",
+            query=f"index={int(index)}",
+        )
 
 
 def detail(atlas: Atlas, layer: str, channel: int, split: Split | None) -> None:

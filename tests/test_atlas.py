@@ -265,8 +265,9 @@ def test_the_page_opens_on_the_stem_and_shows_a_channel_in_detail():
     assert any("Top 9 test images" in m.value for m in at.markdown)
     # Links to Saliency that keep the session (st.page_link; AppTest, running one page alone, gets the
     # page's fallback: a plain link with the same target).
-    links = " ".join(m.value for m in at.markdown)
-    assert links.count("Saliency?index=") == 9 and "[1. #" in links
+    links = [m.value for m in at.markdown if "Saliency?index=" in m.value]
+    assert len(links) == 9  # one list in the picture's reading order (three columns stacked 1, 4, 7 on a phone)
+    assert [link.split(".")[0] for link in links] == [f"[{rank}" for rank in range(1, 10)]
 
 
 def test_a_change_that_prints_as_zero_has_no_arrow_and_no_colour():
