@@ -11,6 +11,10 @@ import numpy as np
 ROWS = ("top", "middle", "bottom")
 COLUMNS = ("left", "centre", "right")
 TOP_SHARE = 0.10  # "its strongest tenth of the pixels"
+# Scattered: the strongest tenth lies on average more than a quarter of the picture's side from its own centre
+# (a 5 x 5 blob: 0.07; stripes over a whole 28 x 28 picture, or two far corners: 0.35 and more).
+SCATTERED = 0.25
+MAIN_PLACES_SHARE = 0.6  # "mostly the top centre and the centre": those places hold 60% of the strongest tenth
 
 
 def position(row: float, col: float, height: int, width: int) -> str:
@@ -38,17 +42,41 @@ def describe_map(values: np.ndarray, name: str = "The map") -> str:
         return f"{name} is blank: it marks no pixel."
     peak_row, peak_col = np.unravel_index(int(v.argmax()), v.shape)
     count = max(1, int(round(TOP_SHARE * v.size)))
-    strongest = np.argsort(v, axis=None)[::-1][:count]
-    share = v.ravel()[strongest].sum() / total
-    rows, cols = np.unravel_index(strongest, v.shape)
-    weights = v.ravel()[strongest]
+    ranked = np.sort(v, axis=None)[::-1]
+    share = ranked[:count].sum() / total
+    # The strongest tenth with its ties (an even map's tenth is all of it, not whichever pixels sort last).
+    rows, cols = np.nonzero(v >= ranked[count - 1])
+    weights = v[rows, cols]
     centre_row, centre_col = np.average(rows, weights=weights), np.average(cols, weights=weights)
-    place = position(centre_row + 0.5, centre_col + 0.5, *v.shape)
+    distance = np.average(np.hypot(rows - centre_row, cols - centre_col), weights=weights) / max(v.shape)
     spread = "concentrated" if share >= 0.5 else "spread out" if share < 0.25 else "moderately concentrated"
+    peak = f"Its single highest pixel: row {peak_row + 1}, column {peak_col + 1} of {v.shape[0]} x {v.shape[1]}."
+    if distance > SCATTERED:  # the weighted centre of stripes or of two far corners is no place the map marks
+        return (
+            f"{name} is strongest in several places, {_main_places(rows, cols, weights, v.shape)}: its strongest "
+            f"tenth of the pixels holds {share:.0%} of its total ({spread}). {peak}"
+        )
+    place = position(centre_row + 0.5, centre_col + 0.5, *v.shape)
     # Where the strongest tenth lies, and apart from it the single highest pixel, which can lie elsewhere (a
     # lone bright pixel in a corner): "strongest in the centre (peak at row 3, column 3)" read as a contradiction.
     return (
         f"{name} is strongest {'in the' if place == 'centre' else 'at the'} {place}: its strongest tenth of the "
-        f"pixels is centred there and holds {share:.0%} of its total ({spread}). Its single highest pixel: row "
-        f"{peak_row + 1}, column {peak_col + 1} of {v.shape[0]} x {v.shape[1]}."
+        f"pixels is centred there and holds {share:.0%} of its total ({spread}). {peak}"
     )
+
+
+def _main_places(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, shape: tuple[int, int]) -> str:
+    """'mostly the top centre and the centre': the fewest thirds of the picture (at most three) that hold
+    MAIN_PLACES_SHARE of the weights, or 'all over the picture' where three are not enough."""
+    held: dict[str, float] = {}
+    for row, col, weight in zip(rows, cols, weights):
+        place = position(row + 0.5, col + 0.5, *shape)
+        held[place] = held.get(place, 0.0) + weight
+    ranked = sorted(held, key=held.get, reverse=True)
+    total, covered = sum(held.values()), 0.0
+    for count, place in enumerate(ranked[:3], start=1):
+        covered += held[place]
+        if covered >= MAIN_PLACES_SHARE * total:
+            names = [f"the {p}" for p in ranked[:count]]
+            return "mostly " + (names[0] if count == 1 else ", ".join(names[:-1]) + " and " + names[-1])
+    return "all over the picture"

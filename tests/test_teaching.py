@@ -134,6 +134,16 @@ def test_a_map_is_described_where_its_strength_really_is():
     assert "holds 100% of its total (concentrated)" in text
     flat = np.ones((28, 28))
     assert "(spread out)" in describe_map(flat) and "holds 10%" in describe_map(flat)
+    # Strong in no one place: an even map, stripes (a channel's synthetic image) and two far corners are not
+    # "strongest in the centre", where the weighted centre of their strongest pixels happens to fall.
+    stripes = np.tile((np.arange(28) % 4 < 2).astype(float), (28, 1))
+    for spread_out in (flat, stripes):
+        assert "strongest in several places, all over the picture" in describe_map(spread_out)
+    corners = np.zeros((28, 28))
+    corners[1:4, 1:4] = corners[24:27, 24:27] = 1.0
+    text = describe_map(corners)
+    assert "strongest in several places, mostly the top left and the bottom right" in text and "centre" not in text
+    assert "holds 100% of its total (concentrated)" in text and "row 2, column 2" in text
     centre = np.zeros((28, 28))
     centre[13, 13] = 5.0
     assert "strongest in the centre" in describe_map(centre, "Grad-CAM")
