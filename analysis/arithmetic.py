@@ -146,6 +146,20 @@ def inception_branch(
     return BranchOutput(reduce, conv, lrn, window, channel, row, col)
 
 
+def nearest_live_unit(
+    reduce_output: np.ndarray, branch_output: np.ndarray, channel: int, near: tuple[int, int]
+) -> tuple[int, int] | None:
+    """The grid position nearest ``near`` (ties: the first in reading order) where channel ``channel`` is
+    positive after both of a block's convolutions, its 1x1 (``reduce_output``) and its 3x3 (``branch_output``),
+    so a value followed through the block is not zero from the start; None where there is no such position."""
+    alive = (np.asarray(reduce_output)[..., channel] > 0) & (np.asarray(branch_output)[..., channel] > 0)
+    rows, cols = np.nonzero(alive)
+    if not len(rows):
+        return None
+    nearest = int(np.argmin((rows - near[0]) ** 2 + (cols - near[1]) ** 2))
+    return int(rows[nearest]), int(cols[nearest])
+
+
 @dataclass(frozen=True)
 class BatchNormOutput:
     """gamma * (x - moving mean) / sqrt(moving variance + epsilon) + beta, per feature."""

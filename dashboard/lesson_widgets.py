@@ -215,6 +215,8 @@ def block_step(trace, pixels: np.ndarray, filter: int, row: int, col: int, block
         f"one number is followed through the 3x3 branch: channel {filter} at ({r}, {c}) of block {block}'s "
         f"{size}x{size} grid."
     )
+    if step.reduced == 0 or step.branch_value == 0:
+        _offer_live_unit(trace, block, filter, (r, c), 28 // size, "1x1" if step.reduced == 0 else "3x3")
     st.markdown(f"**a · 1x1 convolution**, filter {filter} at ({r}, {c})", help=define("1x1 convolution"))
     reduce = step.reduce
     mix = pd.DataFrame(
@@ -303,6 +305,29 @@ def block_step(trace, pixels: np.ndarray, filter: int, row: int, col: int, block
             f"max = **{f(step.pooled)}** (Keras: {f(pooled[pr, pc, filter])}); "
             f"the map shrinks to {pooled.shape[0]}x{pooled.shape[1]}."
         )
+
+
+def _offer_live_unit(trace, block: int, filter: int, unit: tuple[int, int], scale: int, dead: str) -> None:
+    """Step 5 follows one number through a block; where ReLU has made it zero, every step after carries a zero
+    (the lesson's first view did, found in review): say so, and offer the nearest position where it lives."""
+    outputs = trace.outputs
+    live = ar.nearest_live_unit(outputs[f"block{block}_3x3_reduce"], outputs[f"block{block}_3x3"], filter, unit)
+    zero = f"Channel {filter} is 0 after the {dead} convolution's ReLU at {unit}, so the steps below carry a zero."
+    if live is None:
+        st.info(f"{zero} It is zero everywhere in block {block} for this image: try another channel.")
+        return
+    st.info(f"{zero} The nearest position where it stays positive through both convolutions is {live}.")
+    st.button(
+        f"Follow channel {filter} at {live} instead",
+        on_click=_move_to,
+        args=(live[0] * scale, live[1] * scale),
+        icon=":material/my_location:",
+        key="lesson_live_unit",
+    )
+
+
+def _move_to(row: int, col: int) -> None:
+    st.session_state["lesson_row"], st.session_state["lesson_col"] = row, col  # the page's sliders, in image pixels
 
 
 def _block_input(block: int) -> str:

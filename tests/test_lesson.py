@@ -208,6 +208,35 @@ def test_the_answer_step_gives_a_phone_the_same_numbers_in_tables_that_fit(isola
     assert 84 + len(lw.SOFTMAX_PHONE_HEADINGS) * lw.PHONE_NUMBER_PX <= 400 - 2 * 16  # a phone's width less margins
 
 
+def test_the_nearest_live_unit_is_positive_after_both_convolutions_and_nearest():
+    reduce, branch = np.zeros((4, 4, 2)), np.zeros((4, 4, 2))
+    reduce[0, 0, 1] = branch[0, 0, 1] = 1.0  # far away, alive in both
+    reduce[2, 3, 1] = 1.0  # near, but the 3x3 branch is zero there
+    reduce[3, 1, 1] = branch[3, 1, 1] = 0.5  # near and alive in both
+    assert ar.nearest_live_unit(reduce, branch, 1, (2, 2)) == (3, 1)
+    assert ar.nearest_live_unit(reduce, branch, 1, (0, 1)) == (0, 0)
+    assert ar.nearest_live_unit(reduce, branch, 0, (2, 2)) is None  # channel 0 is zero everywhere
+
+
+def test_step_5_offers_a_live_position_when_its_value_is_zero(isolated_runs):
+    """The lesson's first view of step 5 (image 0, channel 0 at (14, 14) of block 1) follows a value the 3x3
+    convolution's ReLU makes zero: the page says so and its button moves to the nearest live position, where
+    both ReLUs pass a positive value on."""
+    import re
+
+    at = page(LESSON, index="0", step="block")
+    assert not at.exception
+    assert "so the steps below carry a zero" in at.info[0].body and "(14, 15)" in at.info[0].body
+    at.button(key="lesson_live_unit").click().run()
+    assert not at.exception and not at.info
+    assert (at.slider(key="lesson_row").value, at.slider(key="lesson_col").value) == (14, 15)
+    text = [m.value for m in at.markdown]
+    first = next(t for t in text if t.startswith("Sum "))
+    second = next(t for t in text if t.startswith("Channel 0's 9 products"))
+    assert all(float(re.search(r"after ReLU \*\*([-0-9.]+)\*\*", t).group(1)) > 0 for t in (first, second))
+    assert at.query_params["col"] in ("15", ["15"])
+
+
 @pytest.mark.parametrize(
     "query, notice",
     [({"step": "softmax"}, "step=softmax"), ({"filter": "16"}, "between 0 and 15"), ({"row": "x"}, "whole number")],
