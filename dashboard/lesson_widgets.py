@@ -49,6 +49,12 @@ def table(values: np.ndarray, rows=None, columns=None) -> None:
     st.dataframe(frame, column_config=config, height="content")
 
 
+def labelled_table(frame: pd.DataFrame, label: str) -> None:
+    """A frame's numbers with 4 decimals beside its column of labels ``label``."""
+    numbers = {k: st.column_config.NumberColumn(format=FORMAT) for k in frame.columns if k != label}
+    st.dataframe(frame, hide_index=True, column_config=numbers)
+
+
 def boxed_image(pixels: np.ndarray, box, scale: int = 8, caption: str | None = None) -> None:
     top, left, bottom, right = box
     picture = overlay.boxed(pixels, box, scale)
@@ -374,11 +380,7 @@ def head_step(trace, **_) -> None:
     phone_column = partial(st.column_config.NumberColumn, format=FORMAT, width=BATCH_NORM_PHONE_PX)
     display.two_versions(  # a phone gets the table turned: one column per feature, read from x down to result
         "batch_norm_table",
-        lambda: st.dataframe(
-            bn,
-            hide_index=True,
-            column_config={k: st.column_config.NumberColumn(format=FORMAT) for k in bn.columns if k != "feature"},
-        ),
+        lambda: labelled_table(bn, "feature"),
         lambda: st.dataframe(
             bn.set_index(bn["feature"].map("#{}".format)).drop(columns="feature").T.rename(index=BATCH_NORM_PHONE_ROWS),
             column_config={
@@ -405,11 +407,7 @@ def head_step(trace, **_) -> None:
     st.markdown("**Logits and softmax**, most likely first", help=define("softmax"))
     display.two_versions(  # a phone gets short headings and narrow columns: the probabilities stay in sight
         "softmax_table",
-        lambda: st.dataframe(
-            frame,
-            hide_index=True,
-            column_config={k: st.column_config.NumberColumn(format=FORMAT) for k in frame.columns if k != "class"},
-        ),
+        lambda: labelled_table(frame, "class"),
         lambda: st.dataframe(
             frame,
             hide_index=True,
