@@ -171,7 +171,7 @@ def teacher_panel(quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.nd
         code_column, qr_column = st.columns([3, 2])
         code_column.code(link, language=None, wrap_lines=True)
         with code_column:
-            ui.page_link("Quiz", "Open this quiz", ":material/link:", query)
+            ui.here_link("Open this quiz here", ":material/link:", query, key="open_quiz")
         qr_column.image(
             share.qr_png(link),
             width=240,

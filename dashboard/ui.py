@@ -365,6 +365,15 @@ def run_selector() -> runs.RunInfo:
 # --------------------------------------------------------------------------- images and notices
 
 
+def here_link(text: str, icon: str | None, query: str, key: str) -> None:
+    """A link to the page already open with ``query``, as a button that rewrites the address. st.page_link to
+    the page already open changes the view but not the browser's address (Streamlit 1.67), so a reload or a
+    copied address lost it: the quiz a teacher opened came back as quiz 1, the tour as no tour."""
+    from analysis.share import parse_query
+
+    st.button(text, icon=icon, type="tertiary", on_click=st.query_params.update, args=(parse_query(query),), key=key)
+
+
 def page_link(label: str, text: str, icon: str | None = None, query: str = "") -> None:
     """A link to one of PAGES that keeps this browser session (its choices, its own image).
 

@@ -151,6 +151,35 @@ def test_one_press_of_back_returns_from_an_explanation_to_the_mistakes(chromium,
     context.close()
 
 
+def test_a_quiz_and_a_tour_opened_on_their_own_page_survive_a_reload(chromium, app_url):
+    """The teacher's 'Open this quiz here' and Home's 'Start the tour' rewrite the address (a page link to the
+    page already open did not, and a reload brought back quiz 1 and no tour)."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{app_url}/Quiz")
+    wait_for_app(page)
+    page.get_by_text("For teachers: make a link and print the questions").click()
+    number = page.get_by_label("Quiz number")
+    number.fill("8")
+    number.press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Open this quiz here").click()
+    page.wait_for_url("**/Quiz?quiz=8&questions=10&mix=mixed", timeout=30_000)
+    page.reload()
+    wait_for_app(page)
+    assert page.get_by_text("Quiz 8: a mix of the three kinds").count() == 1
+    page.goto(f"{app_url}/")
+    wait_for_app(page)
+    page.get_by_text("For teachers: a").click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Start the tour").click()
+    page.wait_for_url("**/?tour=1", timeout=30_000)
+    page.reload()
+    wait_for_app(page)
+    assert page.get_by_text("Stop 1 of").count() == 1  # the tour's bar, still there
+    context.close()
+
+
 def test_the_quiz_can_be_answered_with_the_keyboard_alone(chromium, app_url):
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()

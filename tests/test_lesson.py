@@ -327,6 +327,22 @@ def test_a_teachers_link_gives_two_fresh_sessions_the_same_questions(isolated_ru
     assert qz.draw(results.labels, results.probabilities, 43, 5, "near").indices.tolist() != order
 
 
+def test_the_teachers_open_this_quiz_here_puts_the_quiz_in_the_address(isolated_runs):
+    """'Open this quiz here' writes the quiz into the address (ui.here_link): a page link to the page already
+    open changed the quiz but left the address at /Quiz, so a reload brought back quiz 1 (found in review)."""
+    at = page(QUIZ)
+    assert at.caption[0].value.startswith("Quiz 1:")
+    at.number_input(key="teacher_seed").set_value(8).run()
+    at.number_input(key="teacher_count").set_value(4).run()
+    at.button(key="open_quiz").click().run()
+    assert not at.exception
+    assert {k: at.query_params[k] for k in ("quiz", "questions", "mix")} in (
+        {"quiz": "8", "questions": "4", "mix": "mixed"},
+        {"quiz": ["8"], "questions": ["4"], "mix": ["mixed"]},
+    )
+    assert at.caption[0].value.startswith("Quiz 8:") and at.subheader[0].value == "Question 1 of 4"
+
+
 def test_an_impossible_quiz_link_says_what_it_did_instead(isolated_runs):
     results = runs.load_results(SHIPPED)
     available = len(qz.pools(results.labels, results.probabilities)["mistakes"])

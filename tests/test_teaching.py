@@ -272,6 +272,8 @@ def test_homes_teacher_kit_offers_the_tour_link_and_its_qr_code(isolated_runs):
     qr = [i for i in _figures(at)[0] if "Scan to follow the tour" in i.caption]
     assert qr and qr[0].alt.startswith("QR code of the tour link")
     assert "1. **Home**: meet the network" in _markdown(at)
+    at.button(key="start_tour").click().run()  # rewrites the address, so a reload keeps the tour (ui.here_link)
+    assert not at.exception and at.query_params["tour"] in ("1", ["1"]) and at.session_state["guided_tour"]
 
 
 def test_the_curve_charts_are_summarised_from_their_areas():

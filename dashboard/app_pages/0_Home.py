@@ -82,8 +82,8 @@ if st.toggle(
     left, right = st.columns([3, 2])
     with left:
         st.code(tour_link, language=None, wrap_lines=True)
-        ui.page_link("Home", "Start the tour", ":material/flag:", "tour=1")
-        ui.page_link("Home", "Present it (large text and the tour)", ":material/slideshow:", "present=1")
+        ui.here_link("Start the tour", ":material/flag:", "tour=1", key="start_tour")
+        ui.here_link("Present it (large text and the tour)", ":material/slideshow:", "present=1", key="start_present")
     right.image(
         share.qr_png(tour_link),
         width=200,
