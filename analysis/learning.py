@@ -370,16 +370,16 @@ def confusion_sentence(predictions: np.ndarray, labels: np.ndarray, class_names)
     )
 
 
-def image_answers(epochs, probabilities: np.ndarray, label: int, class_names) -> list[dict]:
-    """One image's answer at each snapshot as rows (a phone's version of the stacked bars): the epoch, the
-    answer, its probability, and the true class's probability."""
+def image_answers(epochs, probabilities: np.ndarray, label: int, class_names, chosen: int | None = None) -> list[dict]:
+    """One image's answer at each snapshot as rows (a phone's version of the stacked bars): the epoch (marked
+    '*' where it is ``chosen``, as the bars' axis is), the answer, its probability, and the true class's."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     rows = []
     for epoch, row in zip(epochs, probabilities):
         answer = int(row.argmax())
         rows.append(
             {
-                "epoch": int(epoch),
+                "epoch": f"{int(epoch)}{'*' if epoch == chosen else ''}",
                 "answer": class_names[answer],
                 "its probability": float(row[answer]),
                 f"{class_names[label]} (true)": float(row[label]),

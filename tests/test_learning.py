@@ -308,7 +308,7 @@ def test_the_page_tells_the_story_with_deep_links_and_refuses_bad_values(storied
         f"Test image {probe} with the epoch {e} map for {CLASS_NAMES[a]}" for e, a in zip([1, 2, 5, 9], answers)
     ]
     table = at.dataframe[0].value  # the phone's version: the answer at each snapshot
-    assert table["epoch"].tolist() == [1, 2, 5, 9]
+    assert table["epoch"].tolist() == ["1", "2*", "5", "9"]  # '*' the chosen epoch, as the caption says
     assert table.iloc[1, 2] == pytest.approx(float(arrays["probabilities"][1, probe].max()))
     headline = next(m.value for m in at.markdown if m.value.startswith("**Epoch 2"))
     labels = runs.load_results(storied_run).labels

@@ -165,7 +165,7 @@ else:
     st.caption(" · ".join(captions))
 st.caption("Its probabilities at each snapshot (on a wide screen one bar per snapshot; * the epoch chosen above):")
 image_sentence = learning.image_sentence(epochs, probabilities, int(story.labels[index]), CLASS_NAMES)
-answers = learning.image_answers(epochs, probabilities, int(story.labels[index]), CLASS_NAMES)  # epoch, answer, %
+answers = learning.image_answers(epochs, probabilities, int(story.labels[index]), CLASS_NAMES, chosen=epoch)
 display.chart(
     charts.answers_over_epochs(epochs, probabilities, CLASS_NAMES, int(story.labels[index]), epoch),
     f"Stacked bar chart of test image {index}'s probability for each class at each snapshot",
