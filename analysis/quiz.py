@@ -25,6 +25,11 @@ MISTAKE_CONFIDENCE = 0.7
 MAX_QUESTIONS = 500
 
 
+def mix_name(mix: str) -> str:
+    """A kind of quiz in a few words: 'Confident mistakes' (MIXES says what it means)."""
+    return MIXES[mix].split(":")[0]
+
+
 def pools(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, np.ndarray]:
     """Test indices of each kind of question (a near miss may be right or wrong)."""
     predicted, ranked = probabilities.argmax(axis=1), np.sort(probabilities, axis=1)

@@ -164,7 +164,10 @@ def teacher_panel(quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.nd
         c1, c2, c3 = st.columns(3)
         seed = c1.number_input("Quiz number", 0, 999_999, value=quiz.seed, key="teacher_seed")
         count = c2.number_input("Questions", 1, qz.MAX_QUESTIONS, value=max(1, len(quiz.indices)), key="teacher_count")
-        mix = c3.selectbox("Kind", list(qz.MIXES), index=list(qz.MIXES).index(quiz.mix), format_func=qz.MIXES.get)
+        mix = c3.selectbox(  # the kind's name in the box, which a phone cuts short; what it means below
+            "Kind", list(qz.MIXES), index=list(qz.MIXES).index(quiz.mix), format_func=qz.mix_name
+        )
+        c3.caption(qz.MIXES[mix] + ".")
         query = f"quiz={int(seed)}&questions={int(count)}&mix={mix}"
         link = ui.absolute_url("Quiz", share.parse_query(query))
         st.markdown("Every student who opens this link gets the same questions in the same order:")
@@ -179,7 +182,7 @@ def teacher_panel(quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.nd
             output_format="PNG",  # sharp edges: a JPEG's blur costs a QR code its range
             alt=f"QR code of the quiz link {link}",
         )
-        title = f"Tiny GoogLeNet quiz {quiz.seed} ({qz.MIXES[quiz.mix].split(':')[0].lower()})"
+        title = f"Tiny GoogLeNet quiz {quiz.seed} ({qz.mix_name(quiz.mix).lower()})"
         d1, d2 = st.columns(2)
 
         # Both files are made only when asked for, not on every student's every click.

@@ -341,6 +341,15 @@ def test_the_teachers_open_this_quiz_here_puts_the_quiz_in_the_address(isolated_
         {"quiz": ["8"], "questions": ["4"], "mix": ["mixed"]},
     )
     assert at.caption[0].value.startswith("Quiz 8:") and at.subheader[0].value == "Question 1 of 4"
+    kind = next(s for s in at.selectbox if s.label == "Kind")  # the kind's name in the box, its meaning below it
+    assert [kind.format_func(m) for m in qz.MIXES] == [
+        "A mix of the three kinds",
+        "Easy",
+        "Near misses",
+        "Confident mistakes",
+    ]
+    kind.set_value("mistakes").run()
+    assert any(c.value == "Confident mistakes: the network is wrong and sure." for c in at.caption)
 
 
 def test_an_impossible_quiz_link_says_what_it_did_instead(isolated_runs):
