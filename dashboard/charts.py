@@ -121,9 +121,20 @@ def block_diagram(block: int, layers: pd.DataFrame, input_shape: str) -> go.Figu
     return _blank_layout(fig, 300, [-0.1, 11.0], [-0.5, 3.5])
 
 
-def learning_curves(histories: dict[str, pd.DataFrame], best_epochs: dict[str, int]) -> go.Figure:
-    """Loss, accuracy and learning rate per epoch; solid = training, dashed = validation."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=("Loss", "Accuracy", "Learning rate"), horizontal_spacing=0.07)
+def learning_curves(
+    histories: dict[str, pd.DataFrame], best_epochs: dict[str, int], stacked: bool = False
+) -> go.Figure:
+    """Loss, accuracy and learning rate per epoch; solid = training, dashed = validation. Side by side, or
+    ``stacked`` (a phone: side by side, each panel's tick labels ran into its neighbour's curves)."""
+    titles = ("Loss", "Accuracy", "Learning rate")
+    if stacked:
+        fig = make_subplots(rows=3, cols=1, subplot_titles=titles, vertical_spacing=0.09)
+    else:
+        fig = make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.07)
+
+    def panel(number: int) -> dict:
+        return dict(row=number, col=1) if stacked else dict(row=1, col=number)
+
     for i, (name, history) in enumerate(histories.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         for col, metric in ((1, "loss"), (2, "accuracy")):
@@ -138,8 +149,7 @@ def learning_curves(histories: dict[str, pd.DataFrame], best_epochs: dict[str, i
                         showlegend=col == 1,
                         hovertemplate=f"{name}<br>epoch %{{x}}<br>{split} {metric} %{{y:.4f}}",
                     ),
-                    row=1,
-                    col=col,
+                    **panel(col),
                 )
         fig.add_trace(
             go.Scatter(
@@ -151,8 +161,7 @@ def learning_curves(histories: dict[str, pd.DataFrame], best_epochs: dict[str, i
                 showlegend=False,
                 hovertemplate=f"{name}<br>epoch %{{x}}<br>learning rate %{{y:.2e}}",
             ),
-            row=1,
-            col=3,
+            **panel(3),
         )
         best = best_epochs.get(name)
         if best is not None and best in set(history["epoch"]):
@@ -168,17 +177,16 @@ def learning_curves(histories: dict[str, pd.DataFrame], best_epochs: dict[str, i
                     showlegend=True,
                     hovertemplate=f"{name}: selected epoch {best}<br>validation accuracy %{{y:.4f}}",
                 ),
-                row=1,
-                col=2,
+                **panel(2),
             )
-    fig.update_xaxes(title_text="epoch")
+    fig.update_xaxes(title_text="epoch", **(panel(3) if stacked else {}))  # stacked: once, under the last panel
     loss_range, accuracy_range = initial_zoom(histories)
-    fig.update_yaxes(range=loss_range, row=1, col=1)
-    fig.update_yaxes(range=accuracy_range, row=1, col=2)
+    fig.update_yaxes(range=loss_range, **panel(1))
+    fig.update_yaxes(range=accuracy_range, **panel(2))
     fig.update_layout(
-        **below_toolbar(420, top=40),  # the subplots' titles below the toolbar
+        **below_toolbar(900 if stacked else 420, top=40),  # the subplots' titles below the toolbar
         hovermode="closest",
-        legend=dict(orientation="h", y=-0.2),
+        legend=dict(orientation="h", y=-0.08 if stacked else -0.2),
     )
     return fig
 

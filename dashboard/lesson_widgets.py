@@ -26,6 +26,7 @@ STEPS = {
     "head": "6 · The answer",
 }
 DECIMALS = 4
+PHONE_COLUMNS = 5  # columns of 4-decimal numbers that fit a phone beside the rows' names (400 px, looked at)
 PHONE_NUMBER_PX = 62  # a column of 4-decimal numbers that still fits five to a phone's width (looked at, 400 px)
 BATCH_NORM_PHONE_PX = 56  # five features beside the rows' names
 BATCH_NORM_PHONE_ROWS = {"x (after ReLU)": "x", "moving mean": "mean", "moving variance": "variance"}
@@ -37,16 +38,41 @@ def f(value: float) -> str:
     return f"{value:.{DECIMALS}f}"
 
 
-def table(values: np.ndarray, rows=None, columns=None) -> None:
-    """A 2-D array as a table of numbers with 4 decimals."""
+def table(values: np.ndarray, rows=None, columns=None, focus: tuple[int, int] = (0, 0)) -> None:
+    """A 2-D array as a table of numbers with 4 decimals. Where it is wider than a phone, a phone gets its own
+    version (display.two_versions): a single row turned into a column, or the cells around ``focus`` (a row and
+    a column of ``values``), at most PHONE_COLUMNS each way, with a caption saying so."""
     values = np.atleast_2d(np.asarray(values, dtype=np.float64))
     frame = pd.DataFrame(
         values,
         index=[str(r) for r in (rows if rows is not None else range(values.shape[0]))],
         columns=[str(c) for c in (columns if columns is not None else range(values.shape[1]))],
     )
+    if frame.shape[1] <= PHONE_COLUMNS:
+        return _numbers(frame)
+    name = f"lesson_table_{frame.index[0]}_{frame.columns[0]}_{frame.shape[0]}x{frame.shape[1]}"
+    display.two_versions(name, lambda: _numbers(frame), lambda: _phone_numbers(frame, focus))
+
+
+def _numbers(frame: pd.DataFrame) -> None:
     config = {name: st.column_config.NumberColumn(format=FORMAT) for name in frame.columns}
     st.dataframe(frame, column_config=config, height="content")
+
+
+def _phone_numbers(frame: pd.DataFrame, focus: tuple[int, int]) -> None:
+    if len(frame) == 1:
+        return _numbers(frame.T)
+
+    def around(at: int, size: int) -> slice:  # PHONE_COLUMNS cells with ``at`` as near the middle as fits
+        start = min(max(0, at - PHONE_COLUMNS // 2), max(0, size - PHONE_COLUMNS))
+        return slice(start, start + PHONE_COLUMNS)
+
+    shown = frame.iloc[around(focus[0], len(frame)), around(focus[1], frame.shape[1])]
+    _numbers(shown)
+    st.caption(
+        f"The {shown.shape[0]} x {shown.shape[1]} around the chosen position: a wider screen shows all "
+        f"{frame.shape[0]} x {frame.shape[1]}."
+    )
 
 
 def labelled_table(frame: pd.DataFrame, label: str) -> None:
@@ -83,7 +109,8 @@ def image_step(trace, pixels: np.ndarray, row: int, col: int, **_) -> None:
         st.markdown(
             f"**Pixel values, rows {top}-{bottom}, columns {first}-{last}** (the chosen position in the middle)"
         )
-        table(values[top : bottom + 1, first : last + 1], range(top, bottom + 1), range(first, last + 1))
+        window = values[top : bottom + 1, first : last + 1]
+        table(window, range(top, bottom + 1), range(first, last + 1), focus=(row - top, col - first))
         st.metric(
             f"Pixel ({row}, {col})",
             f(values[row, col]),

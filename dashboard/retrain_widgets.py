@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import markup
-from dashboard import background, charts, display
+from dashboard import background, charts, display, ui
 from runfolder import runs
 from training import jobs
 from training.config import RANGES, TrainConfig
@@ -142,7 +142,11 @@ def new_run_form(option: BackendOption) -> tuple[TrainConfig, str, list[str]] | 
         if problems:
             st.caption("A time estimate appears once the settings are valid.")
         else:
-            st.caption(estimate_text(option, config, jobs.scorecard_sample()[0], story=jobs.story_enabled()))
+            observed = None  # the shipped run's own pace, where it trained the way this option trains
+            if (option.backend, option.gpu) == ("tensorflow", False):
+                observed = ui.results(runs.SHIPPED_RUNS[runs.DEFAULT_RUN]).history["seconds"].tolist()
+            sample = jobs.scorecard_sample()[0]
+            st.caption(estimate_text(option, config, sample, story=jobs.story_enabled(), observed=observed))
         with st.form("train_form", border=False):
             name = st.text_input("Run name (optional)", placeholder="run-YYYYMMDD-HHMMSS", max_chars=60)
             submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")

@@ -243,6 +243,9 @@ def test_estimate_text_states_it_is_an_estimate_and_where_it_was_measured():
     one = device.estimate_text(TF_CPU, TrainConfig(epochs=1, limit=512))
     assert "(1 epoch ×" in one and "AMD EPYC" in one and "saliency" not in one
     assert device.estimate_text(device.BackendOption("torch", "CPU"), TrainConfig()).startswith("No time estimate")
+    # A real run's pace beside the quiet-machine figure (the Learning curves page shows the shipped run's time)
+    paced = device.estimate_text(TF_CPU, TrainConfig(epochs=1), observed=[55.3, 93.6, 142.7, 90.0])
+    assert "took 55-143 s per epoch (median 92 s)" in paced and "took" not in one
 
 
 def test_paths_are_shown_relative_to_the_project(monkeypatch, tmp_path):
@@ -290,6 +293,8 @@ def test_the_page_names_the_one_backend_there_is(monkeypatch):
     at = retrain_page(monkeypatch, [TF_CPU])
     assert not at.exception
     assert "New runs train with **TensorFlow on the CPU**." in page_text(at)
+    history = runs.load_results(runs.SHIPPED_RUNS["shipped"]).history["seconds"]  # the shipped run's own pace
+    assert f"took {history.min():.0f}-{history.max():.0f} s per epoch" in page_text(at)
     assert "backend" not in [s.key for s in at.selectbox]
     nothing = retrain_page(monkeypatch, [])
     assert "Neither TensorFlow nor JAX" in page_text(nothing) and not nothing.get("form")

@@ -17,8 +17,10 @@ import importlib.util
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Callable
 
@@ -193,8 +195,17 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def estimate_text(option: BackendOption, config: TrainConfig, scorecard_images: int = 0, story: bool = False) -> str:
-    """The estimate in words, for the Retrain page, before Start."""
+def estimate_text(
+    option: BackendOption,
+    config: TrainConfig,
+    scorecard_images: int = 0,
+    story: bool = False,
+    observed: Sequence[float] | None = None,
+) -> str:
+    """The estimate in words, for the Retrain page, before Start. ``observed``: the seconds per epoch of a real
+    run of the shipped recipe on this backend and device (its history), stated beside the quiet-machine figure:
+    the Learning curves page shows that run's time, about twice the estimate's, and the two must not seem to
+    disagree."""
     found = estimate(option, config, scorecard_images)
     if found is None:
         return (
@@ -209,6 +220,12 @@ def estimate_text(option: BackendOption, config: TrainConfig, scorecard_images: 
         f"start-up and the test set), from the shipped recipe's speed {found.where}; your machine may be "
         "faster or slower."
     )
+    if observed is not None and len(observed):
+        low, middle, high = min(observed), statistics.median(observed), max(observed)
+        text += (
+            f" The shipped run itself, trained while other work shared its machine, took {low:.0f}-{high:.0f} s "
+            f"per epoch (median {middle:.0f} s): a busy server, a class's, trains slower."
+        )
     if found.scorecard_seconds:
         text += f" Then about {duration(found.scorecard_seconds)} to score the saliency maps (on TensorFlow)."
     if story:

@@ -64,7 +64,13 @@ st.dataframe(
     table,
     hide_index=True,
     width="stretch",
-    column_config={"test accuracy": st.column_config.NumberColumn(format="percent")},
+    column_config={  # narrow enough for a phone (400 px) while the messages are empty
+        "run": st.column_config.TextColumn(width=104),
+        "state": st.column_config.TextColumn(width=70),
+        "message": st.column_config.TextColumn(width=62),
+        "test accuracy": st.column_config.NumberColumn("accuracy", format="percent", width=72, help="On the test set"),
+        "shipped": st.column_config.CheckboxColumn(width=56),
+    },
 )
 
 own = [r for r in rows if not r["shipped"]]

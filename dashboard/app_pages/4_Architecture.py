@@ -31,7 +31,7 @@ display.chart(
     f"The image flows {path}. The most parameters sit in {biggest['stage']} "
     f"({biggest['params']:,} of {int(stages['params'].sum()):,}).",
     # Narrower, the boxes' labels overlap: a phone gets the stages as a table.
-    narrow=lambda: st.dataframe(stages, hide_index=True, width="stretch"),
+    narrow=lambda: st.dataframe(stages.rename(columns={"multiply_adds": "multiply-adds"}), hide_index=True),
     width="stretch",
 )
 
@@ -63,7 +63,9 @@ if chosen:
             delta_color="off",
             delta_arrow="off",  # a second figure, not a change
         )
-    st.dataframe(layers, hide_index=True, width="stretch")
+    display.two_versions(  # a phone has these layers in the diagram's table above, and the branches' sums
+        "block_layers", lambda: st.dataframe(layers, hide_index=True, width="stretch"), lambda: None
+    )
 
 with st.expander("The ideas in plain language", expanded=True):
     st.markdown(
@@ -86,4 +88,9 @@ c1, c2, c3 = st.columns(3)
 c1.metric("Total parameters", f"{totals['total']:,}")
 c2.metric("Trainable", f"{totals['trainable']:,}")
 c3.metric("Non-trainable", f"{totals['non_trainable']:,}", help="The batch-normalisation moving mean and variance.")
-st.dataframe(architecture.summary_frame(rows), hide_index=True, width="stretch", height=560)
+summary = architecture.summary_frame(rows)
+display.two_versions(  # a phone gets the columns that fit it: each layer, its output and its parameters
+    "summary",
+    lambda: st.dataframe(summary, hide_index=True, width="stretch", height=560),
+    lambda: st.dataframe(summary[["Layer", "Output shape", "Param #"]], hide_index=True, height=560),
+)

@@ -29,14 +29,22 @@ loaded = {name: ui.load_results_or_stop(available[name].folder) for name in chos
 histories = {name: r.history for name, r in loaded.items()}
 best = {name: int(r.metrics["best_epoch"]) for name, r in loaded.items()}
 settings = {name: TrainConfig.from_dict(r.card["settings"]) for name, r in loaded.items()}
+curves_alt = "Line charts of loss, accuracy and learning rate per epoch for " + ", ".join(chosen)
 display.chart(
     charts.learning_curves(histories, best),
-    "Line charts of loss, accuracy and learning rate per epoch for " + ", ".join(chosen),
+    curves_alt,
     "learning curves",
     " ".join(
         f"{name}: best validation accuracy {r.metrics['best_val_accuracy']:.2%} at epoch {best[name]} of "
         f"{len(r.history)}."
         for name, r in loaded.items()
+    ),
+    narrow=lambda: st.plotly_chart(  # the three panels one above the other
+        charts.learning_curves(histories, best, stacked=True),
+        alt=curves_alt,
+        config=display.chart_config("learning curves"),
+        width="stretch",
+        key="curves_stacked",
     ),
     width="stretch",
 )
@@ -63,14 +71,18 @@ summary = pd.DataFrame(
         for name, r in loaded.items()
     ]
 )
-st.dataframe(
-    summary,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "best validation accuracy": st.column_config.NumberColumn(format="percent"),
-        "test accuracy": st.column_config.NumberColumn(format="percent"),
-    },
+percents = ["best validation accuracy", "test accuracy"]
+display.two_versions(  # a phone gets the table turned: one column per run, its nine settings and scores down it
+    "runs_summary",
+    lambda: st.dataframe(
+        summary,
+        hide_index=True,
+        width="stretch",
+        column_config={k: st.column_config.NumberColumn(format="percent") for k in percents},
+    ),
+    lambda: st.dataframe(
+        summary.assign(**{k: summary[k].map(ui.percent) for k in percents}).set_index("run").T.astype(str)
+    ),
 )
 # Time and hardware below the table, in full: a device's name is long and was cut off as a table column.
 st.caption(
