@@ -82,6 +82,13 @@ def test_a_gallery_link_keeps_the_students_picture_and_quiz_score(chromium, app_
     context.close()
 
 
+TABLES_WIDER_THAN_THEIR_BOX = """() => [...document.querySelectorAll("[data-testid='stDataFrame']")]
+    .filter(table => table.offsetParent !== null)  // the one of two versions the screen shows
+    .map(table => table.querySelector('.dvn-scroller'))
+    .filter(scroller => scroller && scroller.scrollWidth > scroller.clientWidth + 1)
+    .map(scroller => `${scroller.scrollWidth} > ${scroller.clientWidth}`)"""
+
+
 def test_every_page_fits_a_phone(chromium, app_url):
     context = chromium.new_context(viewport={"width": 400, "height": 800}, is_mobile=True, has_touch=True)
     page = context.new_page()
@@ -91,18 +98,11 @@ def test_every_page_fits_a_phone(chromium, app_url):
         wait_for_app(page, 180_000)
         page.wait_for_timeout(500)
         page.screenshot(path=str(SHOTS / f"phone_{name or 'Home'}.png"))
-        over = page.evaluate(OVERFLOW)
+        over = page.evaluate(OVERFLOW) + page.evaluate(TABLES_WIDER_THAN_THEIR_BOX)  # nor a sideways swipe
         if over:
             problems[name or "Home"] = over
     context.close()
     assert not problems, problems
-
-
-TABLES_WIDER_THAN_THEIR_BOX = """() => [...document.querySelectorAll("[data-testid='stDataFrame']")]
-    .filter(table => table.offsetParent !== null)  // the one of two versions the screen shows
-    .map(table => table.querySelector('.dvn-scroller'))
-    .filter(scroller => scroller && scroller.scrollWidth > scroller.clientWidth + 1)
-    .map(scroller => `${scroller.scrollWidth} > ${scroller.clientWidth}`)"""
 
 
 def test_a_phone_sees_every_column_of_the_lessons_answer_and_of_the_confusion_matrix(chromium, app_url):
@@ -113,6 +113,9 @@ def test_a_phone_sees_every_column_of_the_lessons_answer_and_of_the_confusion_ma
     page.goto(f"{app_url}/How_it_computes?index=0&step=head")
     wait_for_app(page, 180_000)
     page.get_by_text("Logits and softmax").first.wait_for()
+    assert page.evaluate(TABLES_WIDER_THAN_THEIR_BOX) == []
+    page.goto(f"{app_url}/How_it_computes?index=0&step=lrn")  # a row of eleven neighbours, turned on a phone
+    wait_for_app(page)
     assert page.evaluate(TABLES_WIDER_THAN_THEIR_BOX) == []
     page.goto(f"{app_url}/Confusion_matrix")
     wait_for_app(page)

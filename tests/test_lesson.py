@@ -208,6 +208,21 @@ def test_the_answer_step_gives_a_phone_the_same_numbers_in_tables_that_fit(isola
     assert 84 + len(lw.SOFTMAX_PHONE_HEADINGS) * lw.PHONE_NUMBER_PX <= 400 - 2 * 16  # a phone's width less margins
 
 
+def test_a_phone_gets_the_numbers_around_the_chosen_position(isolated_runs):
+    """Step 1's 7 x 7 pixel values are wider than a phone: its version holds the 5 x 5 around the chosen pixel
+    (the same numbers); a window cut short by the edge fits as it is; step 3's row of neighbours is turned."""
+    at = page(LESSON, index="0", step="image", row="14", col="1")
+    assert len(at.dataframe) == 1 and at.dataframe[0].value.shape == (7, 5)  # columns 0-4: narrow enough as it is
+    at = page(LESSON, index="0", step="image", row="14", col="14")
+    wide, phone = at.dataframe[0].value, at.dataframe[1].value
+    assert wide.shape == (7, 7) and list(phone.index) == ["12", "13", "14", "15", "16"]
+    assert list(phone.columns) == ["12", "13", "14", "15", "16"] and phone.equals(wide.loc[phone.index, phone.columns])
+    assert any(c.value.startswith("The 5 x 5 around the chosen position") for c in at.caption)
+    at = page(LESSON, index="0", step="lrn", filter="5", row="14", col="14")
+    row, column = at.dataframe[0].value, at.dataframe[1].value
+    assert row.shape == (1, 11) and column.shape == (11, 1) and column.T.equals(row)
+
+
 def test_the_nearest_live_unit_is_positive_after_both_convolutions_and_nearest():
     reduce, branch = np.zeros((4, 4, 2)), np.zeros((4, 4, 2))
     reduce[0, 0, 1] = branch[0, 0, 1] = 1.0  # far away, alive in both
