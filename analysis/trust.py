@@ -267,6 +267,19 @@ def badge(card: dict | None, method: str, layer: str) -> str:
     return BADGES.get(found["verdict"], "") if found else ""
 
 
+def badge_meaning(card: dict | None, method: str, layer: str, label: str) -> str:
+    """What a map's badge says, for a caption that shows the badge away from the trust page ('◐ holds in part:
+    on this run's trust tests, LayerCAM at block 2 follows the model and ...'); '' without a scorecard."""
+    found = entry(card, method, layer) if card else None
+    if not found:
+        return ""
+    verdict = found["verdict"]
+    return (
+        f"{BADGES[verdict]}: on this run's trust tests (the page Can the maps be trusted?), {label} "
+        f"{BADGE_MEANINGS[verdict]}."
+    )
+
+
 def verdict_table(card: dict):
     """Methods (rows) by layers (columns), each cell the verdict's badge; blank where a method has no such layer."""
     import pandas as pd

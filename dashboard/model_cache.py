@@ -164,8 +164,9 @@ def lesson_trace(folder: str, pixels):
 
 def default_map(run, pixels, target: int, index: int | None = None):
     """The run's default map (its scorecard's pick) of a uint8 28x28 image for class ``target``: an overlay
-    picture, a caption naming the method and its verdict, and the raw (28, 28) map. For a test image
-    (``index``) the map is read from the run's stored default maps when they hold it (no model call)."""
+    picture, a caption naming the method and its verdict's badge, the raw (28, 28) map and what the badge means
+    (trust.badge_meaning). For a test image (``index``) the map is read from the run's stored default maps when
+    they hold it (no model call)."""
     from analysis import trust
     from dashboard import display
     from dataset.fashion_mnist import CLASS_NAMES
@@ -182,4 +183,4 @@ def default_map(run, pixels, target: int, index: int | None = None):
     badge = trust.badge(card, method, layer)
     caption = f"{method_label(method, layer)} for {CLASS_NAMES[target]}" + (f" · {badge}" if badge else "")
     picture = overlay.overlay(pixels, saliency / peak if peak > 0 else saliency, 0.5, colour_map=display.heat_colours())
-    return picture, caption, saliency
+    return picture, caption, saliency, trust.badge_meaning(card, method, layer, method_label(method, layer))

@@ -231,14 +231,14 @@ def show_prediction(run, pixels: np.ndarray, before: np.ndarray | None = None) -
             delta_arrow="off",
         )
         ui.page_link("Saliency", "Explain it", ":material/local_fire_department:", "source=yours")
-    picture, caption, saliency = model_cache.default_map(run, pixels, top)
+    picture, caption, saliency, meaning = model_cache.default_map(run, pixels, top)
     with middle:
         display.picture(
             picture,
             f"Heat map over your picture: {caption}",
             caption=caption,
             width=224,
-            summary=describe_map(saliency),
+            summary=f"{describe_map(saliency)} {meaning}".strip(),  # the badge in the caption, in words
         )
         display.download_png(lambda: picture, f"your picture {caption}", key="png_own_map")
     with right:

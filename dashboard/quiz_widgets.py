@@ -96,14 +96,14 @@ def question(run, quiz: qz.Quiz, split, probabilities: np.ndarray) -> None:
             + f"  \nYou guessed **{CLASS_NAMES[guess]}**: "
             + ("you predicted the network." if guess == predicted else "the network saw it differently.")
         )
-    picture, caption, saliency = model_cache.default_map(run, split.images[index], predicted, index=index)
+    picture, caption, saliency, meaning = model_cache.default_map(run, split.images[index], predicted, index=index)
     with left:
         display.picture(
             picture,
             f"Heat map over question {number + 1}'s image: {caption}",
             caption=f"Where it looked: {caption}",
             width=28 * SCALE,
-            summary=describe_map(saliency),
+            summary=f"{describe_map(saliency)} {meaning}".strip(),  # the badge in the caption, in words
             download=f"quiz {quiz.seed} question {number + 1} map",
         )
     if where is not None:

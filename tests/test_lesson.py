@@ -1,5 +1,7 @@
 """The lesson's arithmetic recomputed in NumPy from the weights, against the Keras layers' outputs."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -316,6 +318,12 @@ def test_a_full_quiz_round_answer_reveal_score(isolated_runs):
     assert metrics["You predicted the network"] == "1 of 1" and metrics["The network was right"] == "0 of 1"
     assert any(f"The network says **{CLASS_NAMES[network]}**" in m.value for m in at.markdown)
     assert any("Where it looked" in (p.caption or "") for e in at.get("image") for p in e.proto.imgs)
+    from analysis import trust
+
+    card = json.loads((SHIPPED / runs.FAITHFULNESS_FILE).read_text())
+    badge = trust.BADGES[card["entries"][card["default"]["key"]]["verdict"]]  # in the map's caption, then in words
+    assert any(c.value.endswith(".") and f"{badge}: on this run's trust tests" in c.value for c in at.caption)
+    assert trust.badge_meaning(None, "layercam", "block2", "LayerCAM") == ""
     at.button(key="next_question").click().run()
     assert at.subheader[0].value == "Question 2 of 3"
 
