@@ -315,6 +315,8 @@ def test_a_full_quiz_round_answer_reveal_score(isolated_runs):
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Questions answered"] == "1 of 3"
+    line = "Questions answered: **1 of 3** · You predicted the network: **1 of 1** · The network was right: **0 of 1**"
+    assert any(m.value == line for m in at.markdown)  # the phone's version of the three metrics
     assert metrics["You predicted the network"] == "1 of 1" and metrics["The network was right"] == "0 of 1"
     assert any(f"The network says **{CLASS_NAMES[network]}**" in m.value for m in at.markdown)
     assert any("Where it looked" in (p.caption or "") for e in at.get("image") for p in e.proto.imgs)

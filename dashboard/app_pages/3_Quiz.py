@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analysis import quiz as qz
-from dashboard import model_cache, ui
+from dashboard import display, model_cache, ui
 from dashboard import quiz_widgets as qw
 
 DEFAULT_QUESTIONS = 10
@@ -33,10 +33,24 @@ if ui.default_maps(run) is None:  # the reveal's maps are computed here, not rea
 qw.start(quiz)
 
 revealed, matched, right = qw.score(quiz, results.labels, results.predictions)
-m1, m2, m3 = st.columns(3)
-m1.metric("Questions answered", f"{revealed} of {len(quiz.indices)}")
-m2.metric("You predicted the network", f"{matched} of {revealed}" if revealed else "–")
-m3.metric("The network was right", f"{right} of {revealed}" if revealed else "–")
+scores = {
+    "Questions answered": f"{revealed} of {len(quiz.indices)}",
+    "You predicted the network": f"{matched} of {revealed}" if revealed else "–",
+    "The network was right": f"{right} of {revealed}" if revealed else "–",
+}
+
+
+def score_metrics() -> None:
+    for column, (label, value) in zip(st.columns(3), scores.items()):
+        column.metric(label, value)
+
+
+def score_line() -> None:
+    st.markdown(" · ".join(f"{label}: **{value}**" for label, value in scores.items()))
+
+
+# A phone gets the score in one line: three stacked metrics pushed the question below its first screen.
+display.two_versions("quiz_score", score_metrics, score_line)
 st.caption(f"Quiz {quiz.seed}: {qz.MIXES[quiz.mix].lower()}.")
 qw.question(run, quiz, split, results.probabilities)
 qw.teacher_panel(quiz, split, results.labels, results.probabilities)
