@@ -16,6 +16,9 @@ import streamlit as st
 
 from explain import overlay
 
+# Plotly on a touch screen: the first tap on a chart shows a point's label, the second picks it (tried in Chromium's
+# touch emulation; plotly.js issues 2639 and 6721), so a chart that is an input says so.
+TAP_TWICE = "on a touch screen, tap twice: the first tap shows the label"
 PHONE_WIDTH = 640  # px: below it, a figure with a narrow version shows that instead
 CHART_FORMAT = "chart_download_format"
 HEAT_COLOURS = "heat_map_colours"

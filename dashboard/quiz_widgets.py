@@ -149,7 +149,7 @@ def where_picker(pixels: np.ndarray, key: str) -> None:
         config={"displayModeBar": False},
         alt="The question's image as a 7 x 7 grid of squares: click the square where you think the network looks",
     )
-    st.caption("Optional: click where you think the network looks.")
+    st.caption(f"Optional: click where you think the network looks ({display.TAP_TWICE}).")
 
 
 def _png_data_url(pixels: np.ndarray) -> str:

@@ -183,6 +183,29 @@ def test_a_quiz_and_a_tour_opened_on_their_own_page_survive_a_reload(chromium, a
     context.close()
 
 
+def test_two_taps_pick_a_square_of_the_quiz_on_a_touch_screen(chromium, app_url):
+    """Plotly's first tap on a touch screen only shows a label; the caption says to tap twice, and two taps pick
+    the square the reveal then talks about."""
+    context = chromium.new_context(viewport={"width": 400, "height": 800}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{app_url}/Quiz?quiz=5&questions=2&mix=easy")
+    wait_for_app(page)
+    assert page.get_by_text("tap twice").count() == 1
+    grid = page.locator(".js-plotly-plot .nsewdrag").first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    for _ in range(2):
+        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(700)
+    wait_for_app(page)
+    page.locator("[data-testid='stRadio'] label").nth(1).click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Reveal").tap()
+    page.get_by_text("The network says").first.wait_for(timeout=60_000)
+    assert page.get_by_text("You pointed at the outlined square").count() == 1
+    context.close()
+
+
 def test_the_quiz_can_be_answered_with_the_keyboard_alone(chromium, app_url):
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()

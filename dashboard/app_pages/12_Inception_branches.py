@@ -125,7 +125,7 @@ st.caption(
         else "Each layer has its own colour scale, up to its own maximum. "
     )
     + "Click a tile to see that channel in the channel atlas: the test images it responds to most and what "
-    "switching it off costs."
+    f"switching it off costs ({display.TAP_TWICE})."
 )
 
 st.subheader("What if a branch is switched off?")

@@ -5,7 +5,7 @@ import streamlit as st
 from analysis import atlas as atlas_file
 from analysis.glossary import define
 from dashboard import atlas_widgets as aw
-from dashboard import background, ui
+from dashboard import background, display, ui
 from runfolder import runs
 
 DEFAULT_LAYER = "stem_conv"
@@ -53,7 +53,7 @@ channel = int(
 )
 ui.sync_query(layer=layer, channel=channel, defaults={"layer": default, "channel": 0})
 
-st.caption(aw.layer_caption(atlas, layer) + ". Click a tile to open its channel.")
+st.caption(aw.layer_caption(atlas, layer) + f". Click a tile to open its channel ({display.TAP_TWICE}).")
 split = ui.test_split_or_none()
 aw.channel_grid(atlas, str(run.folder), ui.file_stamp(run.folder / runs.ATLAS_FILE), layer, kind, split, channel)
 aw.detail(atlas, layer, channel, split)
