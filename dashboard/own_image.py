@@ -34,6 +34,7 @@ SOURCES = {
 EDIT_SCALE = 10  # the canvas shows each of the 28x28 pixels as a 10x10 block
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 CANVAS = 280
+CANVAS_ROUND = "canvas_round"  # counts the drawings cleared: each gets a canvas of its own
 STEP_SIZE = 112  # pixels, each conversion step as shown
 
 
@@ -63,17 +64,23 @@ def _drawing() -> Image.Image | None:
         width=CANVAS,
         drawing_mode="freedraw",
         return_image_data=True,
-        key="canvas",
+        key=f"canvas_{st.session_state.get(CANVAS_ROUND, 0)}",  # a new key: a new, empty canvas
     )
     pixels = None if result is None else result.image_data
     if pixels is None or not np.asarray(pixels)[..., :3].any():
         st.info(
             "Draw a garment on the black square, in light strokes as Fashion-MNIST garments are: a T-shirt, a "
-            "shoe, a bag… The toolbar above the square undoes a stroke or clears it.",
+            "shoe, a bag… With a mouse, the toolbar that appears above the square undoes a stroke.",
             icon=":material/draw:",
         )
         return None
+    # The canvas's own toolbar shows only while a mouse is over it: a touch screen (or a keyboard) needs a button.
+    st.button("Clear the drawing", icon=":material/delete:", type="tertiary", on_click=_new_canvas, key="clear_canvas")
     return Image.fromarray(np.asarray(pixels, dtype=np.uint8)).convert("RGB")
+
+
+def _new_canvas() -> None:
+    st.session_state[CANVAS_ROUND] = st.session_state.get(CANVAS_ROUND, 0) + 1
 
 
 def picture(source: str) -> bytes | Image.Image | None:

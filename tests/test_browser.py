@@ -206,6 +206,11 @@ def test_drawing_a_stroke_on_the_canvas_gives_a_prediction(page, app_url):
     assert _prediction(page) in CLASS_NAMES
     assert "What the network sees" in page.inner_text("body")
     page.screenshot(path=str(SHOTS / "Your_own_image_drawn.png"), full_page=True)
+    # A button clears it (the canvas's own toolbar shows only under a mouse): an empty canvas and the hint again
+    page.get_by_role("button", name="Clear the drawing").click()
+    page.get_by_text("Draw a garment on the black square").wait_for(timeout=30_000)
+    wait_for_app(page)
+    assert page.get_by_text("What the network sees").count() == 0
 
 
 def test_uploading_a_png_gives_a_prediction(page, app_url):
