@@ -324,6 +324,10 @@ def test_saliency_all_methods_grid_and_navigation():
     at = app("Saliency", index="0", method="all")
     assert not at.exception
     assert len(at.get("image")) == len(saliency.METHODS)
+    captions = [p.caption for e in at.get("image") for p in e.proto.imgs]  # row by row, in the methods' order
+    assert [c.split(" · ")[0] for c in captions] == [
+        saliency.method_label(k, "block3").split(" · ")[0] for k in saliency.METHODS
+    ]
     at.button(key="next_mistake").click().run()
     index = at.number_input(key="image_index").value
     assert SHIPPED.predictions[index] != SHIPPED.labels[index]

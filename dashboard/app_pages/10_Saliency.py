@@ -126,10 +126,11 @@ def show_map(raw: np.ndarray, caption: str, peak: float | None = None) -> None:
 if method == ALL:
     st.subheader(f"Every method, explaining **{CLASS_NAMES[target]}**")
     st.caption("Each map is stretched to its own peak: the methods measure in different units.")
-    cols = st.columns(4)
-    for i, key in enumerate(METHODS):
-        with cols[i % 4]:
-            show_map(compute(key, target), methods.method_label(key, layer) + f" · {trust.badge(card, key, layer)}")
+    keys = list(METHODS)
+    for start in range(0, len(keys), 4):  # row by row: the rows line up and a phone stacks them in reading order
+        for column, key in zip(st.columns(4), keys[start : start + 4]):
+            with column:
+                show_map(compute(key, target), methods.method_label(key, layer) + f" · {trust.badge(card, key, layer)}")
     st.stop()
 
 raw = compute(method, target)
