@@ -144,7 +144,10 @@ def new_run_form(option: BackendOption) -> tuple[TrainConfig, str, list[str]] | 
         else:
             observed = None  # the shipped run's own pace, where it trained the way this option trains
             if (option.backend, option.gpu) == ("tensorflow", False):
-                observed = ui.results(runs.SHIPPED_RUNS[runs.DEFAULT_RUN]).history["seconds"].tolist()
+                try:
+                    observed = ui.results(runs.SHIPPED_RUNS[runs.DEFAULT_RUN]).history["seconds"].tolist()
+                except runs.RunFolderError:  # a damaged shipped run is said on the pages that show it
+                    pass
             sample = jobs.scorecard_sample()[0]
             st.caption(estimate_text(option, config, sample, story=jobs.story_enabled(), observed=observed))
         with st.form("train_form", border=False):

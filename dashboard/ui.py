@@ -483,11 +483,10 @@ def sync_query(defaults: dict | None = None, **values) -> None:
         if name in st.query_params
         and (name not in shown or (shown[name] == defaults.get(name) and st.query_params[name] != shown[name]))
     ]
-    for name in stale:
-        del st.query_params[name]
     changed = {k: v for k, v in shown.items() if v != defaults.get(k) and st.query_params.get(k) != v}
-    if changed:
-        st.query_params.update(changed)
+    if stale or changed:  # one write, one history entry, for one change of view
+        kept = {k: v for k, v in st.query_params.to_dict().items() if k not in stale}
+        st.query_params.from_dict(kept | changed)
     for name, value in shown.items():
         st.session_state[LINK_SEEN.format(name)] = value
 

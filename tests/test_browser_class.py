@@ -151,6 +151,14 @@ def test_one_press_of_back_returns_from_an_explanation_to_the_mistakes(chromium,
     page.wait_for_url("**/Mistakes*", timeout=30_000)
     wait_for_app(page)
     assert page.locator("h1", has_text="Mistakes browser").count() == 1
+    # One change of view, one history entry, even where it changes two values (the step, and the block it drops)
+    page.goto(f"{app_url}/How_it_computes?index=0&step=block&block=2")
+    wait_for_app(page, 120_000)
+    before = page.evaluate("history.length")
+    page.locator("[data-testid='stButtonGroup'] button", has_text="2 · Convolution").click()
+    page.wait_for_url("**step=conv**", timeout=30_000)
+    wait_for_app(page)
+    assert page.evaluate("history.length") == before + 1 and "block=" not in page.url
     context.close()
 
 
