@@ -142,12 +142,10 @@ def new_run_form(option: BackendOption) -> tuple[TrainConfig, str, list[str]] | 
         if problems:
             st.caption("A time estimate appears once the settings are valid.")
         else:
-            observed = None  # the shipped run's own pace, where it trained the way this option trains
-            if (option.backend, option.gpu) == ("tensorflow", False):
-                try:
-                    observed = ui.results(runs.SHIPPED_RUNS[runs.DEFAULT_RUN]).history["seconds"].tolist()
-                except runs.RunFolderError:  # a damaged shipped run is said on the pages that show it
-                    pass
+            try:  # the shipped run's own pace, beside the quiet machine's
+                observed = ui.results(runs.SHIPPED_RUNS[runs.DEFAULT_RUN]).history["seconds"].tolist()
+            except runs.RunFolderError:  # a damaged shipped run is said on the pages that show it
+                observed = None
             sample = jobs.scorecard_sample()[0]
             st.caption(estimate_text(option, config, sample, story=jobs.story_enabled(), observed=observed))
         with st.form("train_form", border=False):

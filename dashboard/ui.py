@@ -477,16 +477,11 @@ def sync_query(defaults: dict | None = None, **values) -> None:
     stays as it came unless the view differs from it, and a copied link still opens the same view."""
     defaults = {k: str(v) for k, v in (defaults or {}).items()}
     shown = {k: str(v) for k, v in values.items() if v is not None}
-    stale = [
-        name
-        for name in values
-        if name in st.query_params
-        and (name not in shown or (shown[name] == defaults.get(name) and st.query_params[name] != shown[name]))
-    ]
-    changed = {k: v for k, v in shown.items() if v != defaults.get(k) and st.query_params.get(k) != v}
-    if stale or changed:  # one write, one history entry, for one change of view
-        kept = {k: v for k, v in st.query_params.to_dict().items() if k not in stale}
-        st.query_params.from_dict(kept | changed)
+    current = st.query_params.to_dict()
+    wanted = {k: v for k, v in shown.items() if v != defaults.get(k) or current.get(k) == v}
+    address = {k: v for k, v in current.items() if k not in values} | wanted
+    if address != current:  # one write, one history entry, for one change of view
+        st.query_params.from_dict(address)
     for name, value in shown.items():
         st.session_state[LINK_SEEN.format(name)] = value
 

@@ -246,6 +246,7 @@ def test_estimate_text_states_it_is_an_estimate_and_where_it_was_measured():
     # A real run's pace beside the quiet-machine figure (the Learning curves page shows the shipped run's time)
     paced = device.estimate_text(TF_CPU, TrainConfig(epochs=1), observed=[55.3, 93.6, 142.7, 90.0])
     assert "took 55-143 s per epoch (median 92 s)" in paced and "took" not in one
+    assert "took" not in device.estimate_text(H200, TrainConfig(epochs=1), observed=[55.3, 93.6])  # not how it trained
 
 
 def test_paths_are_shown_relative_to_the_project(monkeypatch, tmp_path):

@@ -151,6 +151,7 @@ MEASURED = {
         step_share=0.75,
     ),
 }
+SHIPPED_TRAINED_WITH = ("tensorflow", False)  # the shipped runs' backend, on a CPU (their model cards)
 MEASURED_TRAIN_IMAGES = 55_000
 MEASURED_BATCH_SIZE = 128
 # The scorecard of a run started from the app (100 images, 20 for randomisation). Version 1 took 5.2 min on 2
@@ -202,8 +203,8 @@ def estimate_text(
     story: bool = False,
     observed: Sequence[float] | None = None,
 ) -> str:
-    """The estimate in words, for the Retrain page, before Start. ``observed``: the seconds per epoch of a real
-    run of the shipped recipe on this backend and device (its history), stated beside the quiet-machine figure:
+    """The estimate in words, for the Retrain page, before Start. ``observed``: the shipped run's seconds per epoch
+    (its history), stated beside the quiet-machine figure where ``option`` trains as it did (SHIPPED_TRAINED_WITH):
     the Learning curves page shows that run's time, about twice the estimate's, and the two must not seem to
     disagree."""
     found = estimate(option, config, scorecard_images)
@@ -220,7 +221,7 @@ def estimate_text(
         f"start-up and the test set), from the shipped recipe's speed {found.where}; your machine may be "
         "faster or slower."
     )
-    if observed is not None and len(observed):
+    if observed and (option.backend, option.gpu) == SHIPPED_TRAINED_WITH:
         low, middle, high = min(observed), statistics.median(observed), max(observed)
         text += (
             f" The shipped run itself, trained while other work shared its machine, took {low:.0f}-{high:.0f} s "

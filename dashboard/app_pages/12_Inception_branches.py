@@ -14,10 +14,11 @@ from explain import branches, overlay
 KNOCKOUTS = {"none": [], "3x3": ["3x3"], "5x5": ["5x5"], "both": ["3x3", "5x5"]}
 SCALES = ("shared", "per-layer")
 JUMPS_KEY = "branch_tile_jumps"
+LINK_DEFAULT_BLOCK = 1  # what a link without ?block= shows
 
 view = image_picker.explanation_page("Inception branches", "Inside an inception block", ":material/call_split:")
 run, results, reader, image = view.run, view.results, view.reader, view.image
-block_default = reader.integer("block", 1, 1, len(tgn.BLOCKS))
+block_default = reader.integer("block", LINK_DEFAULT_BLOCK, 1, len(tgn.BLOCKS))
 ui.show_notices(reader)
 image_picker.image_header(image)
 predicted = image.predicted
@@ -48,7 +49,7 @@ colour_map = c3.selectbox(
     format_func=branches.colour_choice,
     help="How a channel's activation becomes a colour, from no response to the strongest.",
 )
-ui.sync_query(index=image.index, block=block, defaults={"index": image_picker.DEFAULT_INDEX, "block": 1})
+ui.sync_query(index=image.index, block=block, defaults=dict(index=image_picker.DEFAULT_INDEX, block=LINK_DEFAULT_BLOCK))
 
 net = model_cache.load_model_or_stop(run.folder)
 acts = branches.branch_activations(net, image.model_input, block)

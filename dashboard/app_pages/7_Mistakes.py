@@ -7,6 +7,7 @@ from dashboard import ui
 from dataset.fashion_mnist import CLASS_NAMES
 
 PER_PAGE = 24
+LINK_DEFAULTS = {"sort": "confidence", "page": 1}  # what a link that omits them shows
 ANY = None
 
 run, results = ui.run_page("Mistakes", ":material/error:")
@@ -20,11 +21,11 @@ st.markdown(
 
 reader = ui.query_reader()
 class_options = [ANY, *range(len(CLASS_NAMES))]
-defaults = {
+linked = {  # what the link asks for; LINK_DEFAULTS where it does not say
     "true": reader.class_index("true"),
     "predicted": reader.class_index("predicted"),
-    "sort": reader.choice("sort", list(mistakes.SORT_ORDERS), "confidence"),  # as sync_query's defaults below
-    "page": reader.integer("page", 1, 1, 10_000),
+    "sort": reader.choice("sort", list(mistakes.SORT_ORDERS), LINK_DEFAULTS["sort"]),
+    "page": reader.integer("page", LINK_DEFAULTS["page"], 1, 10_000),
 }
 ui.show_notices(reader)
 
@@ -33,7 +34,7 @@ true_class, predicted_class = (
     column.selectbox(
         f"{role.capitalize()} class",
         class_options,
-        index=class_options.index(defaults[role]),
+        index=class_options.index(linked[role]),
         format_func=mistakes.class_label,
         key=f"mistakes_{role}",
     )
@@ -42,7 +43,7 @@ true_class, predicted_class = (
 sort = c3.radio(
     "Sort",
     list(mistakes.SORT_ORDERS),
-    index=list(mistakes.SORT_ORDERS).index(defaults["sort"]),
+    index=list(mistakes.SORT_ORDERS).index(linked["sort"]),
     format_func=mistakes.SORT_ORDERS.get,
     horizontal=True,
     key="mistakes_sort",
@@ -54,12 +55,10 @@ if selected.empty:
 
 pages = mistakes.paginate(selected, 1, PER_PAGE).count
 page_number = st.number_input(
-    f"Page (of {pages})", min_value=1, max_value=pages, value=min(defaults["page"], pages), step=1, key="mistakes_page"
+    f"Page (of {pages})", min_value=1, max_value=pages, value=min(linked["page"], pages), step=1, key="mistakes_page"
 )
 page = mistakes.paginate(selected, page_number, PER_PAGE)
-ui.sync_query(
-    true=true_class, predicted=predicted_class, sort=sort, page=page.number, defaults={"sort": "confidence", "page": 1}
-)
+ui.sync_query(true=true_class, predicted=predicted_class, sort=sort, page=page.number, defaults=LINK_DEFAULTS)
 for key in ("true", "predicted"):
     if {"true": true_class, "predicted": predicted_class}[key] is None and key in st.query_params:
         del st.query_params[key]

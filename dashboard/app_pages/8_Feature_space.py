@@ -9,6 +9,7 @@ from runfolder import runs
 
 COLOURINGS = {"true": "True class", "predicted": "Predicted class", "confidence": "Confidence"}
 GALLERY = 24
+LINK_DEFAULT_COLOUR = "true"  # what a link without ?colour= shows
 
 
 run, results = ui.run_page("Feature space", ":material/scatter_plot:")
@@ -25,13 +26,13 @@ st.markdown(
 features = ui.stored_features(run.folder)
 xy = ui.embedding_or_offer(run, features)
 reader = ui.query_reader()
-colour_by = reader.choice("colour", list(COLOURINGS), "true")
+colour_by = reader.choice("colour", list(COLOURINGS), LINK_DEFAULT_COLOUR)
 ui.show_notices(reader)
 colour_by = (
     st.segmented_control("Colour by", list(COLOURINGS), default=colour_by, format_func=COLOURINGS.get, key="colour")
     or colour_by
 )
-ui.sync_query(colour=colour_by, defaults={"colour": "true"})
+ui.sync_query(colour=colour_by, defaults={"colour": LINK_DEFAULT_COLOUR})
 
 user = None
 user_features = own_image.user_features()
