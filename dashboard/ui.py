@@ -22,6 +22,10 @@ RUN_KEY = "selected_run"
 CORRECT = ":green[:material/check_circle:]"
 WRONG = ":red[:material/cancel:]"
 THUMB_SCALE = 4  # 28 px -> 112 px, nearest neighbour, so pixels stay crisp
+# Up to this many runs, the run selector is a list of radio buttons: every run in view, one tap to choose, and
+# the lightest widget for every student's first page (a drop-down list's code made Home's first render 0.13 s
+# slower in the browser; benchmarks/run.py, Home against an empty page). More runs are a drop-down list.
+RUNS_LISTED_IN_FULL = 5
 
 PAGES = {
     "Your own image": "app_pages/1_Your_own_image.py",
@@ -346,7 +350,8 @@ def run_selector() -> runs.RunInfo:
     labels = {r.name: runs.run_label(r) for r in available}
     wanted = st.session_state.get(RUN_KEY, runs.DEFAULT_RUN)
     index = names.index(wanted) if wanted in names else 0
-    choice = st.sidebar.selectbox(
+    widget = st.sidebar.radio if len(names) <= RUNS_LISTED_IN_FULL else st.sidebar.selectbox
+    choice = widget(
         "Model run",
         names,
         index=index,

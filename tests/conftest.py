@@ -32,6 +32,14 @@ def open_page(path: str, session: dict | None = None, **query):
     return at.run()
 
 
+def run_selector(at):
+    """The sidebar's run selector of a page run under AppTest: radio buttons for a few runs, a drop-down list
+    for more (dashboard.ui.RUNS_LISTED_IN_FULL)."""
+    selectors = [w for w in [*at.sidebar.radio, *at.sidebar.selectbox] if w.label == "Model run"]
+    assert len(selectors) == 1, [w.label for w in [*at.sidebar.radio, *at.sidebar.selectbox]]
+    return selectors[0]
+
+
 def real_data_dir() -> Path | None:
     """The real data: $FASHION_MNIST_DIR if set and present, else ../shared/data/fashion-mnist."""
     for candidate in (os.environ.get("FASHION_MNIST_DIR"), SHARED_DATA):

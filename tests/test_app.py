@@ -15,7 +15,7 @@ from dashboard import ui
 from explain import saliency
 from explain.saliency import DEFAULT_METHOD
 from runfolder import runs
-from tests.conftest import REPO_ROOT, app_pages, blank_grad_cam_images
+from tests.conftest import REPO_ROOT, app_pages, blank_grad_cam_images, run_selector
 from training.config import TrainConfig
 
 PAGES = app_pages()
@@ -48,7 +48,7 @@ def test_page_renders_without_exception(page):
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     assert at.title, "every page has a title"
-    assert at.sidebar.selectbox[0].label == "Model run"
+    assert run_selector(at).label == "Model run"
 
 
 def home_accuracy(at) -> str:

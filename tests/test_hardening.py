@@ -26,7 +26,7 @@ from streamlit.testing.v1 import AppTest
 from analysis import markup
 from analysis.query import QueryReader
 from runfolder import runs, schema
-from tests.conftest import REPO_ROOT, app_pages, run_training
+from tests.conftest import REPO_ROOT, app_pages, run_selector, run_training
 from tests.test_app import home_accuracy
 from training import jobs
 from training.config import TrainConfig
@@ -321,7 +321,7 @@ def test_5_a_corrupt_model_file_gives_a_clear_message_and_is_marked_in_the_selec
     assert not at.exception, at.exception
     errors = [rendered(e.value) for e in at.error]
     assert any("The model cannot be loaded" in e and "model.keras" in e for e in errors), errors
-    selector = at.sidebar.selectbox[0]
+    selector = run_selector(at)
     assert selector.value == "broken-model"
     assert "broken-model (model file unreadable)" in selector.options and "Shipped model" in selector.options
 
@@ -494,6 +494,26 @@ def test_10_reserved_run_names_are_refused(name, isolated_runs):
     assert not (isolated_runs / name).exists()
 
 
+def test_10_the_run_selector_lists_a_few_runs_in_full_and_more_in_a_drop_down_list(isolated_runs):
+    from dashboard import ui
+
+    at = app("Home")
+    assert not at.exception
+    assert [w.label for w in at.sidebar.radio] == ["Model run"] and not at.sidebar.selectbox
+    assert run_selector(at).options == [runs.SHIPPED_LABELS[name] for name in runs.SHIPPED_RUNS]
+    assert run_selector(at).value == runs.DEFAULT_RUN
+
+    for i in range(ui.RUNS_LISTED_IN_FULL - len(runs.SHIPPED_RUNS) + 1):  # one run more than a list shows
+        copy_run(ORIGINAL, isolated_runs / f"copy-{i}")
+    at = app("Home", session={"selected_run": "copy-1"})
+    assert not at.exception
+    assert [w.label for w in at.sidebar.selectbox] == ["Model run"] and not at.sidebar.radio
+    assert len(run_selector(at).options) == ui.RUNS_LISTED_IN_FULL + 1
+    assert run_selector(at).value == "copy-1"
+    run_selector(at).set_value("copy-0").run()  # the choice is kept when the widget is the other kind
+    assert run_selector(at).value == "copy-0" and at.session_state[ui.RUN_KEY] == "copy-0"
+
+
 def test_10_a_folder_with_a_shipped_name_gets_its_own_entry(isolated_runs):
     copy_run(ORIGINAL, isolated_runs / "shipped")  # made by hand or with the CLI
     listed = runs.list_runs()
@@ -504,7 +524,7 @@ def test_10_a_folder_with_a_shipped_name_gets_its_own_entry(isolated_runs):
 
     at = app("Home", session={"selected_run": "runs/shipped"})
     assert not at.exception
-    options = at.sidebar.selectbox[0].options  # as shown: labels
+    options = run_selector(at).options  # as shown: labels
     assert len(set(options)) == len(options) and "runs/shipped" in options
     accuracy = home_accuracy(at)
     assert accuracy == f"{runs.load_results(ORIGINAL).metrics['test_accuracy']:.2%}"  # the copy, not the real one
@@ -611,7 +631,7 @@ def test_15_a_missing_shipped_model_is_said_on_every_page(page, monkeypatch, tmp
     assert not at.exception, at.exception
     warnings = [rendered(w.body) for w in at.warning]
     assert any("shipped model is missing or broken" in w and "git checkout -- " in w for w in warnings), warnings
-    assert at.sidebar.selectbox[0].value == "original-recipe"  # the other run stays usable
+    assert run_selector(at).value == "original-recipe"  # the other run stays usable
     if page == "Home":
         assert home_accuracy(at) == "91.91%"
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 from analysis import markup
 from runfolder import artefacts, guard, runs, schema
-from tests.conftest import REPO_ROOT, open_page, run_training
+from tests.conftest import REPO_ROOT, open_page, run_selector, run_training
 from tests.test_hardening import copy_run, digest, isolated_runs, rendered  # noqa: F401  (isolated_runs: autouse)
 from training import jobs
 
@@ -424,7 +424,7 @@ def test_3_an_unsafe_model_is_marked_unreadable_with_its_reason_on_every_page(pa
     path = "dashboard/Home.py" if page == "Home" else f"dashboard/{ui_pages()[page]}"
     at = open_page(path, session={"selected_run": "unsafe"}, index="0")
     assert not at.exception, at.exception
-    assert "unsafe (model file unreadable)" in at.sidebar.selectbox[0].options
+    assert "unsafe (model file unreadable)" in run_selector(at).options
     reasons = [rendered(w.body) for w in at.sidebar.warning]
     assert any("not safe to load" in r for r in reasons), reasons
 
@@ -533,8 +533,7 @@ def test_7_a_tampered_scorecards_markdown_fetches_nothing_and_reads_as_text(isol
         page.on("request", lambda request: requested.append(request.url))
         page.goto(f"{url}/Can_the_maps_be_trusted")
         wait_for_app(page)
-        page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
-        page.get_by_role("option", name="tampered").click()
+        page.locator("[data-testid='stSidebar'] [data-testid='stRadio']").get_by_text("tampered", exact=True).click()
         wait_for_app(page)
         body = page.inner_text("body").replace(markup.WORD_JOINER, "")  # invisible; it stops autolinking
         # The stored sentences are not shown (the verdicts are worded from the numbers), nor anything in them.

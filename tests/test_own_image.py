@@ -11,7 +11,7 @@ from dataset.fashion_mnist import CLASS_NAMES
 from inputs.convert import convert
 from inputs.examples import EXAMPLES, example_png
 from runfolder import runs
-from tests.conftest import REPO_ROOT, app_pages
+from tests.conftest import REPO_ROOT, app_pages, run_selector
 from tests.test_inputs import bomb_png, dark_shirt_on_white, png_bytes
 
 PAGE = app_pages()["Your own image"]
@@ -206,6 +206,6 @@ def test_editing_a_test_image_shows_the_prediction_before_and_after():
     assert prediction.value == CLASS_NAMES[results.predictions[0]]  # no stroke yet: test image 0 as it is
     assert prediction.proto.delta.startswith(f"was {CLASS_NAMES[results.predictions[0]]}")
     assert len(at.get("plotly_chart")) == 1 and len(at.get("image")) == 1  # before/after bars, the map
-    assert at.sidebar.selectbox[0].label == "Model run"
+    assert run_selector(at).label == "Model run"
     at.number_input(key="edit_index").set_value(7).run()
     assert next(m for m in at.metric if m.label == "Prediction").value == CLASS_NAMES[results.predictions[7]]

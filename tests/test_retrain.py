@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from runfolder import runs
-from tests.conftest import REPO_ROOT, app_pages
+from tests.conftest import REPO_ROOT, app_pages, run_selector
 from training import device, jobs
 from training.config import TrainConfig
 from training.paths import shown_path
@@ -50,7 +50,7 @@ def test_tiny_run_appears_in_the_selector_with_its_confusion_matrix():
     at.session_state["selected_run"] = "tiny"
     at.run()
     assert not at.exception
-    assert at.sidebar.selectbox[0].value == "tiny"
+    assert run_selector(at).value == "tiny"
     matrix = at.dataframe[0].value
     assert matrix.shape == (10, 10) and matrix.to_numpy().sum() == 10_000
 
