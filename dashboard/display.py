@@ -138,11 +138,22 @@ def two_versions(name: str, wide: Callable[[], object], narrow: Callable[[], Non
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
+    """A uint8 picture (grey or RGB) as PNG bytes; anything else is refused, not wrapped round to 0-255."""
     from PIL import Image
 
+    if np.asarray(pixels).dtype != np.uint8:
+        raise TypeError(f"a picture is uint8, not {np.asarray(pixels).dtype}")
     buffer = io.BytesIO()
-    Image.fromarray(np.asarray(pixels, dtype=np.uint8)).save(buffer, format="PNG")
+    Image.fromarray(np.asarray(pixels)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# Most pictures are the same for a whole class (a quiz's question, a test image's default map): each is encoded
+# once, not once per student per click (the encoding was a fifth of the quiz's and Saliency's server time with
+# 30 students). Bounded, so memory stays flat however many pictures a class makes.
+@st.cache_resource(show_spinner=False, max_entries=1000)
+def _png(pixels: np.ndarray) -> bytes:
+    return png_bytes(pixels)
 
 
 def picture(
@@ -155,7 +166,7 @@ def picture(
 ) -> None:
     """An image with alt text; with ``download`` (a title), a button saving it as a PNG file of that name,
     encoded only when pressed; with ``summary``, what it shows in words below it."""
-    st.image(pixels, caption=caption, width=width, alt=alt, output_format="PNG")
+    st.image(_png(pixels), caption=caption, width=width, alt=alt)
     if summary:
         st.caption(summary)
     if download:

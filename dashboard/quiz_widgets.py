@@ -19,6 +19,7 @@ from explain.describe import describe_map
 ANSWERS_KEY = "quiz_answers"  # question number -> (the student's guess, revealed?)
 POSITION_KEY = "quiz_position"
 SETTINGS_KEY = "quiz_settings"
+TEACHER_PANEL = "quiz_teacher_panel"  # open or closed, per session
 SCALE = 7  # 28 px -> 196 px
 
 
@@ -159,8 +160,18 @@ def _png_data_url(pixels: np.ndarray) -> str:
 
 
 def teacher_panel(quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.ndarray) -> None:
-    """Settings that make a shareable link, and the question sheet with answers to download."""
-    with st.expander("For teachers: make a link and print the questions", icon=":material/school:"):
+    """Settings that make a shareable link, and the question sheet with answers to download; made only while
+    the panel is open: every student's every click ran it closed (its QR code alone was a seventh of the quiz's
+    server time with 30 students; benchmarks/classroom.py --profile)."""
+    panel = st.expander(
+        "For teachers: make a link and print the questions",
+        icon=":material/school:",
+        key=TEACHER_PANEL,
+        on_change="rerun",
+    )
+    if not panel.open:
+        return
+    with panel:
         c1, c2, c3 = st.columns(3)
         seed = c1.number_input("Quiz number", 0, 999_999, value=quiz.seed, key="teacher_seed")
         count = c2.number_input("Questions", 1, qz.MAX_QUESTIONS, value=max(1, len(quiz.indices)), key="teacher_count")

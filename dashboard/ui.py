@@ -197,7 +197,9 @@ def file_stamp(path) -> tuple | None:
         return None
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+# One object shared by every session, not a copy per call (st.cache_data unpickles its 0.6 MB on every call,
+# several times a click: 7% of the server's busy time with 30 students). Read it; never change it.
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _scorecard(folder: str, stamp: tuple, model_stamp: tuple) -> dict:
     from runfolder import artefacts  # pydantic's models of every artefact: not needed to draw Home
 
@@ -206,7 +208,8 @@ def _scorecard(folder: str, stamp: tuple, model_stamp: tuple) -> dict:
 
 def scorecard(folder) -> dict:
     """The run's faithfulness scorecard, validated and made for its model file (cached until either file
-    changes); artefacts.ScorecardError if it has none, a broken one or one for another model."""
+    changes, and shared by every session: read only); artefacts.ScorecardError if it has none, a broken one or
+    one for another model."""
     return _scorecard(str(folder), file_stamp(folder / runs.FAITHFULNESS_FILE), file_stamp(folder / runs.MODEL_FILE))
 
 

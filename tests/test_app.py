@@ -415,3 +415,21 @@ def test_the_menu_lists_every_page_once_in_a_section():
 
     listed = [label for labels in ui.SECTIONS.values() for label in labels]
     assert sorted(listed) == sorted(ui.PAGES) and len(listed) == len(set(listed))
+
+
+def test_a_picture_is_encoded_once_for_every_session_and_exactly():
+    import io
+
+    from PIL import Image
+
+    from dashboard import display
+
+    rng = np.random.default_rng(3)
+    grey, colour = rng.integers(0, 256, (28, 28), dtype=np.uint8), rng.integers(0, 256, (224, 224, 3), dtype=np.uint8)
+    for pixels in (grey, colour):
+        first = display._png(pixels)
+        assert display._png(pixels.copy()) is first  # the same picture from another session: not encoded again
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(first))), pixels)  # lossless
+    assert display._png(np.flipud(colour).copy()) is not display._png(colour)  # another picture, its own PNG
+    with pytest.raises(TypeError, match="uint8"):
+        display.png_bytes(grey / 255.0)  # a [0, 1] float picture would have wrapped round to black

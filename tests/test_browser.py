@@ -341,7 +341,7 @@ def test_one_quiz_question_is_answered_and_revealed(page, app_url):
     no_exception(page)
     page.get_by_text("Question 1 of 2").first.wait_for(timeout=30_000)
     _click_tile(page, 24, columns=7, count=49, tile=28, gap=0)  # "where does it look?": the centre square
-    page.locator("[data-testid='stRadio'] label").nth(1).click()  # a class
+    page.locator("[data-testid='stMain'] [data-testid='stRadio'] label").nth(1).click()  # a class
     wait_for_app(page)
     page.get_by_role("button", name="Reveal").click()
     page.get_by_text("The network says").first.wait_for(timeout=60_000)

@@ -108,6 +108,7 @@ def test_the_inception_branch_chains_each_value_into_the_next_and_matches_keras(
 
 from analysis import quiz as qz  # noqa: E402
 from analysis.glossary import TERMS, define  # noqa: E402
+from dashboard import quiz_widgets as qw  # noqa: E402
 from dataset.fashion_mnist import CLASS_NAMES  # noqa: E402
 from tests.conftest import app_pages, open_page  # noqa: E402
 
@@ -343,7 +344,8 @@ def test_a_teachers_link_gives_two_fresh_sessions_the_same_questions(isolated_ru
                 at.button(key="next_question").click().run()
         return seen
 
-    first, second = (page(QUIZ, quiz="42", questions="5", mix="near") for _ in range(2))
+    teacher = {qw.TEACHER_PANEL: True}  # the first session is the teacher's, with the panel open
+    first, second = (page(QUIZ, session, quiz="42", questions="5", mix="near") for session in (teacher, None))
     assert first.code[0].value.endswith("?quiz=42&questions=5&mix=near")  # the link a teacher hands out
     order = walk(first)
     assert walk(second) == order and len(set(order)) == 5
@@ -355,7 +357,7 @@ def test_a_teachers_link_gives_two_fresh_sessions_the_same_questions(isolated_ru
 def test_the_teachers_open_this_quiz_here_puts_the_quiz_in_the_address(isolated_runs):
     """'Open this quiz here' writes the quiz into the address (ui.here_link): a page link to the page already
     open changed the quiz but left the address at /Quiz, so a reload brought back quiz 1 (found in review)."""
-    at = page(QUIZ)
+    at = page(QUIZ, {qw.TEACHER_PANEL: True})
     assert at.caption[0].value.startswith("Quiz 1:")
     at.number_input(key="teacher_seed").set_value(8).run()
     at.number_input(key="teacher_count").set_value(4).run()

@@ -284,3 +284,19 @@ def test_saliency_can_put_both_maps_on_one_scale():
     assert "on one scale" in " ".join(c.value for c in at.caption)
     at.radio(key="scale").set_value("own").run()
     assert not at.exception and "on one scale" not in " ".join(c.value for c in at.caption)
+
+
+def test_every_session_reads_one_scorecard_and_no_page_changes_it():
+    """The app keeps one copy of a run's scorecard for every session (ui.scorecard): the pages that read it
+    leave it as the file says."""
+    for name in ["Can the maps be trusted?", "Saliency", "Your own image", "Mistakes"]:
+        at = AppTest.from_file(str(REPO_ROOT / app_pages()[name]), default_timeout=180).run()
+        assert not at.exception, (name, at.exception)
+    quiz = AppTest.from_file(str(REPO_ROOT / app_pages()["Quiz"]), default_timeout=180)
+    quiz.query_params["quiz"] = "42"
+    quiz.run()
+    quiz.radio(key="guess_42_0").set_value(0).run()
+    quiz.button(key="reveal").click().run()  # the reveal shows the map the scorecard chose
+    assert not quiz.exception
+    assert ui.scorecard(SHIPPED) is ui.scorecard(SHIPPED)
+    assert ui.scorecard(SHIPPED) == json.loads((SHIPPED / runs.FAITHFULNESS_FILE).read_text())

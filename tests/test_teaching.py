@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from analysis import lesson_plan, share
-from dashboard import presenter, ui
+from dashboard import presenter, quiz_widgets, ui
 from runfolder import runs
 from tests.conftest import app_pages, open_page
 
@@ -114,8 +114,15 @@ def test_a_bad_mode_in_the_link_is_ignored_with_a_notice(isolated_runs):
     assert any("present=yes" in i.value for i in at.info)
 
 
-def test_the_quiz_panel_shows_the_link_and_its_qr_code(isolated_runs):
-    at = open_page(app_pages()["Quiz"], quiz="7", questions="10", mix="mistakes")
+def test_the_quiz_panel_shows_the_link_and_its_qr_code_only_when_opened(isolated_runs):
+    at = open_page(app_pages()["Quiz"], quiz="7", questions="10", mix="mistakes")  # a student's view
+    assert not at.exception
+    assert [e.label for e in at.expander] == ["For teachers: make a link and print the questions"]
+    assert not at.code and not at.expander[0].children  # nothing made for a panel nobody opened
+    assert not any("Scan to open the quiz" in str(i.proto) for i in at.get("image"))
+
+    at.session_state[quiz_widgets.TEACHER_PANEL] = True  # the teacher opens it
+    at.run()
     assert not at.exception
     codes = [c.value for c in at.code]
     assert any(c.endswith("Quiz?quiz=7&questions=10&mix=mistakes") for c in codes), codes
