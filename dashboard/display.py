@@ -36,6 +36,7 @@ PAGE_CSS = """
 [data-testid="stMain"] [data-testid="stPageLink-NavLink"] *, [data-testid="stMain"] [data-testid="stCheckbox"] label * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
 }
+[data-testid="stImage"] { column-gap: 0.5rem; }  /* a row of pictures (display.pictures) with space between */
 @media print {
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
   [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stElementToolbar"],
@@ -53,7 +54,7 @@ def settings() -> None:
     expander: its widgets are drawn only when it is opened, which took about 0.05 s off Home's first render in
     two paired runs of 6 and 9 rounds (each student's browser loads and draws them otherwise)."""
     with st.sidebar.popover("Display", icon=":material/tune:", width="stretch"):
-        # Segmented controls, not radios: the pages' own radios stay the only ones a reader meets.
+        # Segmented controls: two or three short choices, each one tap.
         chosen = st.segmented_control(
             "Chart downloads",
             list(CHART_FORMATS),

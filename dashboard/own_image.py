@@ -109,16 +109,18 @@ def _example(name: str) -> bytes:
 
 
 def show_steps(conversion: Conversion) -> None:
-    """Every step as a small picture, the last one (the network's input) enlarged with crisp pixels."""
-    columns = st.columns(len(conversion.steps))
-    for i, (column, step) in enumerate(zip(columns, conversion.steps)):
+    """Every step as a small picture, in one row that wraps (a phone gets three to a line, not a column of six);
+    the small ones enlarged with crisp pixels."""
+    pictures, captions = [], []
+    for i, step in enumerate(conversion.steps):
         shown = _square(step.image)
         if max(shown.shape) <= 28:  # enlarged here with crisp pixels, not blurred by the browser
             shown = crisp(shown, 4)
         elif max(shown.shape) > STEP_SIZE:  # shown 112 px wide: send no more (a photo can be 2048 px)
             shown = np.asarray(Image.fromarray(shown).resize((STEP_SIZE, STEP_SIZE), Image.LANCZOS))
-        caption = f"{i + 1}. {step.name}" + (f": {step.note}" if step.note else "")
-        column.image(shown, caption=caption, width=STEP_SIZE, alt=f"Your picture after step {caption}")
+        pictures.append(shown)
+        captions.append(f"{i + 1}. {step.name}" + (f": {step.note}" if step.note else ""))
+    display.pictures(pictures, [f"Your picture after step {c}" for c in captions], captions, STEP_SIZE)
     display.download_png(lambda: crisp(conversion.steps[-1].image, 8), "your picture as the network sees it")
 
 
