@@ -37,6 +37,9 @@ PAGE_CSS = """
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
 }
 [data-testid="stImage"] { column-gap: 0.5rem; }  /* a row of pictures (display.pictures) with space between */
+@media (pointer: coarse) {  /* a finger needs a taller target than a radio button's 22 px line */
+  [role="radiogroup"] label { min-height: 2rem; align-items: center; }
+}
 @media print {
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
   [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stElementToolbar"],

@@ -20,6 +20,7 @@ ANSWERS_KEY = "quiz_answers"  # question number -> (the student's guess, reveale
 POSITION_KEY = "quiz_position"
 SETTINGS_KEY = "quiz_settings"
 TEACHER_PANEL = "quiz_teacher_panel"  # open or closed, per session
+PANEL_SETTINGS = "quiz_teacher_settings"  # the panel's quiz number, questions and kind, kept while it is closed
 SCALE = 7  # 28 px -> 196 px
 
 
@@ -159,10 +160,11 @@ def _png_data_url(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def teacher_panel(quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.ndarray) -> None:
-    """Settings that make a shareable link, and the question sheet with answers to download; made only while
-    the panel is open: every student's every click ran it closed (its QR code alone was a seventh of the quiz's
-    server time with 30 students; benchmarks/classroom.py --profile)."""
+def teacher_panel(run, quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.ndarray) -> None:
+    """Settings that make a shareable link, and that quiz's question sheet with answers to download; made only
+    while the panel is open: every student's every click ran it closed (its QR code alone was a seventh of the
+    quiz's server time with 30 students; benchmarks/classroom.py --profile). Its settings are kept while it is
+    closed, until another quiz is opened."""
     panel = st.expander(
         "For teachers: make a link and print the questions",
         icon=":material/school:",
@@ -171,15 +173,20 @@ def teacher_panel(quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.nd
     )
     if not panel.open:
         return
+    opened = (quiz.seed, max(1, len(quiz.indices)), quiz.mix)
+    saved = st.session_state.get(PANEL_SETTINGS)
+    start = saved["settings"] if saved and saved["for"] == opened else opened
     with panel:
         c1, c2, c3 = st.columns(3)
-        seed = c1.number_input("Quiz number", 0, 999_999, value=quiz.seed, key="teacher_seed")
-        count = c2.number_input("Questions", 1, qz.MAX_QUESTIONS, value=max(1, len(quiz.indices)), key="teacher_count")
+        seed = int(c1.number_input("Quiz number", 0, 999_999, value=start[0], key="teacher_seed"))
+        count = int(c2.number_input("Questions", 1, qz.MAX_QUESTIONS, value=start[1], key="teacher_count"))
         mix = c3.selectbox(  # the kind's name in the box, which a phone cuts short; what it means below
-            "Kind", list(qz.MIXES), index=list(qz.MIXES).index(quiz.mix), format_func=qz.mix_name
+            "Kind", list(qz.MIXES), index=list(qz.MIXES).index(start[2]), format_func=qz.mix_name, key="teacher_mix"
         )
+        st.session_state[PANEL_SETTINGS] = {"for": opened, "settings": (seed, count, mix)}
         c3.caption(qz.MIXES[mix] + ".")
-        query = f"quiz={int(seed)}&questions={int(count)}&mix={mix}"
+        linked = quiz if (seed, count, mix) == opened else draw(run, seed, count, mix)  # what the link opens
+        query = f"quiz={seed}&questions={count}&mix={mix}"
         link = ui.absolute_url("Quiz", share.parse_query(query))
         st.markdown("Every student who opens this link gets the same questions in the same order:")
         code_column, qr_column = st.columns([3, 2])
@@ -193,17 +200,18 @@ def teacher_panel(quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.nd
             output_format="PNG",  # sharp edges: a JPEG's blur costs a QR code its range
             alt=f"QR code of the quiz link {link}",
         )
-        title = f"Tiny GoogLeNet quiz {quiz.seed} ({qz.mix_name(quiz.mix).lower()})"
+        title = f"Tiny GoogLeNet quiz {linked.seed} ({qz.mix_name(linked.mix).lower()})"
+        st.caption(f"The sheets below are quiz {linked.seed}'s, the one this link opens.")
         d1, d2 = st.columns(2)
 
         # Both files are made only when asked for, not on every student's every click.
         def sheet():
-            return qz.answer_sheet(quiz, labels, probabilities, CLASS_NAMES)
+            return qz.answer_sheet(linked, labels, probabilities, CLASS_NAMES)
 
         d1.download_button(
             "Questions and answers (CSV)",
             lambda: sheet().to_csv(index=False),
-            f"quiz-{quiz.seed}.csv",
+            f"quiz-{linked.seed}.csv",
             "text/csv",
             key="csv",
         )
@@ -211,13 +219,13 @@ def teacher_panel(quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.nd
             "Printable sheet (HTML)",
             lambda: qz.printable_html(
                 sheet(),
-                [_png_data_url(split.images[i]) for i in quiz.indices],
+                [_png_data_url(split.images[i]) for i in linked.indices],
                 title,
                 link,
                 CLASS_NAMES,
                 share.qr_svg(link),
             ),
-            f"quiz-{quiz.seed}.html",
+            f"quiz-{linked.seed}.html",
             "text/html",
             key="html",
         )

@@ -191,6 +191,36 @@ def test_a_quiz_and_a_tour_opened_on_their_own_page_survive_a_reload(chromium, a
     context.close()
 
 
+def test_the_teachers_sheets_are_the_linked_quiz_and_its_settings_outlive_closing_the_panel(chromium, app_url):
+    """The panel's downloads are the quiz its link opens, not the one on the page (a teacher printed quiz 1's
+    answers under quiz 8's link), and closing the panel keeps what was set (both found in review)."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{app_url}/Quiz")
+    wait_for_app(page)
+    panel = page.get_by_text("For teachers: make a link and print the questions")
+    panel.click()
+    for label, value in (("Quiz number", "8"), ("Questions", "4")):
+        field = page.get_by_role("spinbutton", name=label)
+        field.fill(value)
+        field.press("Enter")
+        wait_for_app(page)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Questions and answers (CSV)").click()
+    assert download.value.suggested_filename == "quiz-8.csv"
+    rows = Path(download.value.path()).read_text().strip().splitlines()
+    assert len(rows) == 1 + 4, rows  # a heading, then quiz 8's four questions
+    panel.click()  # closed
+    wait_for_app(page)
+    assert page.get_by_role("spinbutton", name="Quiz number").count() == 0
+    panel.click()  # and open again
+    wait_for_app(page)
+    numbers = [page.get_by_role("spinbutton", name=label).input_value() for label in ("Quiz number", "Questions")]
+    assert numbers == ["8", "4"]
+    assert page.get_by_text("Quiz 1: a mix of the three kinds").count() == 1  # the page's own quiz is unchanged
+    context.close()
+
+
 def test_two_taps_pick_a_square_of_the_quiz_on_a_touch_screen(chromium, app_url):
     """Plotly's first tap on a touch screen only shows a label; the caption says to tap twice, and two taps pick
     the square the reveal then talks about."""
@@ -199,17 +229,23 @@ def test_two_taps_pick_a_square_of_the_quiz_on_a_touch_screen(chromium, app_url)
     page.goto(f"{app_url}/Quiz?quiz=5&questions=2&mix=easy")
     wait_for_app(page)
     assert page.get_by_text("tap twice").count() == 1
+    heights = page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=stMain] [role=radiogroup] label')]"
+        ".map(label => label.getBoundingClientRect().height)"
+    )
+    assert len(heights) == 10 and min(heights) >= 24, heights  # a finger's target (WCAG 2.5.8), not a 22 px line
     grid = page.locator(".js-plotly-plot .nsewdrag").first
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
-    for _ in range(2):
+    for _ in range(2):  # each tap answered before the next (a tap while the chart is redrawn can be lost)
         page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.wait_for_timeout(700)
-    wait_for_app(page)
+        wait_for_app(page)
     page.locator("[data-testid='stMain'] [data-testid='stRadio'] label").nth(1).click()
     wait_for_app(page)
     page.get_by_role("button", name="Reveal").tap()
     page.get_by_text("The network says").first.wait_for(timeout=60_000)
+    wait_for_app(page)  # the sentence about the square comes after the answer, in the same run
     assert page.get_by_text("You pointed at the outlined square").count() == 1
     context.close()
 

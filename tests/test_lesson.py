@@ -361,6 +361,7 @@ def test_the_teachers_open_this_quiz_here_puts_the_quiz_in_the_address(isolated_
     assert at.caption[0].value.startswith("Quiz 1:")
     at.number_input(key="teacher_seed").set_value(8).run()
     at.number_input(key="teacher_count").set_value(4).run()
+    assert any(c.value == "The sheets below are quiz 8's, the one this link opens." for c in at.caption)
     at.button(key="open_quiz").click().run()
     assert not at.exception
     assert {k: at.query_params[k] for k in ("quiz", "questions", "mix")} in (

@@ -53,4 +53,4 @@ def score_line() -> None:
 display.two_versions("quiz_score", score_metrics, score_line)
 st.caption(f"Quiz {quiz.seed}: {qz.MIXES[quiz.mix].lower()}.")
 qw.question(run, quiz, split, results.probabilities)
-qw.teacher_panel(quiz, split, results.labels, results.probabilities)
+qw.teacher_panel(run, quiz, split, results.labels, results.probabilities)
