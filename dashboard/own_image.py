@@ -17,7 +17,7 @@ from analysis import familiarity
 from dashboard import display, ui
 from dataset.fashion_mnist import CLASS_NAMES
 from explain.describe import describe_map
-from explain.overlay import crisp
+from explain.overlay import crisp, in_square
 from inputs import edit
 from inputs.convert import Conversion
 from inputs.examples import EXAMPLES, example_png
@@ -109,29 +109,15 @@ def _example(name: str) -> bytes:
 
 
 def show_steps(conversion: Conversion) -> None:
-    """Every step as a small picture, in one row that wraps (a phone gets three to a line, not a column of six);
-    the small ones enlarged with crisp pixels."""
+    """Every step as a small picture at its own shape (a checkerboard where it has no pixels), in one row that
+    wraps (a phone gets three to a line, not a column of six); the small ones enlarged with crisp pixels, and no
+    picture sent larger than shown (a photo can be 2048 px)."""
     pictures, captions = [], []
     for i, step in enumerate(conversion.steps):
-        shown = _square(step.image)
-        if max(shown.shape) <= 28:  # enlarged here with crisp pixels, not blurred by the browser
-            shown = crisp(shown, 4)
-        elif max(shown.shape) > STEP_SIZE:  # shown 112 px wide: send no more (a photo can be 2048 px)
-            shown = np.asarray(Image.fromarray(shown).resize((STEP_SIZE, STEP_SIZE), Image.LANCZOS))
-        pictures.append(shown)
+        pictures.append(in_square(step.image, STEP_SIZE))
         captions.append(f"{i + 1}. {step.name}" + (f": {step.note}" if step.note else ""))
     display.pictures(pictures, [f"Your picture after step {c}" for c in captions], captions, STEP_SIZE)
     display.download_png(lambda: crisp(conversion.steps[-1].image, 8), "your picture as the network sees it")
-
-
-def _square(image: np.ndarray) -> np.ndarray:
-    """The picture centred on a square of its own corner colour, so tall and wide steps show alike."""
-    height, width = image.shape
-    side = max(height, width)
-    out = np.full((side, side), image[0, 0], dtype=np.uint8)
-    top, left = (side - height) // 2, (side - width) // 2
-    out[top : top + height, left : left + width] = image
-    return out
 
 
 @st.cache_data(show_spinner="Calibrating on the test set (first time only)…", max_entries=4)

@@ -31,6 +31,22 @@ def crisp(image: np.ndarray, scale: int) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8).repeat(scale, axis=0).repeat(scale, axis=1)
 
 
+def in_square(image: np.ndarray, size: int, check: int = 8) -> np.ndarray:
+    """A grey uint8 image at its own shape, as large as fits a ``size`` x ``size`` square, centred on a
+    checkerboard where it has no pixels (as picture editors show an empty area): a 28 x 12 picture and the same
+    picture extended to 28 x 28 then look different. Images of at most 28 px are enlarged with crisp pixels."""
+    height, width = image.shape
+    scale = size / max(height, width)
+    shape = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resample = Image.NEAREST if max(height, width) <= 28 else Image.LANCZOS
+    shown = np.asarray(Image.fromarray(np.asarray(image, dtype=np.uint8)).resize(shape, resample))
+    rows, columns = np.indices((size, size)) // check
+    out = np.where((rows + columns) % 2 == 0, 236, 250).astype(np.uint8)
+    top, left = (size - shape[1]) // 2, (size - shape[0]) // 2
+    out[top : top + shape[1], left : left + shape[0]] = shown
+    return out
+
+
 def upscale(values: np.ndarray, size: int, smooth: bool) -> np.ndarray:
     image = Image.fromarray(np.asarray(values, dtype=np.float32), mode="F")
     return np.asarray(image.resize((size, size), Image.BILINEAR if smooth else Image.NEAREST))

@@ -196,3 +196,18 @@ def test_overlay_and_mosaic_pictures():
         overlay.overlay(image, heat, opacity=1.5)
     grid = overlay.mosaic(np.random.default_rng(0).random((4, 4, 20)), 0.0, 1.0, columns=8, cell=10, gap=2)
     assert grid.shape == (3 * 12 - 2, 8 * 12 - 2, 3)
+
+
+def test_a_step_is_shown_at_its_own_shape_on_a_checkerboard():
+    wide = np.full((12, 28), 200, dtype=np.uint8)  # 28 wide, 12 tall: the conversion's step 4 for a sneaker
+    shown = overlay.in_square(wide, 112)
+    assert shown.shape == (112, 112) and shown.dtype == np.uint8
+    top = (112 - 48) // 2
+    assert (shown[top : top + 48] == 200).all()  # the picture, enlarged 4x with crisp pixels, centred
+    assert set(np.unique(shown[:top])) == {236, 250} and set(np.unique(shown[top + 48 :])) == {236, 250}
+    extended = np.full((28, 28), 200, dtype=np.uint8)
+    extended[8:20] = 90  # the same size with bands added: step 5 no longer looks like step 4
+    assert (overlay.in_square(extended, 112) != shown).any() and 236 not in overlay.in_square(extended, 112)
+    assert np.array_equal(overlay.in_square(extended, 112), overlay.crisp(extended, 4))  # a full square: just crisp
+    photo = np.random.default_rng(0).integers(0, 256, (900, 2048), dtype=np.uint8)
+    assert overlay.in_square(photo, 112).shape == (112, 112)  # never sent larger than shown
