@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import io
-
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from analysis import quiz as qz
 from analysis import share
@@ -15,6 +11,7 @@ from dashboard import charts, display, model_cache, ui
 from dataset.fashion_mnist import CLASS_NAMES
 from explain import overlay
 from explain.describe import describe_map
+from explain.report import png_data_url
 
 ANSWERS_KEY = "quiz_answers"  # question number -> (the student's guess, revealed?)
 POSITION_KEY = "quiz_position"
@@ -154,12 +151,6 @@ def where_picker(pixels: np.ndarray, key: str) -> None:
     st.caption(f"Optional: click where you think the network looks ({display.TAP_TWICE}).")
 
 
-def _png_data_url(pixels: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(overlay.crisp(pixels, 4)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
 def teacher_panel(run, quiz: qz.Quiz, split, labels: np.ndarray, probabilities: np.ndarray) -> None:
     """Settings that make a shareable link, and that quiz's question sheet with answers to download; made only
     while the panel is open: every student's every click ran it closed (its QR code alone was a seventh of the
@@ -219,7 +210,7 @@ def teacher_panel(run, quiz: qz.Quiz, split, labels: np.ndarray, probabilities: 
             "Printable sheet (HTML)",
             lambda: qz.printable_html(
                 sheet(),
-                [_png_data_url(split.images[i]) for i in linked.indices],
+                [png_data_url(overlay.crisp(split.images[i], 4)) for i in linked.indices],
                 title,
                 link,
                 CLASS_NAMES,

@@ -210,6 +210,10 @@ def test_the_teachers_sheets_are_the_linked_quiz_and_its_settings_outlive_closin
     assert download.value.suggested_filename == "quiz-8.csv"
     rows = Path(download.value.path()).read_text().strip().splitlines()
     assert len(rows) == 1 + 4, rows  # a heading, then quiz 8's four questions
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Printable sheet (HTML)").click()
+    sheet = Path(download.value.path()).read_text()
+    assert download.value.suggested_filename == "quiz-8.html" and sheet.count("data:image/png;base64,") == 4
     panel.click()  # closed
     wait_for_app(page)
     assert page.get_by_role("spinbutton", name="Quiz number").count() == 0
